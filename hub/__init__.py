@@ -1,0 +1,1 @@
+"""eduhub: the application below GraphQL (settings, database, domains, access, demo data)."""

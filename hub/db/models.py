@@ -1,0 +1,27 @@
+"""Import every model so ``Base.metadata`` is complete (for Alembic and table creation)."""
+
+from hub.assets.models import Asset
+from hub.buildings.models import Building
+from hub.codes.models import CodeValue
+from hub.db.base import Base
+from hub.meta import HubMeta
+from hub.orgunits.models import OrgLevel, OrgUnit
+from hub.schools.models import School, SchoolClass
+from hub.students.models import FamilyMember, StatusChange, Student
+from hub.teachers.models import Staff
+
+__all__ = [
+    "Asset",
+    "Base",
+    "Building",
+    "CodeValue",
+    "FamilyMember",
+    "HubMeta",
+    "OrgLevel",
+    "OrgUnit",
+    "School",
+    "SchoolClass",
+    "Staff",
+    "StatusChange",
+    "Student",
+]

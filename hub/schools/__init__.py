@@ -1,0 +1,1 @@
+"""Schools (学校), their classes (班级) and grades (年级)."""

@@ -1,0 +1,122 @@
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, Numeric, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hub.db.base import Base, BigId
+from hub.db.types import Code, PathType
+
+
+class Student(Base):
+    """Student record (学生学籍), DATA.md §3. Column comments name the national field."""
+
+    __tablename__ = "student"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    # Person (个人基本信息)
+    student_number: Mapped[str] = mapped_column(String(20), unique=True)  # 全国学籍号
+    local_number: Mapped[str | None] = mapped_column(String(30))  # 学籍辅号
+    name: Mapped[str] = mapped_column(String(50))  # 姓名
+    name_pinyin: Mapped[str | None] = mapped_column(String(100))  # 姓名拼音
+    former_name: Mapped[str | None] = mapped_column(String(50))  # 曾用名
+    sex_code: Mapped[str] = mapped_column(Code(1))  # 性别码 GB/T 2261.1
+    birth_date: Mapped[dt.date] = mapped_column(Date)  # 出生日期
+    birthplace_code: Mapped[str] = mapped_column(Code(6))  # 出生地 GB/T 2260
+    native_place_code: Mapped[str] = mapped_column(Code(6))  # 籍贯
+    ethnicity_code: Mapped[str] = mapped_column(Code(2))  # 民族码 GB 3304
+    nationality_code: Mapped[str] = mapped_column(Code(3))  # 国籍 GB/T 2659
+    id_type_code: Mapped[str] = mapped_column(Code(1))  # 身份证件类型
+    id_number: Mapped[str | None] = mapped_column(String(30), index=True)  # 身份证件号
+    id_valid_until: Mapped[dt.date | None] = mapped_column(Date)  # 身份证件有效期
+    overseas_status_code: Mapped[str] = mapped_column(Code(2))  # 港澳台侨外
+    political_status_code: Mapped[str | None] = mapped_column(Code(2))  # 政治面貌
+    health_code: Mapped[str] = mapped_column(Code(2))  # 健康状况
+    # Residence (户籍与住址)
+    household_place_code: Mapped[str] = mapped_column(Code(6))  # 户口所在地
+    household_type_code: Mapped[str] = mapped_column(Code(1))  # 户口性质
+    current_address: Mapped[str] = mapped_column(String(200))  # 现住址
+    mailing_address: Mapped[str] = mapped_column(String(200))  # 通信地址
+    home_address: Mapped[str] = mapped_column(String(200))  # 家庭地址
+    phone: Mapped[str] = mapped_column(String(20))  # 联系电话
+    postcode: Mapped[str] = mapped_column(String(6))  # 邮政编码
+    email: Mapped[str | None] = mapped_column(String(100))  # 电子信箱
+    # Schooling (学籍信息)
+    school_id: Mapped[int] = mapped_column(ForeignKey("school.id"))
+    class_id: Mapped[int | None] = mapped_column(ForeignKey("school_class.id"), index=True)
+    path: Mapped[str] = mapped_column(PathType)
+    grade_code: Mapped[str] = mapped_column(Code(2))  # 年级
+    enrolled_on: Mapped[str] = mapped_column(String(7))  # 入学年月 YYYY-MM
+    enrolment_mode_code: Mapped[str] = mapped_column(Code(2))  # 入学方式
+    attendance_mode_code: Mapped[str] = mapped_column(Code(1))  # 就读方式
+    source_code: Mapped[str] = mapped_column(Code(1))  # 学生来源
+    in_class_number: Mapped[int | None] = mapped_column(Integer)  # 班内学号
+    status_code: Mapped[str] = mapped_column(Code(2))  # 学籍状态
+    # Welfare flags (资助与关爱)
+    only_child: Mapped[bool] = mapped_column(Boolean)  # 是否独生子女
+    had_preschool: Mapped[bool] = mapped_column(Boolean)  # 是否受过学前教育
+    left_behind_code: Mapped[str] = mapped_column(Code(1))  # 留守儿童
+    migrant_child: Mapped[bool] = mapped_column(Boolean)  # 是否进城务工人员随迁子女
+    orphan: Mapped[bool] = mapped_column(Boolean)  # 是否孤儿
+    martyr_child: Mapped[bool] = mapped_column(Boolean)  # 是否烈士或优抚子女
+    inclusive_education: Mapped[bool] = mapped_column(Boolean)  # 随班就读
+    disability_code: Mapped[str] = mapped_column(Code(1))  # 残疾类型
+    government_place: Mapped[bool] = mapped_column(Boolean)  # 是否由政府购买学位
+    needs_aid: Mapped[bool] = mapped_column(Boolean)  # 是否需要申请资助
+    living_subsidy: Mapped[bool] = mapped_column(Boolean)  # 是否享受一补
+    distance_km: Mapped[Decimal | None] = mapped_column(Numeric(6, 2))  # 上下学距离
+    travel_mode_code: Mapped[str | None] = mapped_column(Code(1))  # 上下学方式
+    needs_school_bus: Mapped[bool] = mapped_column(Boolean)  # 是否需要乘坐校车
+
+    __table_args__ = (
+        Index("ix_student_school_id_id", "school_id", "id"),
+        Index("ix_student_path_id", "path", "id"),
+    )
+
+
+class FamilyMember(Base):
+    """Family member or guardian of a student (家庭成员或监护人)."""
+
+    __tablename__ = "family_member"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("student.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(50))
+    relationship_code: Mapped[str] = mapped_column(Code(2))  # 关系 GB/T 4761
+    is_guardian: Mapped[bool] = mapped_column(Boolean)  # 是否监护人
+    ethnicity_code: Mapped[str | None] = mapped_column(Code(2))
+    employer: Mapped[str | None] = mapped_column(String(100))  # 工作单位
+    address: Mapped[str | None] = mapped_column(String(200))  # 现住址
+    household_place_code: Mapped[str | None] = mapped_column(Code(6))  # 户口所在地
+    phone: Mapped[str | None] = mapped_column(String(20))  # 联系电话
+    id_type_code: Mapped[str | None] = mapped_column(Code(1))
+    id_number: Mapped[str | None] = mapped_column(String(30))
+
+    __table_args__ = (Index("ix_family_member_student_id_position", "student_id", "position"),)
+
+
+class StatusChange(Base):
+    """A status change of a student record (学籍异动), appended, never edited."""
+
+    __tablename__ = "status_change"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("student.id", ondelete="CASCADE"))
+    path: Mapped[str] = mapped_column(PathType, index=True)
+    type_code: Mapped[str] = mapped_column(Code(2))  # 异动类别
+    reason: Mapped[str | None] = mapped_column(String(200))  # 异动原因
+    occurred_on: Mapped[dt.date] = mapped_column(Date)  # 异动日期
+    approved_on: Mapped[dt.date | None] = mapped_column(Date)  # 审批日期
+    document_number: Mapped[str | None] = mapped_column(String(50))  # 批准文号
+    handler: Mapped[str | None] = mapped_column(String(50))  # 经办人
+    from_school_id: Mapped[int | None] = mapped_column(ForeignKey("school.id"))
+    to_school_id: Mapped[int | None] = mapped_column(ForeignKey("school.id"))
+    grade_before: Mapped[str | None] = mapped_column(Code(2))
+    grade_after: Mapped[str | None] = mapped_column(Code(2))
+    class_before: Mapped[str | None] = mapped_column(String(50))
+    class_after: Mapped[str | None] = mapped_column(String(50))
+
+    __table_args__ = (Index("ix_status_change_student_id_id", "student_id", "id"),)

@@ -1,0 +1,1 @@
+"""Teachers and staff (教职工), DATA.md §4."""
