@@ -34,7 +34,7 @@ class Building(Base):
     seismic_category_code: Mapped[str] = mapped_column(Code(1))  # 抗震设防类别
     design_life_years: Mapped[int | None] = mapped_column(Integer)  # 设计使用年限
     deed_number: Mapped[str | None] = mapped_column(String(50))  # 产权证号
-    danger_rating: Mapped[str | None] = mapped_column(Code(1))  # 危房鉴定等级 A/B/C/D
+    danger_rating_code: Mapped[str | None] = mapped_column(Code(1))  # 危房鉴定等级 A/B/C/D
     appraisal_org: Mapped[str | None] = mapped_column(String(100))  # 鉴定单位
     appraisal_document: Mapped[str | None] = mapped_column(String(50))  # 鉴定文号
     appraised_on: Mapped[dt.date | None] = mapped_column(Date)  # 鉴定日期

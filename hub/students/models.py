@@ -114,8 +114,8 @@ class StatusChange(Base):
     handler: Mapped[str | None] = mapped_column(String(50))  # 经办人
     from_school_id: Mapped[int | None] = mapped_column(ForeignKey("school.id"))
     to_school_id: Mapped[int | None] = mapped_column(ForeignKey("school.id"))
-    grade_before: Mapped[str | None] = mapped_column(Code(2))
-    grade_after: Mapped[str | None] = mapped_column(Code(2))
+    grade_before_code: Mapped[str | None] = mapped_column(Code(2))
+    grade_after_code: Mapped[str | None] = mapped_column(Code(2))
     class_before: Mapped[str | None] = mapped_column(String(50))
     class_after: Mapped[str | None] = mapped_column(String(50))
 

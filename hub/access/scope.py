@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, and_, false, or_
+from sqlalchemy.sql.expression import ColumnElement as Column
+
+
+def path_upper_bound(prefix: str) -> str:
+    """The first string after every string starting with ``prefix``.
+
+    Paths end in ``/`` (0x2F) and '0' (0x30) follows it, so ``/CN/44/`` .. ``/CN/440`` holds
+    exactly the subtree of ``/CN/44/`` and never the sibling ``/CN/440.../``.
+    """
+    if not prefix.endswith("/"):
+        raise ValueError(f"a path prefix must end with '/': {prefix!r}")
+    return prefix[:-1] + "0"
+
+
+def under_path(column: Column[str], prefix: str) -> ColumnElement[bool]:
+    """SQL condition: ``column`` lies in the subtree ``prefix`` (one index range)."""
+    if prefix == "/":
+        return column.is_not(None)
+    return and_(column >= prefix, column < path_upper_bound(prefix))
+
+
+def path_is_under(path: str, prefix: str) -> bool:
+    """Python twin of ``under_path`` (for checks on single rows)."""
+    return path.startswith(prefix)
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """The subtrees a viewer may see, as materialised-path prefixes.
+
+    An empty scope sees nothing: ``restrict`` then yields a condition that is always false,
+    never "no condition".
+    """
+
+    prefixes: tuple[str, ...]
+
+    @classmethod
+    def of(cls, prefixes: Iterable[str]) -> Scope:
+        unique = sorted(set(prefixes))
+        # Drop prefixes covered by a shorter one: fewer OR branches in SQL.
+        kept: list[str] = []
+        for prefix in unique:
+            if not any(prefix.startswith(k) for k in kept):
+                kept.append(prefix)
+        return cls(tuple(kept))
+
+    @classmethod
+    def nothing(cls) -> Scope:
+        return cls(())
+
+    def restrict(self, path_column: Column[str]) -> ColumnElement[bool]:
+        if not self.prefixes:
+            return false()
+        conditions = [under_path(path_column, p) for p in self.prefixes]
+        return conditions[0] if len(conditions) == 1 else or_(*conditions)
+
+    def allows(self, path: str) -> bool:
+        return any(path_is_under(path, p) for p in self.prefixes)
+
+    def intersect(self, prefix: str) -> Scope:
+        """The part of this scope inside the subtree ``prefix`` (for ``filter.under``)."""
+        kept: list[str] = []
+        for own in self.prefixes:
+            if prefix.startswith(own):
+                kept.append(prefix)
+            elif own.startswith(prefix):
+                kept.append(own)
+        return Scope.of(kept)

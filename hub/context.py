@@ -1,0 +1,64 @@
+"""The per-request context: principal, scope, database session, code sets, DataLoaders."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Executable
+from strawberry.dataloader import DataLoader
+from strawberry.fastapi import BaseContext
+
+from hub.access.principal import Principal
+from hub.access.scope import Scope
+from hub.codes.registry import CodeRegistry
+from hub.settings import Settings
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class Context(BaseContext):
+    """One per request. Resolvers read the database only through ``rows``/``scalar`` (one
+    session, serialised: GraphQL resolves sibling fields concurrently) and batch through
+    ``loader``, so a request's statement count follows the query's shape, not its rows."""
+
+    def __init__(
+        self,
+        *,
+        session: AsyncSession,
+        settings: Settings,
+        codes: CodeRegistry,
+        principal: Principal,
+        scope: Scope | None = None,
+    ) -> None:
+        super().__init__()
+        self.session = session
+        self.settings = settings
+        self.codes = codes
+        self.principal = principal
+        self.scope = scope if scope is not None else principal.scope()
+        self._lock = asyncio.Lock()
+        self._loaders: dict[Hashable, DataLoader[Any, Any]] = {}
+
+    async def rows(self, statement: Executable) -> Sequence[Row[Any]]:
+        async with self._lock:
+            result = await self.session.execute(statement)
+            return result.all()
+
+    async def scalar(self, statement: Executable) -> Any:
+        async with self._lock:
+            return (await self.session.execute(statement)).scalar()
+
+    def loader(
+        self, name: Hashable, load: Callable[[list[K]], Awaitable[Sequence[V]]]
+    ) -> DataLoader[K, V]:
+        """The request's DataLoader called ``name``, created on first use."""
+        existing = self._loaders.get(name)
+        if existing is None:
+            existing = DataLoader(load_fn=load)
+            self._loaders[name] = existing
+        return existing

@@ -1,0 +1,30 @@
+"""Opaque global IDs (全局标识): ``base64url("Type:pk")``, never guessed from row order."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from hub.errors import BadInput
+
+
+def encode_id(type_name: str, pk: int) -> str:
+    return base64.urlsafe_b64encode(f"{type_name}:{pk}".encode()).decode().rstrip("=")
+
+
+def decode_id(global_id: str, where: str = "id") -> tuple[str, int]:
+    try:
+        raw = base64.urlsafe_b64decode(global_id + "=" * (-len(global_id) % 4)).decode()
+        type_name, _, pk = raw.partition(":")
+        if not type_name.isidentifier() or not pk.isdigit():
+            raise ValueError(raw)
+    except (binascii.Error, UnicodeError, ValueError):
+        raise BadInput(f"invalid {where} {global_id!r}: not an id issued by this API") from None
+    return type_name, int(pk)
+
+
+def decode_id_of(global_id: str, type_name: str, where: str) -> int:
+    found, pk = decode_id(global_id, where)
+    if found != type_name:
+        raise BadInput(f"'{where}' must be the id of a {type_name}, got the id of a {found}")
+    return pk

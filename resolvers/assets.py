@@ -1,0 +1,62 @@
+"""Assets and equipment (资产与仪器设备)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Row
+
+from hub.assets.models import Asset
+from hub.context import Context
+from hub.errors import BadInput
+from hub.pagination import PageArgs
+from resolvers import filters
+from resolvers.common import ByParent, Page, child_page_loader, fetch_by_ids, fetch_page
+
+TABLE = Asset.__table__
+
+
+async def by_id(ctx: Context, pk: int) -> Row[Any] | None:
+    async def load(ids: list[int]) -> list[Row[Any] | None]:
+        return await fetch_by_ids(ctx, TABLE, ids)
+
+    row: Row[Any] | None = await ctx.loader("asset_by_id", load).load(pk)
+    return row
+
+
+def _category_prefix(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not (1 <= len(value) <= 7 and value[0].isalnum() and value[1:].isdigit()):
+        raise BadInput(
+            "'filter.categoryPrefix' must be the start of a GB/T 14885 code (a digit or a"
+            f" letter, then digits; at most 7 characters), got {value!r}"
+        )
+    return value
+
+
+async def conditions(ctx: Context, spec: dict[str, Any]) -> filters.Conditions:
+    c = TABLE.c
+    return (
+        *await filters.under(ctx, TABLE, spec.get("under")),
+        *filters.prefix(
+            c.category_code, _category_prefix(spec.get("category_prefix")), "filter.categoryPrefix"
+        ),
+        *filters.codes(ctx, c.status_code, "asset_status", spec.get("status"), "filter.status"),
+        *filters.prefix(c.name, spec.get("name_prefix"), "filter.namePrefix"),
+    )
+
+
+async def page(ctx: Context, spec: dict[str, Any], args: PageArgs) -> Page:
+    return await fetch_page(ctx, TABLE, await conditions(ctx, spec), args)
+
+
+async def of_parent(
+    ctx: Context, column: str, parent_id: int, spec: dict[str, Any], args: PageArgs
+) -> Page:
+    """Assets of a school (``school_id``) or a building (``building_id``), batched."""
+    load = child_page_loader(
+        ctx, TABLE, ByParent(column), await conditions(ctx, spec), filters.key(spec), args
+    )
+    result: Page = await load.page(parent_id)
+    return result

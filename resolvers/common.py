@@ -1,0 +1,180 @@
+"""Building blocks shared by the domain resolvers: pages, counts, loads by key, all scoped."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import ColumnElement, Row, Table, and_, func, literal, select
+
+from hub.context import Context
+from hub.orgunits.models import OrgUnit
+from hub.pagination import PageArgs
+
+Conditions = tuple[ColumnElement[bool], ...]
+
+
+@dataclass(slots=True)
+class Page:
+    """One page of rows ordered by primary key, and whether more follow."""
+
+    rows: Sequence[Row[Any]]
+    has_next: bool
+    # Counts the whole (filtered, scoped) list when asked; never run unless selected.
+    count: Callable[[], Any] = field(default=lambda: None)
+
+
+def scoped(ctx: Context, table: Table, conditions: Conditions) -> list[ColumnElement[bool]]:
+    """The caller's conditions plus the viewer's scope on ``table.path``."""
+    return [ctx.scope.restrict(table.c.path), *conditions]
+
+
+async def fetch_page(ctx: Context, table: Table, conditions: Conditions, args: PageArgs) -> Page:
+    where = scoped(ctx, table, conditions)
+    if args.after is not None:
+        where.append(table.c.id > args.after)
+    statement = select(table).where(*where).order_by(table.c.id).limit(args.first + 1)
+    rows = await ctx.rows(statement)
+
+    async def count() -> int:
+        total = await ctx.scalar(
+            select(func.count()).select_from(table).where(*scoped(ctx, table, conditions))
+        )
+        return int(total or 0)
+
+    return Page(rows[: args.first], len(rows) > args.first, count)
+
+
+async def fetch_by_ids(ctx: Context, table: Table, ids: Sequence[int]) -> list[Row[Any] | None]:
+    """Rows by primary key in the order of ``ids``; ``None`` where missing or out of scope."""
+    if not ids:
+        return []
+    statement = select(table).where(table.c.id.in_(set(ids)), ctx.scope.restrict(table.c.path))
+    found = {row.id: row for row in await ctx.rows(statement)}
+    return [found.get(i) for i in ids]
+
+
+async def fetch_by_column(
+    ctx: Context, table: Table, column: str, values: Sequence[str]
+) -> list[Row[Any] | None]:
+    """Rows by a unique column (a code, a student number) in the order of ``values``."""
+    if not values:
+        return []
+    col = table.c[column]
+    statement = select(table).where(col.in_(set(values)), ctx.scope.restrict(table.c.path))
+    found = {row._mapping[column]: row for row in await ctx.rows(statement)}
+    return [found.get(v) for v in values]
+
+
+@dataclass(frozen=True, slots=True)
+class ByParent:
+    """Children point at their parent through ``column`` (school.students by school_id)."""
+
+    column: str
+
+    def parent(self, table: Table) -> tuple[ColumnElement[Any], Any]:
+        return table.c[self.column], None
+
+
+@dataclass(frozen=True, slots=True)
+class InSubtree:
+    """Children lie anywhere in the parent org unit's subtree (orgUnit.schools): a join on
+    the materialised path, so one statement still serves every parent of the batch."""
+
+    def parent(self, table: Table) -> tuple[ColumnElement[Any], Any]:
+        unit = OrgUnit.__table__.alias("parent_unit")
+        upper = func.substr(unit.c.path, 1, func.length(unit.c.path) - 1).op("||")(literal("0"))
+        on = and_(table.c.path >= unit.c.path, table.c.path < upper)
+        return unit.c.id, (unit, on)
+
+
+Link = ByParent | InSubtree
+
+
+@dataclass(frozen=True, slots=True)
+class Children:
+    """Per-request batched loaders of one nested connection (``page``) and its count."""
+
+    page: Callable[[int], Awaitable[Page]]
+    count: Callable[[int], Awaitable[int]]
+
+
+def child_page_loader(
+    ctx: Context,
+    table: Table,
+    link: Link,
+    conditions: Conditions,
+    filter_key: Hashable,
+    args: PageArgs,
+) -> Children:
+    """Return loaders of pages and counts per parent, batching every parent of one nested connection
+    (same filter and page arguments) into one windowed query and one grouped count."""
+    parent, join = link.parent(table)
+    where_base = scoped(ctx, table, conditions)
+
+    def base(*columns: Any) -> Any:
+        statement = select(*columns)
+        if join is not None:
+            statement = statement.select_from(table.join(join[0], join[1]))
+        return statement
+
+    async def load_pages(parent_ids: list[int]) -> list[Page]:
+        where = [*where_base, parent.in_(set(parent_ids))]
+        if args.after is not None:
+            where.append(table.c.id > args.after)
+        rank = func.row_number().over(partition_by=parent, order_by=table.c.id).label("_rank")
+        inner = base(table, parent.label("_parent"), rank).where(*where).subquery()
+        statement = (
+            select(*[inner.c[c.name] for c in table.c], inner.c._parent)
+            .where(inner.c._rank <= args.first + 1)
+            .order_by(inner.c._parent, inner.c.id)
+        )
+        grouped: dict[int, list[Row[Any]]] = defaultdict(list)
+        for row in await ctx.rows(statement):
+            grouped[row._parent].append(row)
+        return [
+            Page(grouped[p][: args.first], len(grouped[p]) > args.first, counter(p))
+            for p in parent_ids
+        ]
+
+    async def load_counts(parent_ids: list[int]) -> list[int]:
+        statement = (
+            base(parent, func.count())
+            .where(*where_base, parent.in_(set(parent_ids)))
+            .group_by(parent)
+        )
+        counts = dict(await ctx.rows(statement))
+        return [int(counts.get(p, 0)) for p in parent_ids]
+
+    name = (table.name, link, filter_key, args)
+    pages = ctx.loader(("pages", *name), load_pages)
+    counts = ctx.loader(("counts", *name), load_counts)
+
+    def counter(parent_id: int) -> Callable[[], Any]:
+        return lambda: counts.load(parent_id)
+
+    return Children(pages.load, counts.load)
+
+
+async def fetch_children(
+    ctx: Context,
+    table: Table,
+    parent_column: str,
+    parent_ids: list[int],
+    order: tuple[str, ...] = ("id",),
+    *,
+    with_scope: bool = False,
+) -> list[list[Row[Any]]]:
+    """All child rows of each parent, for small fixed sets (a student's family, a school's
+    classes). ``with_scope`` adds the viewer's scope for tables that carry a path."""
+    parent = table.c[parent_column]
+    where = [parent.in_(set(parent_ids))]
+    if with_scope:
+        where.append(ctx.scope.restrict(table.c.path))
+    statement = select(table).where(*where).order_by(parent, *[table.c[o] for o in order])
+    grouped: dict[int, list[Row[Any]]] = defaultdict(list)
+    for row in await ctx.rows(statement):
+        grouped[row._mapping[parent_column]].append(row)
+    return [grouped[p] for p in parent_ids]

@@ -1,0 +1,96 @@
+"""Schools (学校) and classes (班级)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Row
+
+from hub.context import Context
+from hub.errors import BadInput
+from hub.pagination import PageArgs
+from hub.schools.models import School, SchoolClass
+from resolvers import filters
+from resolvers.common import (
+    InSubtree,
+    Page,
+    child_page_loader,
+    fetch_by_column,
+    fetch_by_ids,
+    fetch_children,
+    fetch_page,
+)
+
+TABLE = School.__table__
+CLASS_TABLE = SchoolClass.__table__
+
+
+def check_school_code(code: str) -> str:
+    if not (len(code) == 10 and code.isdigit()):
+        raise BadInput(f"'code' must be a 10-digit school identification code, got {code!r}")
+    return code
+
+
+async def by_id(ctx: Context, pk: int) -> Row[Any] | None:
+    async def load(ids: list[int]) -> list[Row[Any] | None]:
+        return await fetch_by_ids(ctx, TABLE, ids)
+
+    row: Row[Any] | None = await ctx.loader("school_by_id", load).load(pk)
+    return row
+
+
+async def by_code(ctx: Context, code: str) -> Row[Any] | None:
+    check_school_code(code)
+
+    async def load(codes: list[str]) -> list[Row[Any] | None]:
+        return await fetch_by_column(ctx, TABLE, "code", codes)
+
+    row: Row[Any] | None = await ctx.loader("school_by_code", load).load(code)
+    return row
+
+
+async def conditions(ctx: Context, spec: dict[str, Any]) -> filters.Conditions:
+    c = TABLE.c
+    return (
+        *await filters.under(ctx, TABLE, spec.get("under")),
+        *filters.codes(ctx, c.type_code, "school_type", spec.get("type"), "filter.type"),
+        *filters.codes(
+            ctx, c.ownership_code, "ownership", spec.get("ownership"), "filter.ownership"
+        ),
+        *filters.codes(
+            ctx, c.urban_rural_code, "urban_rural", spec.get("urban_rural"), "filter.urbanRural"
+        ),
+        *filters.prefix(c.name, spec.get("name_prefix"), "filter.namePrefix"),
+    )
+
+
+async def page(ctx: Context, spec: dict[str, Any], args: PageArgs) -> Page:
+    return await fetch_page(ctx, TABLE, await conditions(ctx, spec), args)
+
+
+async def in_org_unit(ctx: Context, org_unit_id: int, spec: dict[str, Any], args: PageArgs) -> Page:
+    load = child_page_loader(
+        ctx, TABLE, InSubtree(), await conditions(ctx, spec), filters.key(spec), args
+    )
+    result: Page = await load.page(org_unit_id)
+    return result
+
+
+async def class_by_id(ctx: Context, pk: int) -> Row[Any] | None:
+    async def load(ids: list[int]) -> list[Row[Any] | None]:
+        return await fetch_by_ids(ctx, CLASS_TABLE, ids)
+
+    row: Row[Any] | None = await ctx.loader("class_by_id", load).load(pk)
+    return row
+
+
+async def classes_of(ctx: Context, school_id: int) -> list[Row[Any]]:
+    """All classes of a school, by grade and number (a school has tens, not thousands)."""
+
+    async def load(ids: list[int]) -> list[list[Row[Any]]]:
+        return await fetch_children(
+            ctx, CLASS_TABLE, "school_id", ids, order=("grade_code", "number"), with_scope=True
+        )
+
+    rows: list[Row[Any]] = await ctx.loader("classes_by_school", load).load(school_id)
+    return rows

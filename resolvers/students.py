@@ -1,0 +1,145 @@
+"""Students (学生), their family members (家庭成员) and status changes (学籍异动)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Row, select
+
+from hub.context import Context
+from hub.errors import BadInput
+from hub.ids import decode_id_of
+from hub.pagination import PageArgs
+from hub.students.models import FamilyMember, StatusChange, Student
+from resolvers import filters
+from resolvers.common import (
+    ByParent,
+    Page,
+    child_page_loader,
+    fetch_by_column,
+    fetch_by_ids,
+    fetch_children,
+    fetch_page,
+)
+
+TABLE = Student.__table__
+FAMILY = FamilyMember.__table__
+CHANGES = StatusChange.__table__
+
+
+def check_student_number(number: str) -> str:
+    if not (1 < len(number) <= 20 and number[0] in "GJL" and number[1:].isalnum()):
+        raise BadInput(
+            "'studentNumber' must be a national student number (G, J or L followed by"
+            f" letters and digits, at most 20 characters), got {number!r}"
+        )
+    return number
+
+
+async def by_id(ctx: Context, pk: int) -> Row[Any] | None:
+    async def load(ids: list[int]) -> list[Row[Any] | None]:
+        return await fetch_by_ids(ctx, TABLE, ids)
+
+    row: Row[Any] | None = await ctx.loader("student_by_id", load).load(pk)
+    return row
+
+
+async def by_number(ctx: Context, number: str) -> Row[Any] | None:
+    check_student_number(number)
+
+    async def load(numbers: list[str]) -> list[Row[Any] | None]:
+        return await fetch_by_column(ctx, TABLE, "student_number", numbers)
+
+    row: Row[Any] | None = await ctx.loader("student_by_number", load).load(number)
+    return row
+
+
+async def conditions(ctx: Context, spec: dict[str, Any]) -> filters.Conditions:
+    c = TABLE.c
+    class_id = spec.get("class_id")
+    if class_id is not None:
+        class_id = decode_id_of(class_id, "Class", "filter.classId")
+    return (
+        *await filters.under(ctx, TABLE, spec.get("under")),
+        *filters.codes(ctx, c.grade_code, "grade", spec.get("grade"), "filter.grade"),
+        *filters.codes(ctx, c.status_code, "student_status", spec.get("status"), "filter.status"),
+        *filters.codes(ctx, c.sex_code, "sex", spec.get("sex"), "filter.sex"),
+        *filters.codes(
+            ctx, c.ethnicity_code, "ethnicity", spec.get("ethnicity"), "filter.ethnicity"
+        ),
+        *filters.codes(
+            ctx, c.left_behind_code, "left_behind", spec.get("left_behind"), "filter.leftBehind"
+        ),
+        *filters.codes(
+            ctx, c.disability_code, "disability", spec.get("disability"), "filter.disability"
+        ),
+        *filters.equals(c.class_id, class_id),
+        *filters.equals(c.migrant_child, spec.get("migrant_child")),
+        *filters.equals(c.needs_aid, spec.get("needs_aid")),
+        *filters.equals(c.inclusive_education, spec.get("inclusive_education")),
+        *filters.prefix(c.name, spec.get("name_prefix"), "filter.namePrefix"),
+    )
+
+
+async def page(ctx: Context, spec: dict[str, Any], args: PageArgs) -> Page:
+    return await fetch_page(ctx, TABLE, await conditions(ctx, spec), args)
+
+
+async def of_parent(
+    ctx: Context, column: str, parent_id: int, spec: dict[str, Any], args: PageArgs
+) -> Page:
+    """Students of a school (``school_id``) or a class (``class_id``), batched."""
+    load = child_page_loader(
+        ctx, TABLE, ByParent(column), await conditions(ctx, spec), filters.key(spec), args
+    )
+    result: Page = await load.page(parent_id)
+    return result
+
+
+async def count_of_parent(ctx: Context, column: str, parent_id: int, spec: dict[str, Any]) -> int:
+    """Number of students of a school or class (class size 班额), batched."""
+    args = PageArgs(first=0, after=None)
+    load = child_page_loader(
+        ctx, TABLE, ByParent(column), await conditions(ctx, spec), filters.key(spec), args
+    )
+    return await load.count(parent_id)
+
+
+async def family_of(ctx: Context, student_id: int) -> list[Row[Any]]:
+    async def load(ids: list[int]) -> list[list[Row[Any]]]:
+        return await fetch_children(ctx, FAMILY, "student_id", ids, order=("position",))
+
+    rows: list[Row[Any]] = await ctx.loader("family_by_student", load).load(student_id)
+    return rows
+
+
+async def changes_of(ctx: Context, student_id: int) -> list[Row[Any]]:
+    async def load(ids: list[int]) -> list[list[Row[Any]]]:
+        return await fetch_children(ctx, CHANGES, "student_id", ids, with_scope=True)
+
+    rows: list[Row[Any]] = await ctx.loader("changes_by_student", load).load(student_id)
+    return rows
+
+
+async def family_member_by_id(ctx: Context, pk: int) -> Row[Any] | None:
+    """A family member by id, visible when the student is (they carry no path of their own)."""
+
+    async def load(ids: list[int]) -> list[Row[Any] | None]:
+        statement = (
+            select(FAMILY)
+            .join(TABLE, TABLE.c.id == FAMILY.c.student_id)
+            .where(FAMILY.c.id.in_(set(ids)), ctx.scope.restrict(TABLE.c.path))
+        )
+        found = {row.id: row for row in await ctx.rows(statement)}
+        return [found.get(i) for i in ids]
+
+    row: Row[Any] | None = await ctx.loader("family_member_by_id", load).load(pk)
+    return row
+
+
+async def change_by_id(ctx: Context, pk: int) -> Row[Any] | None:
+    async def load(ids: list[int]) -> list[Row[Any] | None]:
+        return await fetch_by_ids(ctx, CHANGES, ids)
+
+    row: Row[Any] | None = await ctx.loader("status_change_by_id", load).load(pk)
+    return row

@@ -1,0 +1,56 @@
+"""The GraphQL contract (统一数据接口): Strawberry types assembled from per-domain pieces."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import strawberry
+from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions.disable_introspection import DisableIntrospection
+from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
+
+from hub.settings import Settings
+from schema.assets import AssetQuery
+from schema.buildings import BuildingQuery
+from schema.errors import ErrorCodes
+from schema.limits import limit_extensions
+from schema.orgunits import OrgUnitQuery
+from schema.schools import SchoolQuery
+from schema.students import StudentQuery
+from schema.teachers import TeacherQuery
+from schema.viewer import NODE_TYPES, ViewerQuery
+
+SDL_PATH = Path(__file__).with_name("schema.graphql")
+
+Query = merge_types(
+    "Query",
+    (ViewerQuery, OrgUnitQuery, SchoolQuery, StudentQuery, TeacherQuery, BuildingQuery, AssetQuery),
+)
+
+__all__ = ["SDL_PATH", "build_schema", "sdl"]
+
+
+def build_schema(settings: Settings) -> strawberry.Schema:
+    """The schema with limits, caches and error codes; introspection off in production."""
+    extensions = [
+        ErrorCodes(),
+        *limit_extensions(settings),
+        ParserCache(maxsize=512),
+        ValidationCache(maxsize=512),
+    ]
+    if settings.is_production:
+        extensions.append(DisableIntrospection())
+    return strawberry.Schema(
+        query=Query,
+        types=[graphql_type for _load, graphql_type in NODE_TYPES.values()],
+        extensions=extensions,
+        config=StrawberryConfig(
+            auto_camel_case=True,
+        ),
+    )
+
+
+def sdl() -> str:
+    """The schema as SDL (what ``schema/schema.graphql`` must contain)."""
+    return build_schema(Settings()).as_str() + "\n"

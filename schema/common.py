@@ -1,0 +1,160 @@
+"""Shared GraphQL building blocks: Node and global IDs, Code, Relay connections, row types."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, ClassVar, Generic, Self, TypeVar
+
+import strawberry
+from sqlalchemy import Row
+from strawberry.types import Info
+
+from hub.context import Context
+from hub.ids import decode_id, encode_id
+from hub.pagination import PageArgs, encode_cursor
+from resolvers.common import Page
+
+HubInfo = Info[Context, None]
+
+__all__ = ["decode_id", "encode_id"]
+T = TypeVar("T")
+
+
+# --- Node --------------------------------------------------------------------------
+
+
+@strawberry.interface(description="An object with a global ID (全局标识), fetchable by node(id:).")
+class Node:
+    id: strawberry.ID = strawberry.field(description="Opaque global ID (全局标识).")
+
+
+# --- coded values ------------------------------------------------------------------------
+
+
+@strawberry.type(description="A coded value with its Chinese label (代码及名称).")
+class Code:
+    code: str = strawberry.field(description="The code (代码).")
+    label: str = strawberry.field(description="Its label in Chinese (名称).")
+
+
+def code_field(code_set: str, attribute: str, description: str) -> Any:
+    """A non-null ``Code`` field read from the raw column ``attribute``."""
+
+    def resolve(root: Any, info: HubInfo) -> Code:
+        value = getattr(root, attribute)
+        return Code(code=value, label=info.context.codes.label(code_set, value))
+
+    return strawberry.field(resolver=resolve, description=f"{description} Code set: {code_set}.")
+
+
+def optional_code_field(code_set: str, attribute: str, description: str) -> Any:
+    """A nullable ``Code`` field read from the raw column ``attribute``."""
+
+    def resolve(root: Any, info: HubInfo) -> Code | None:
+        value = getattr(root, attribute)
+        if value is None:
+            return None
+        return Code(code=value, label=info.context.codes.label(code_set, value))
+
+    return strawberry.field(resolver=resolve, description=f"{description} Code set: {code_set}.")
+
+
+# --- row-backed types --------------------------------------------------------------------
+
+
+class RowType:
+    """Mixin for GraphQL types built from one table row: every dataclass field other than
+    ``id`` and ``pk`` is a column of the same name."""
+
+    type_name: ClassVar[str]
+    _row_fields: ClassVar[tuple[str, ...]]
+
+    @classmethod
+    def row_fields(cls) -> tuple[str, ...]:
+        cached = cls.__dict__.get("_row_fields")
+        if cached is None:
+            cached = tuple(
+                f.name
+                for f in dataclasses.fields(cls)  # type: ignore[arg-type]
+                if f.init and f.name not in ("id", "pk")
+            )
+            cls._row_fields = cached
+        return cached
+
+    @classmethod
+    def from_row(cls, row: Row[Any]) -> Self:
+        mapping = row._mapping
+        values = {name: mapping[name] for name in cls.row_fields()}
+        pk = mapping["id"]
+        return cls(id=encode_id(cls.type_name, pk), pk=pk, **values)
+
+    @classmethod
+    def maybe(cls, row: Row[Any] | None) -> Self | None:
+        return None if row is None else cls.from_row(row)
+
+
+# --- connections -------------------------------------------------------------------------
+
+
+@strawberry.type(description="Where a page sits in its list (分页信息).")
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[T]):
+    cursor: str
+    node: T
+
+
+@strawberry.type(description="A page of a list, Relay style (分页列表).")
+class Connection(Generic[T]):
+    edges: list[Edge[T]]
+    page_info: PageInfo
+    _count: strawberry.Private[Callable[[], Awaitable[int]]]
+
+    @strawberry.field(
+        description="Number of items in the whole list, within what the viewer may see (总数)."
+    )
+    async def total_count(self) -> int:
+        return await self._count()
+
+
+def connection(page: Page, build: Callable[[Row[Any]], T], had_cursor: bool) -> Connection[T]:
+    edges = [Edge(cursor=encode_cursor(row.id), node=build(row)) for row in page.rows]
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=page.has_next,
+            has_previous_page=had_cursor,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+        _count=page.count,
+    )
+
+
+def page_args(info: HubInfo, first: int | None, after: str | None) -> PageArgs:
+    settings = info.context.settings
+    return PageArgs.parse(
+        first, after, default=settings.page_size_default, cap=settings.page_size_max
+    )
+
+
+def filter_spec(value: object | None) -> dict[str, Any]:
+    """A filter input as a plain dict of the values that were given."""
+    if value is None:
+        return {}
+    return {
+        f.name: getattr(value, f.name)
+        for f in dataclasses.fields(value)  # type: ignore[arg-type]
+        if getattr(value, f.name) is not None
+    }
+
+
+def rows_to(build: Callable[[Row[Any]], T], rows: Sequence[Row[Any]]) -> list[T]:
+    return [build(row) for row in rows]

@@ -1,0 +1,63 @@
+"""Give every GraphQL error a stable ``extensions.code`` and never leak internals."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterator
+
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from hub.errors import HubError
+
+log = logging.getLogger("hub.graphql")
+
+# Messages of the limit rules (strawberry's limiters and graphql-core's token limit).
+_TOO_COMPLEX_MARKERS = (
+    "exceeds maximum operation depth",
+    "aliases found. Allowed",
+    "tokens. Parsing aborted",
+    "Document contains more than",
+    "query document is larger than",
+)
+
+
+def classify(error: GraphQLError) -> GraphQLError:
+    """Return ``error`` with ``extensions.code`` set (and internal details masked)."""
+    if error.extensions and "code" in error.extensions:
+        return error
+    original = error.original_error
+    if isinstance(original, HubError):
+        return _with(error, original.message, original.code)
+    if original is None or isinstance(original, GraphQLError):
+        message = error.message
+        code = (
+            "QUERY_TOO_COMPLEX"
+            if any(marker in message for marker in _TOO_COMPLEX_MARKERS)
+            else "BAD_INPUT"
+        )
+        return _with(error, message, code)
+    reference = uuid.uuid4().hex[:12]
+    log.error("internal error %s at %s", reference, error.path, exc_info=original)
+    return _with(error, f"Internal error (reference {reference}).", "INTERNAL_SERVER_ERROR")
+
+
+def _with(error: GraphQLError, message: str, code: str) -> GraphQLError:
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=None,
+        extensions={**(error.extensions or {}), "code": code},
+    )
+
+
+class ErrorCodes(SchemaExtension):
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if result is not None and result.errors:
+            result.errors = [classify(e) for e in result.errors]

@@ -1,0 +1,42 @@
+"""Limits checked before any resolver runs: document size, tokens, depth, aliases."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from graphql import GraphQLError
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
+
+from hub.settings import Settings
+
+
+class MaxDocumentSize(SchemaExtension):
+    """Refuse oversized documents before they are parsed."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+
+    def on_parse(self) -> Iterator[None]:
+        query = self.execution_context.query or ""
+        size = len(query.encode())
+        if size > self.max_bytes:
+            raise GraphQLError(
+                f"The query document is larger than {self.max_bytes} bytes ({size} bytes)."
+                " Split it into smaller queries.",
+                extensions={"code": "QUERY_TOO_COMPLEX"},
+            )
+        yield
+
+
+def limit_extensions(settings: Settings) -> list[SchemaExtension]:
+    return [
+        MaxDocumentSize(settings.max_query_bytes),
+        MaxTokensLimiter(max_token_count=settings.max_tokens),
+        QueryDepthLimiter(max_depth=settings.max_query_depth),
+        MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+    ]

@@ -1,0 +1,72 @@
+"""The viewer (当前用户) and ``node(id:)``."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import strawberry
+from sqlalchemy import Row
+
+from hub.context import Context
+from resolvers import assets, buildings, orgunits, schools, students, teachers
+from schema.assets import Asset
+from schema.buildings import Building
+from schema.common import HubInfo, Node, RowType, decode_id
+from schema.orgunits import OrgLevel, OrgUnit
+from schema.schools import School, SchoolClass
+from schema.students import Guardian, StatusChange, Student
+from schema.teachers import Teacher
+
+Loader = Callable[[Context, int], Awaitable[Row[Any] | None]]
+
+# type name -> (load by primary key within the viewer's scope, GraphQL type)
+NODE_TYPES: dict[str, tuple[Loader, type[RowType]]] = {
+    "OrgUnit": (orgunits.by_id, OrgUnit),
+    "School": (schools.by_id, School),
+    "Class": (schools.class_by_id, SchoolClass),
+    "Student": (students.by_id, Student),
+    "Guardian": (students.family_member_by_id, Guardian),
+    "StatusChange": (students.change_by_id, StatusChange),
+    "Teacher": (teachers.by_id, Teacher),
+    "Building": (buildings.by_id, Building),
+    "Asset": (assets.by_id, Asset),
+}
+
+
+@strawberry.type(description="Who is asking (当前用户).")
+class Viewer:
+    user: str = strawberry.field(description="User name (用户名).")
+    org_unit_code: str = strawberry.field(description="Home org unit code (所属单位代码).")
+    level: OrgLevel = strawberry.field(description="Level of the home org unit (所属层级).")
+    roles: list[str] = strawberry.field(description="Roles held (角色).")
+
+    @strawberry.field(description="Home org unit (所属单位).")
+    async def org_unit(self, info: HubInfo) -> OrgUnit | None:
+        return OrgUnit.maybe(await orgunits.by_code(info.context, self.org_unit_code))
+
+
+@strawberry.type
+class ViewerQuery:
+    @strawberry.field(description="The viewer: user, home org unit, level, roles (当前用户).")
+    def me(self, info: HubInfo) -> Viewer:
+        principal = info.context.principal
+        return Viewer(
+            user=principal.user,
+            org_unit_code=principal.org_unit_code,
+            level=OrgLevel[principal.level],
+            roles=list(principal.roles),
+        )
+
+    @strawberry.field(
+        description="Any object by global ID, under the same access rules (按全局标识查对象)."
+    )
+    async def node(self, info: HubInfo, id: strawberry.ID) -> Node | None:
+        type_name, pk = decode_id(id)
+        entry = NODE_TYPES.get(type_name)
+        if entry is None:
+            return None
+        load, graphql_type = entry
+        row = await load(info.context, pk)
+        node: Node | None = graphql_type.maybe(row)  # type: ignore[assignment]
+        return node
