@@ -124,16 +124,18 @@ def child_page_loader(
         where = [*where_base, parent.in_(set(parent_ids))]
         if args.after is not None:
             where.append(table.c.id > args.after)
-        rank = func.row_number().over(partition_by=parent, order_by=table.c.id).label("_rank")
-        inner = base(table, parent.label("_parent"), rank).where(*where).subquery()
+        rank = (
+            func.row_number().over(partition_by=parent, order_by=table.c.id).label("sibling_rank")
+        )
+        inner = base(table, parent.label("parent_key"), rank).where(*where).subquery()
         statement = (
-            select(*[inner.c[c.name] for c in table.c], inner.c._parent)
-            .where(inner.c._rank <= args.first + 1)
-            .order_by(inner.c._parent, inner.c.id)
+            select(*[inner.c[c.name] for c in table.c], inner.c.parent_key)
+            .where(inner.c.sibling_rank <= args.first + 1)
+            .order_by(inner.c.parent_key, inner.c.id)
         )
         grouped: dict[int, list[Row[Any]]] = defaultdict(list)
         for row in await ctx.rows(statement):
-            grouped[row._parent].append(row)
+            grouped[row.parent_key].append(row)
         return [
             Page(grouped[p][: args.first], len(grouped[p]) > args.first, counter(p))
             for p in parent_ids

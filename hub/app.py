@@ -1,0 +1,147 @@
+"""FastAPI app factory: the GraphQL endpoint, /healthz and the request context.
+
+This is the composition root: the one place below GraphQL that imports the schema (lazily,
+inside ``create_app``) to mount it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from strawberry.fastapi import GraphQLRouter
+
+from hub.access.principal import development_principal
+from hub.codes.registry import CodeRegistry, load_registry
+from hub.context import Context
+from hub.db.engine import make_engine, make_sessionmaker
+from hub.settings import Settings, get_settings
+
+log = logging.getLogger("hub")
+
+
+class HubState:
+    """Process-wide state shared by requests: the engine, sessions and the code sets."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.engine = make_engine(settings.database_url, echo=settings.sql_echo)
+        self.sessions: async_sessionmaker[AsyncSession] = make_sessionmaker(self.engine)
+        self._codes: CodeRegistry | None = None
+        self._codes_lock = asyncio.Lock()
+
+    async def codes(self) -> CodeRegistry:
+        """The code sets in force, read from the database once per process."""
+        if self._codes is None:
+            async with self._codes_lock:
+                if self._codes is None:
+                    async with self.engine.connect() as connection:
+                        self._codes = await load_registry(connection)
+        return self._codes
+
+
+class HubGraphQLRouter(GraphQLRouter[Context, None]):
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    state = HubState(settings)
+    from schema import build_schema  # composition root: see the module docstring
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await state.engine.dispose()
+
+    app = FastAPI(
+        title="eduhub",
+        description="Unified education data hub (教育数据统一枢纽)",
+        lifespan=lifespan,
+        docs_url=None if settings.is_production else "/docs",
+        redoc_url=None,
+        openapi_url=None if settings.is_production else "/openapi.json",
+    )
+    app.state.hub = state
+
+    async def context(request: Request) -> AsyncIterator[Context]:
+        # The one place that commits: on success of the whole request, else rolls back.
+        async with state.sessions() as session:
+            yield Context(
+                session=session,
+                settings=settings,
+                codes=await state.codes(),
+                principal=development_principal(),
+            )
+            await session.commit()
+
+    router = HubGraphQLRouter(
+        build_schema(settings),
+        context_getter=context,
+        graphql_ide=None if settings.is_production else "graphiql",
+        allow_queries_via_get=False,
+        multipart_uploads_enabled=False,
+    )
+    app.include_router(router, prefix="/graphql")
+    app.middleware("http")(_limit_body(settings.max_query_bytes * 10))
+
+    @app.get("/healthz", summary="Liveness and database health (健康检查)")
+    async def healthz(response: Response) -> dict[str, Any]:
+        try:
+            async with state.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+                revision = (
+                    await connection.execute(text("SELECT version_num FROM alembic_version"))
+                ).scalar()
+        except Exception as error:  # the report must say what is wrong, not crash
+            log.warning("health check failed: %s", error)
+            response.status_code = 503
+            return {
+                "status": "unavailable",
+                "database": {"ok": False, "error": type(error).__name__},
+            }
+        return {
+            "status": "ok",
+            "database": {
+                "ok": True,
+                "dialect": state.engine.dialect.name,
+                "revision": revision,
+            },
+        }
+
+    return app
+
+
+def _limit_body(
+    max_bytes: int,
+) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
+    """Refuse request bodies over ``max_bytes`` before reading them (413)."""
+
+    async def middleware(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > max_bytes:
+            return JSONResponse(
+                {
+                    "errors": [
+                        {
+                            "message": f"Request body of {length} bytes exceeds {max_bytes} bytes.",
+                            "extensions": {"code": "QUERY_TOO_COMPLEX"},
+                        }
+                    ]
+                },
+                status_code=413,
+            )
+        return await call_next(request)
+
+    return middleware

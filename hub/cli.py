@@ -1,0 +1,125 @@
+"""The ``eduhub`` command: run the hub, build demo data, migrate, export the schema."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from hub.db.engine import make_engine
+from hub.settings import DEFAULT_DATABASE_URL, Settings
+
+app = typer.Typer(
+    help="eduhub: unified education data hub (教育数据统一枢纽).", no_args_is_help=True
+)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+schema_app = typer.Typer(help="The GraphQL schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(schema_app, name="schema")
+console = Console(stderr=True)
+
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database", help=f"Database URL (default: $HUB_DATABASE_URL or {DEFAULT_DATABASE_URL})."
+    ),
+]
+
+EXAMPLE_QUERY = """{
+  schools(filter: {under: "4401"}, first: 3) {
+    totalCount
+    edges { node { code name type { label } students(first: 2) { totalCount edges { node { name grade { label } className } } } } }
+  }
+}"""
+
+
+def _url(database: str | None) -> str:
+    return database or Settings().database_url
+
+
+@db_app.command("upgrade")
+def db_upgrade(database: DatabaseOption = None) -> None:
+    """Bring the database to the newest schema (alembic upgrade head)."""
+    from hub.db.migrate import upgrade
+
+    async def run() -> None:
+        engine = make_engine(_url(database))
+        try:
+            await upgrade(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+    console.print("[green]database is up to date[/green]")
+
+
+@app.command()
+def demo(
+    students: Annotated[int, typer.Option(min=1, help="Number of students to generate.")] = 20_000,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed builds the same data.")] = 1,
+    database: DatabaseOption = None,
+) -> None:
+    """Replace the database's data with a realistic demo province (演示数据)."""
+    from hub.demo.load import load_demo
+
+    url = _url(database)
+
+    async def run() -> None:
+        engine = make_engine(url)
+        try:
+            with Progress(
+                TextColumn("[bold]students[/bold]"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=console,
+            ) as progress:
+                task = progress.add_task("load", total=students)
+                summary = await load_demo(
+                    engine, students, seed, on_students=lambda n: progress.advance(task, n)
+                )
+        finally:
+            await engine.dispose()
+        counts = ", ".join(f"{table} {n:,}" for table, n in summary.rows.items())
+        console.print(f"[green]demo loaded[/green] in {summary.seconds:.1f}s into {url}: {counts}")
+
+    asyncio.run(run())
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    database: DatabaseOption = None,
+) -> None:
+    """Run the hub (uvicorn): GraphQL at /graphql, health at /healthz."""
+    import uvicorn
+
+    from hub.app import create_app
+
+    settings = Settings(database_url=_url(database))
+    console.print(
+        f"eduhub on http://{host}:{port}/graphql (GraphiQL in development), database"
+        f" {settings.database_url}\nTry:\n{EXAMPLE_QUERY}"
+    )
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+@schema_app.command("export")
+def schema_export(
+    path: Annotated[Path | None, typer.Argument(help="Where to write the SDL.")] = None,
+) -> None:
+    """Write the SDL of the schema (default: schema/schema.graphql)."""
+    from schema import SDL_PATH, sdl
+
+    target = path or SDL_PATH
+    target.write_text(sdl(), encoding="utf-8")
+    console.print(f"wrote {target}")
+
+
+if __name__ == "__main__":
+    app()
