@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import strawberry
-from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
 from strawberry.extensions.disable_introspection import DisableIntrospection
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
@@ -33,14 +34,14 @@ __all__ = ["SDL_PATH", "build_schema", "sdl"]
 
 def build_schema(settings: Settings) -> strawberry.Schema:
     """The schema with limits, caches and error codes; introspection off in production."""
-    extensions = [
-        ErrorCodes(),
+    extensions: list[Callable[[], SchemaExtension]] = [
+        ErrorCodes,
         *limit_extensions(settings),
-        ParserCache(maxsize=512),
-        ValidationCache(maxsize=512),
+        lambda: ParserCache(maxsize=512),
+        lambda: ValidationCache(maxsize=512),
     ]
     if settings.is_production:
-        extensions.append(DisableIntrospection())
+        extensions.append(DisableIntrospection)
     return strawberry.Schema(
         query=Query,
         types=[graphql_type for _load, graphql_type in NODE_TYPES.values()],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from graphql import GraphQLError
 from strawberry.extensions import (
@@ -33,10 +33,11 @@ class MaxDocumentSize(SchemaExtension):
         yield
 
 
-def limit_extensions(settings: Settings) -> list[SchemaExtension]:
+def limit_extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
+    """Factories (a fresh extension per request), in the order they must run."""
     return [
-        MaxDocumentSize(settings.max_query_bytes),
-        MaxTokensLimiter(max_token_count=settings.max_tokens),
-        QueryDepthLimiter(max_depth=settings.max_query_depth),
-        MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        lambda: MaxDocumentSize(settings.max_query_bytes),
+        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+        lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
     ]

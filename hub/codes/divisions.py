@@ -22,6 +22,7 @@ class Division:
     name: str
     province_code: str  # two digits
     current: bool
+    since: int | None = None  # first year of the current name, where the table says
 
     @property
     def level(self) -> str:
@@ -32,19 +33,21 @@ class Division:
         return "COUNTY"
 
 
-def _current_name(raw: str) -> tuple[str, bool]:
-    """Pick the current (open-ended) name from ``[a-b]name,[c-]name``; else the latest."""
-    best: tuple[int, str, bool] | None = None
+def _current_name(raw: str) -> tuple[str, bool, int | None]:
+    """Pick the current (open-ended) name from ``[a-b]name,[c-]name``; else the latest.
+    Returns (name, still current, first year of that name or None if always)."""
+    best: tuple[int, str, bool, int | None] | None = None
     for part in raw.split(","):
         match = _PERIOD.match(part.strip())
         if match is None:
-            return part.strip(), True
-        end = match["end"]
+            return part.strip(), True, None
+        end, start = match["end"], match["start"]
         rank = 9999 if end is None else int(end)
         if best is None or rank >= best[0]:
-            best = (rank, match["name"], end is None)
-    assert best is not None
-    return best[1], best[2]
+            best = (rank, match["name"], end is None, int(start) if start else None)
+    if best is None:
+        raise ValueError(f"no name in {raw!r}")
+    return best[1], best[2], best[3]
 
 
 @lru_cache(maxsize=1)
@@ -55,11 +58,11 @@ def all_divisions() -> dict[str, Division]:
     for _length, low, _high, props, children in table.prefixes:
         province = props.get("province", "")
         for _l, suffix, _h, child_props, _c in children:
-            name, current = _current_name(child_props.get("county", ""))
+            name, current, since = _current_name(child_props.get("county", ""))
             code = low + suffix
             if suffix == "0000":
-                name, current = province, True
-            result[code] = Division(code, name, low, current)
+                name, current, since = province, True, None
+            result[code] = Division(code, name, low, current, since)
     return result
 
 

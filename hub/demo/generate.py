@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import random
+from functools import lru_cache
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -294,6 +295,7 @@ class Demo:
             and d.level == "COUNTY"
             and d.province_code != self.province
             and d.name != "市辖区"
+            and d.since is None  # existed before anyone in the demo was born
         )
 
     # --- people -------------------------------------------------------------------------
@@ -306,15 +308,23 @@ class Demo:
         return surname + given
 
     def citizen_id(self, birthplace: str, birth: dt.date, male: bool) -> str:
-        """A valid GB 11643 number, unique in this data set: sequence odd for men."""
-        stem = birthplace + birth.strftime("%Y%m%d")
-        n = self.id_sequences.get(stem, 0)
-        self.id_sequences[stem] = n + 1
-        sequence = 2 * n + 1 if male else 2 * n + 2
-        if sequence > 999:
-            raise RuntimeError(f"too many people born in {birthplace} on {birth}")
-        first17 = f"{stem}{sequence:03d}"
-        return first17 + ric.calc_check_digit(first17)
+        """A valid GB 11643 number, unique in this data set: sequence odd for men. A
+        birthplace code that did not exist yet in the birth year (a district created later)
+        falls back to its prefecture, then its province, as the register would have it."""
+        fallbacks = (birthplace[:4] + "00", birthplace[:2] + "0000", self.other_counties[0])
+        for place in (birthplace, *fallbacks):
+            stem = place + birth.strftime("%Y%m%d")
+            n = self.id_sequences.get(stem, 0)
+            sequence = 2 * n + 1 if male else 2 * n + 2
+            if sequence > 999:
+                raise RuntimeError(f"too many people born in {place} on {birth}")
+            first17 = f"{stem}{sequence:03d}"
+            # stdnum computes the check over all but the last character it is given.
+            number = first17 + ric.calc_check_digit(first17 + "0")
+            if _place_existed(place, birth.year):
+                self.id_sequences[stem] = n + 1
+                return number
+        raise RuntimeError(f"no valid birthplace code for {birthplace} in {birth.year}")
 
     def phone(self) -> str:
         return f"1{self.rng.choice('3456789')}{self.rng.randrange(10**9):09d}"
@@ -330,14 +340,30 @@ class Demo:
         )
 
 
+@lru_cache(maxsize=None)
+def _place_existed(place: str, year: int) -> bool:
+    """Whether stdnum accepts ``place`` as a birthplace in ``year`` (cached: the lookup is
+    the slow part of validating a number)."""
+    try:
+        ric.get_birth_place(f"{place}{year}01010000")
+    except ValueError:  # stdnum's ValidationError derives from ValueError
+        return False
+    return True
+
+
 def weighted(rng: random.Random, pairs: tuple[tuple[str, float], ...]) -> str:
     return rng.choices([p[0] for p in pairs], [p[1] for p in pairs])[0]
 
 
 def generate(
-    students: int, seed: int, province: str = DEFAULT_PROVINCE
+    students: int,
+    seed: int,
+    province: str = DEFAULT_PROVINCE,
+    *,
+    school_size_cap: int | None = None,
 ) -> Iterator[tuple[str, list[tuple[object, ...]]]]:
-    """Yield (table, rows) batches of a demo province with about ``students`` students."""
+    """Yield (table, rows) batches of a demo province with exactly ``students`` students.
+    ``school_size_cap`` makes many small schools (tests need many schools from few rows)."""
     if students < 1:
         raise ValueError("the demo needs at least one student")
     demo = Demo(students, seed, province)
@@ -348,7 +374,8 @@ def generate(
     while remaining > 0:
         county = counties[school_number % len(counties)]
         school_number += 1
-        batch = _school(demo, county, school_number, remaining)
+        budget = remaining if school_size_cap is None else min(remaining, school_size_cap)
+        batch = _school(demo, county, school_number, budget)
         remaining -= len(batch["student"])
         for table in TABLE_ORDER:
             if batch.get(table):

@@ -41,6 +41,7 @@ async def load_demo(
     seed: int,
     *,
     on_students: Callable[[int], None] | None = None,
+    school_size_cap: int | None = None,
 ) -> LoadSummary:
     """Replace the hub's data with a demo province; all or nothing."""
     started = time.perf_counter()
@@ -52,7 +53,7 @@ async def load_demo(
         await load_code_values(connection)
         buffers: dict[str, list[tuple[object, ...]]] = {t: [] for t in TABLE_ORDER}
         buffered = 0
-        for table, rows in generate(students, seed):
+        for table, rows in generate(students, seed, school_size_cap=school_size_cap):
             buffers[table].extend(rows)
             buffered += len(rows)
             if buffered >= FLUSH_ROWS:

@@ -1,0 +1,92 @@
+"""SQL statements per request follow the shape of the query, never the number of rows."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import Hub
+
+ORG_UNIT_SCHOOLS_STUDENTS_GUARDIANS = """
+query ($n: Int!) {
+  orgUnit(code: "44") {
+    name
+    schools(first: $n) {
+      totalCount
+      edges { node { name students(first: 3) { totalCount edges { node {
+        name sex { label } guardians { name relationship { label } phone } } } } } }
+    }
+  }
+}
+"""
+
+SCHOOL_BUILDINGS_ASSETS = """
+query ($n: Int!) {
+  schools(first: $n) {
+    edges { node { code buildings(first: 10) { totalCount edges { node {
+      name dangerRating { code } assets(first: 5) { totalCount edges { node {
+        name category { label } building { name } } } } } } } } }
+  }
+}
+"""
+
+STUDENTS_SCHOOL_ORG_UNIT = """
+query ($n: Int!) {
+  students(first: $n) {
+    totalCount
+    edges { node { studentNumber className school { name orgUnit { name parent { name
+      parent { name } } } } guardians { name } } }
+  }
+}
+"""
+
+BUILDINGS_SCHOOL_ASSETS = """
+query ($n: Int!) {
+  buildings(first: $n, filter: {dangerRating: ["A", "B", "C", "D"]}) {
+    edges { node { name school { name classes { name size } } assets { totalCount } } }
+  }
+}
+"""
+
+
+def _count_rows(data: object) -> int:
+    """Number of objects in a response (proves bigger pages really returned more rows)."""
+    if isinstance(data, dict):
+        return 1 + sum(_count_rows(v) for v in data.values())
+    if isinstance(data, list):
+        return sum(_count_rows(v) for v in data)
+    return 0
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        ORG_UNIT_SCHOOLS_STUDENTS_GUARDIANS,
+        SCHOOL_BUILDINGS_ASSETS,
+        STUDENTS_SCHOOL_ORG_UNIT,
+        BUILDINGS_SCHOOL_ASSETS,
+    ],
+    ids=[
+        "orgunit-schools-students-guardians",
+        "school-buildings-assets",
+        "students-school-orgunit",
+        "buildings-school-assets",
+    ],
+)
+async def test_statement_count_is_independent_of_rows(hub: Hub, document: str) -> None:
+    counts: dict[int, int] = {}
+    sizes: dict[int, int] = {}
+    for n in (1, 50, 500):
+        with hub.counter() as counter:
+            data = await hub.data(document, {"n": n})
+        counts[n] = counter.count
+        sizes[n] = _count_rows(data)
+    assert sizes[1] < sizes[50] < sizes[500], sizes
+    assert counts[1] == counts[50] == counts[500], counts
+
+
+async def test_nested_query_statement_budget(hub: Hub) -> None:
+    """org unit, schools page and count, students page and count, guardians: six statements
+    (plus one to resolve nothing else), whatever the number of schools."""
+    with hub.counter() as counter:
+        await hub.data(ORG_UNIT_SCHOOLS_STUDENTS_GUARDIANS, {"n": 50})
+    assert counter.count <= 6, counter.statements
