@@ -12,12 +12,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-import orjson
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from strawberry.fastapi import GraphQLRouter
 
 from hub.access.principal import development_principal
 from hub.codes.registry import CodeRegistry, load_registry
@@ -48,15 +46,11 @@ class HubState:
         return self._codes
 
 
-class HubGraphQLRouter(GraphQLRouter[Context, None]):
-    def encode_json(self, data: object) -> bytes:
-        return orjson.dumps(data)
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     state = HubState(settings)
     from schema import build_schema  # composition root: see the module docstring
+    from schema.router import HubGraphQLRouter
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

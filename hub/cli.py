@@ -100,8 +100,18 @@ def serve(
     import uvicorn
 
     from hub.app import create_app
+    from hub.db.migrate import upgrade
 
     settings = Settings(database_url=_url(database))
+
+    async def migrate() -> None:
+        engine = make_engine(settings.database_url)
+        try:
+            await upgrade(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(migrate())
     console.print(
         f"eduhub on http://{host}:{port}/graphql (GraphiQL in development), database"
         f" {settings.database_url}\nTry:\n{EXAMPLE_QUERY}"

@@ -6,6 +6,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import strawberry
+from graphql import GraphQLError
+from strawberry.types import ExecutionContext
 from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
 from strawberry.extensions.disable_introspection import DisableIntrospection
 from strawberry.schema.config import StrawberryConfig
@@ -14,7 +16,6 @@ from strawberry.tools import merge_types
 from hub.settings import Settings
 from schema.assets import AssetQuery
 from schema.buildings import BuildingQuery
-from schema.errors import ErrorCodes
 from schema.limits import limit_extensions
 from schema.orgunits import OrgUnitQuery
 from schema.schools import SchoolQuery
@@ -32,17 +33,25 @@ Query = merge_types(
 __all__ = ["SDL_PATH", "build_schema", "sdl"]
 
 
+class HubSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Errors are classified and internal ones logged, with the reference the client
+        sees, where the result is sent (``schema.router``); bad input is not worth a
+        traceback in the log."""
+
+
 def build_schema(settings: Settings) -> strawberry.Schema:
     """The schema with limits, caches and error codes; introspection off in production."""
     extensions: list[Callable[[], SchemaExtension]] = [
-        ErrorCodes,
         *limit_extensions(settings),
         lambda: ParserCache(maxsize=512),
         lambda: ValidationCache(maxsize=512),
     ]
     if settings.is_production:
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(
+    return HubSchema(
         query=Query,
         types=[graphql_type for _load, graphql_type in NODE_TYPES.values()],
         extensions=extensions,

@@ -1,13 +1,14 @@
-"""Give every GraphQL error a stable ``extensions.code`` and never leak internals."""
+"""Give every GraphQL error a stable ``extensions.code`` and never leak internals.
+
+Applied to the final result (``schema.router``), so errors from every stage (parsing,
+validation, limits, resolvers) are covered; internal errors are logged once, with the
+reference the client sees."""
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterator
-
 from graphql import GraphQLError
-from strawberry.extensions import SchemaExtension
 
 from hub.errors import HubError
 
@@ -55,9 +56,5 @@ def _with(error: GraphQLError, message: str, code: str) -> GraphQLError:
     )
 
 
-class ErrorCodes(SchemaExtension):
-    def on_operation(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result
-        if result is not None and result.errors:
-            result.errors = [classify(e) for e in result.errors]
+def classify_all(errors: list[GraphQLError] | None) -> list[GraphQLError] | None:
+    return None if errors is None else [classify(e) for e in errors]
