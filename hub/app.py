@@ -80,7 +80,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     router = HubGraphQLRouter(
         build_schema(settings),
-        context_getter=context,
+        # FastAPI resolves the getter as a dependency, so a generator (the session lives
+        # for the whole request) is allowed although strawberry's annotation says otherwise.
+        context_getter=context,  # type: ignore[arg-type]
         graphql_ide=None if settings.is_production else "graphiql",
         allow_queries_via_get=False,
         multipart_uploads_enabled=False,

@@ -32,7 +32,8 @@ DatabaseOption = Annotated[
 EXAMPLE_QUERY = """{
   schools(filter: {under: "4401"}, first: 3) {
     totalCount
-    edges { node { code name type { label } students(first: 2) { totalCount edges { node { name grade { label } className } } } } }
+    edges { node { code name type { label }
+      students(first: 2) { totalCount edges { node { name grade { label } className } } } } }
   }
 }"""
 

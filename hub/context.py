@@ -17,6 +17,8 @@ from hub.access.scope import Scope
 from hub.codes.registry import CodeRegistry
 from hub.settings import Settings
 
+# A row of any width (``Row[Any]`` would mean a row of exactly one column).
+AnyRow = Row[*tuple[Any, ...]]
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
@@ -44,7 +46,7 @@ class Context(BaseContext):
         self._lock = asyncio.Lock()
         self._loaders: dict[Hashable, DataLoader[Any, Any]] = {}
 
-    async def rows(self, statement: Executable) -> Sequence[Row[Any]]:
+    async def rows(self, statement: Executable) -> Sequence[AnyRow]:
         async with self._lock:
             result = await self.session.execute(statement)
             return result.all()

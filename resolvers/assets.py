@@ -8,12 +8,13 @@ from sqlalchemy import Row
 
 from hub.assets.models import Asset
 from hub.context import Context
+from hub.db.base import table_of
 from hub.errors import BadInput
 from hub.pagination import PageArgs
 from resolvers import filters
 from resolvers.common import ByParent, Page, child_page_loader, fetch_by_ids, fetch_page
 
-TABLE = Asset.__table__
+TABLE = table_of(Asset)
 
 
 async def by_id(ctx: Context, pk: int) -> Row[Any] | None:

@@ -8,11 +8,12 @@ from sqlalchemy import Row
 
 from hub.buildings.models import Building
 from hub.context import Context
+from hub.db.base import table_of
 from hub.pagination import PageArgs
 from resolvers import filters
 from resolvers.common import ByParent, Page, child_page_loader, fetch_by_ids, fetch_page
 
-TABLE = Building.__table__
+TABLE = table_of(Building)
 
 
 async def by_id(ctx: Context, pk: int) -> Row[Any] | None:

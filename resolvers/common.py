@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Row, Table, and_, func, literal, select
 
 from hub.context import Context
+from hub.db.base import table_of
 from hub.orgunits.models import OrgUnit
 from hub.pagination import PageArgs
 
@@ -84,7 +85,7 @@ class InSubtree:
     the materialised path, so one statement still serves every parent of the batch."""
 
     def parent(self, table: Table) -> tuple[ColumnElement[Any], Any]:
-        unit = OrgUnit.__table__.alias("parent_unit")
+        unit = table_of(OrgUnit).alias("parent_unit")
         upper = func.substr(unit.c.path, 1, func.length(unit.c.path) - 1).op("||")(literal("0"))
         on = and_(table.c.path >= unit.c.path, table.c.path < upper)
         return unit.c.id, (unit, on)
@@ -147,7 +148,7 @@ def child_page_loader(
             .where(*where_base, parent.in_(set(parent_ids)))
             .group_by(parent)
         )
-        counts = dict(await ctx.rows(statement))
+        counts: dict[int, int] = {row[0]: row[1] for row in await ctx.rows(statement)}
         return [int(counts.get(p, 0)) for p in parent_ids]
 
     name = (table.name, link, filter_key, args)
@@ -172,7 +173,7 @@ async def fetch_children(
     """All child rows of each parent, for small fixed sets (a student's family, a school's
     classes). ``with_scope`` adds the viewer's scope for tables that carry a path."""
     parent = table.c[parent_column]
-    where = [parent.in_(set(parent_ids))]
+    where: list[ColumnElement[bool]] = [parent.in_(set(parent_ids))]
     if with_scope:
         where.append(ctx.scope.restrict(table.c.path))
     statement = select(table).where(*where).order_by(parent, *[table.c[o] for o in order])

@@ -9,11 +9,12 @@ from sqlalchemy import ColumnElement, Table, select
 
 from hub.access.scope import under_path
 from hub.context import Context
+from hub.db.base import table_of
 from hub.errors import BadInput
 from hub.orgunits.models import OrgUnit
 from resolvers.common import Conditions
 
-ORG_UNIT = OrgUnit.__table__
+ORG_UNIT = table_of(OrgUnit)
 
 __all__ = ["Conditions", "codes", "equals", "prefix", "under"]
 
@@ -33,7 +34,7 @@ async def path_of(ctx: Context, code: str) -> str | None:
         rows = await ctx.rows(
             select(ORG_UNIT.c.code, ORG_UNIT.c.path).where(ORG_UNIT.c.code.in_(codes))
         )
-        found = dict(rows)
+        found: dict[str, str] = {row[0]: row[1] for row in rows}
         return [found.get(c) for c in codes]
 
     path: str | None = await ctx.loader("org_unit_path_by_code", load).load(code)

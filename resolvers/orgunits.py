@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import Row
 
 from hub.context import Context
+from hub.db.base import table_of
 from hub.errors import BadInput
 from hub.orgunits.models import OrgLevel, OrgUnit
 from hub.pagination import PageArgs
@@ -20,7 +21,7 @@ from resolvers.common import (
     fetch_page,
 )
 
-TABLE = OrgUnit.__table__
+TABLE = table_of(OrgUnit)
 
 
 async def by_id(ctx: Context, pk: int) -> Row[Any] | None:

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import Row
 
 from hub.context import Context
+from hub.db.base import table_of
 from hub.errors import BadInput
 from hub.pagination import PageArgs
 from hub.schools.models import School, SchoolClass
@@ -21,8 +22,8 @@ from resolvers.common import (
     fetch_page,
 )
 
-TABLE = School.__table__
-CLASS_TABLE = SchoolClass.__table__
+TABLE = table_of(School)
+CLASS_TABLE = table_of(SchoolClass)
 
 
 def check_school_code(code: str) -> str:

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import Row, select
 
 from hub.context import Context
+from hub.db.base import table_of
 from hub.errors import BadInput
 from hub.ids import decode_id_of
 from hub.pagination import PageArgs
@@ -22,9 +23,9 @@ from resolvers.common import (
     fetch_page,
 )
 
-TABLE = Student.__table__
-FAMILY = FamilyMember.__table__
-CHANGES = StatusChange.__table__
+TABLE = table_of(Student)
+FAMILY = table_of(FamilyMember)
+CHANGES = table_of(StatusChange)
 
 
 def check_student_number(number: str) -> str:

@@ -7,12 +7,13 @@ from typing import Any
 from sqlalchemy import Row
 
 from hub.context import Context
+from hub.db.base import table_of
 from hub.pagination import PageArgs
 from hub.teachers.models import Staff
 from resolvers import filters
 from resolvers.common import ByParent, Page, child_page_loader, fetch_by_ids, fetch_page
 
-TABLE = Staff.__table__
+TABLE = table_of(Staff)
 
 
 async def by_id(ctx: Context, pk: int) -> Row[Any] | None:

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.types import ExecutionContext
 from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
 from strawberry.extensions.disable_introspection import DisableIntrospection
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
 
 from hub.settings import Settings
 from schema.assets import AssetQuery

@@ -133,7 +133,7 @@ class Building(RowType, Node):
         filter: AssetFilterInput | None = None,
         first: int | None = None,
         after: str | None = None,
-    ) -> Connection[Annotated["Asset", strawberry.lazy("schema.assets")]]:
+    ) -> Connection[Annotated[Asset, strawberry.lazy("schema.assets")]]:
         from schema.assets import Asset
 
         args = page_args(info, first, after)

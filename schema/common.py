@@ -87,7 +87,9 @@ class RowType:
         mapping = row._mapping
         values = {name: mapping[name] for name in cls.row_fields()}
         pk = mapping["id"]
-        return cls(id=encode_id(cls.type_name, pk), pk=pk, **values)
+        build: Any = cls  # the dataclass __init__ strawberry generates for the subclass
+        instance: Self = build(id=encode_id(cls.type_name, pk), pk=pk, **values)
+        return instance
 
     @classmethod
     def maybe(cls, row: Row[Any] | None) -> Self | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+
 from graphql import GraphQLError
 
 from hub.errors import HubError

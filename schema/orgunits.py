@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from hub.orgunits.models import OrgLevel as OrgLevelModel
+from hub.orgunits.models import OrgLevel
 from resolvers import orgunits as resolve
 from resolvers import schools as resolve_schools
 from schema.common import Connection, HubInfo, Node, RowType, connection, filter_spec, page_args
@@ -14,10 +14,14 @@ from schema.common import Connection, HubInfo, Node, RowType, connection, filter
 if TYPE_CHECKING:
     from schema.schools import School, SchoolFilter
 
-OrgLevel = strawberry.enum(
-    OrgLevelModel,
+# Registers the GraphQL enum on the model's own enum class (strawberry returns the class).
+strawberry.enum(
+    OrgLevel,
     name="OrgLevel",
-    description="Administrative level (管理层级): 国家 NATIONAL, 省 PROVINCE, 市 CITY, 县 COUNTY, 学校 SCHOOL.",
+    description=(
+        "Administrative level (管理层级): 国家 NATIONAL, 省 PROVINCE, 市 CITY, 县 COUNTY,"
+        " 学校 SCHOOL."
+    ),
 )
 
 
@@ -69,10 +73,10 @@ class OrgUnit(RowType, Node):
     async def schools(
         self,
         info: HubInfo,
-        filter: Annotated["SchoolFilter", strawberry.lazy("schema.schools")] | None = None,
+        filter: Annotated[SchoolFilter, strawberry.lazy("schema.schools")] | None = None,
         first: int | None = None,
         after: str | None = None,
-    ) -> Connection[Annotated["School", strawberry.lazy("schema.schools")]]:
+    ) -> Connection[Annotated[School, strawberry.lazy("schema.schools")]]:
         from schema.schools import School
 
         args = page_args(info, first, after)
@@ -84,7 +88,9 @@ class OrgUnit(RowType, Node):
 @strawberry.type
 class OrgUnitQuery:
     @strawberry.field(
-        description='An org unit by code (按代码查组织机构): "CN", "44", "4401", "440106" or a school code.'
+        description=(
+            'An org unit by code (按代码查组织机构): "CN", "44", "4401", "440106" or a school code.'
+        )
     )
     async def org_unit(self, info: HubInfo, code: str) -> OrgUnit | None:
         return OrgUnit.maybe(await resolve.by_code(info.context, code))

@@ -90,7 +90,9 @@ class School(RowType, Node):
     )
 
     @strawberry.field(
-        description="The school's own org unit (学校组织单元), level SCHOOL; its parent is the county."
+        description=(
+            "The school's own org unit (学校组织单元), level SCHOOL; its parent is the county."
+        )
     )
     async def org_unit(self, info: HubInfo) -> OrgUnit | None:
         return OrgUnit.maybe(await resolve_orgunits.by_id(info.context, self.org_unit_id))
@@ -102,7 +104,7 @@ class School(RowType, Node):
         filter: StudentFilterInput | None = None,
         first: int | None = None,
         after: str | None = None,
-    ) -> Connection[Annotated["Student", strawberry.lazy("schema.students")]]:
+    ) -> Connection[Annotated[Student, strawberry.lazy("schema.students")]]:
         from schema.students import Student
 
         args = page_args(info, first, after)
@@ -117,7 +119,7 @@ class School(RowType, Node):
         filter: TeacherFilterInput | None = None,
         first: int | None = None,
         after: str | None = None,
-    ) -> Connection[Annotated["Teacher", strawberry.lazy("schema.teachers")]]:
+    ) -> Connection[Annotated[Teacher, strawberry.lazy("schema.teachers")]]:
         from schema.teachers import Teacher
 
         args = page_args(info, first, after)
@@ -131,7 +133,7 @@ class School(RowType, Node):
         filter: BuildingFilterInput | None = None,
         first: int | None = None,
         after: str | None = None,
-    ) -> Connection[Annotated["Building", strawberry.lazy("schema.buildings")]]:
+    ) -> Connection[Annotated[Building, strawberry.lazy("schema.buildings")]]:
         from schema.buildings import Building
 
         args = page_args(info, first, after)
@@ -145,7 +147,7 @@ class School(RowType, Node):
         filter: AssetFilterInput | None = None,
         first: int | None = None,
         after: str | None = None,
-    ) -> Connection[Annotated["Asset", strawberry.lazy("schema.assets")]]:
+    ) -> Connection[Annotated[Asset, strawberry.lazy("schema.assets")]]:
         from schema.assets import Asset
 
         args = page_args(info, first, after)
@@ -182,7 +184,7 @@ class SchoolClass(RowType, Node):
         filter: StudentFilterInput | None = None,
         first: int | None = None,
         after: str | None = None,
-    ) -> Connection[Annotated["Student", strawberry.lazy("schema.students")]]:
+    ) -> Connection[Annotated[Student, strawberry.lazy("schema.students")]]:
         from schema.students import Student
 
         args = page_args(info, first, after)

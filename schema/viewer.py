@@ -9,11 +9,12 @@ import strawberry
 from sqlalchemy import Row
 
 from hub.context import Context
+from hub.orgunits.models import OrgLevel
 from resolvers import assets, buildings, orgunits, schools, students, teachers
 from schema.assets import Asset
 from schema.buildings import Building
 from schema.common import HubInfo, Node, RowType, decode_id
-from schema.orgunits import OrgLevel, OrgUnit
+from schema.orgunits import OrgUnit
 from schema.schools import School, SchoolClass
 from schema.students import Guardian, StatusChange, Student
 from schema.teachers import Teacher

@@ -9,10 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import math
 import random
-from functools import lru_cache
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cache
 
 from stdnum.cn import ric
 
@@ -340,7 +340,7 @@ class Demo:
         )
 
 
-@lru_cache(maxsize=None)
+@cache
 def _place_existed(place: str, year: int) -> bool:
     """Whether stdnum accepts ``place`` as a birthplace in ``year`` (cached: the lookup is
     the slow part of validating a number)."""
@@ -874,7 +874,7 @@ def _buildings_and_assets(
         unit = Decimal(f"{rng.uniform(*values):.2f}")
         acquired = SNAPSHOT - dt.timedelta(days=rng.randrange(30, 5000))
         status = "1" if rng.random() < 0.85 else rng.choice("23")
-        building_id = building_by_use.get(use)
+        located_in = building_by_use.get(use)
         rows["asset"].append(
             (
                 demo.ids.take("asset"),
@@ -882,9 +882,9 @@ def _buildings_and_assets(
                 name,
                 category,
                 school_id,
-                building_id,
+                located_in,
                 path,
-                None if building_id is None else f"{rng.randint(1, 5)}{rng.randint(1, 20):02d}室",
+                None if located_in is None else f"{rng.randint(1, 5)}{rng.randint(1, 20):02d}室",
                 quantity,
                 unit,
                 unit * quantity,

@@ -26,11 +26,14 @@ async def test_org_unit_tree_from_root_to_school(hub: Hub) -> None:
     assert province["level"] == "PROVINCE"
     assert province["parent"] == {"code": "CN", "level": "NATIONAL"}
     cities = [e["node"] for e in province["children"]["edges"]]
-    assert cities and all(c["level"] == "CITY" and c["code"].startswith("44") for c in cities)
+    assert cities
+    assert all(c["level"] == "CITY" and c["code"].startswith("44") for c in cities)
     counties = [e["node"] for c in cities for e in c["children"]["edges"]]
-    assert counties and all(len(c["code"]) == 6 and c["level"] == "COUNTY" for c in counties)
+    assert counties
+    assert all(len(c["code"]) == 6 and c["level"] == "COUNTY" for c in counties)
     schools = [e["node"] for c in counties for e in c["children"]["edges"]]
-    assert schools and all(s["level"] == "SCHOOL" and len(s["code"]) == 10 for s in schools)
+    assert schools
+    assert all(s["level"] == "SCHOOL" and len(s["code"]) == 10 for s in schools)
 
 
 async def test_org_units_filtered_by_level_under_a_city(hub: Hub) -> None:
@@ -60,10 +63,10 @@ async def test_school_by_code_with_every_edge(hub: Hub) -> None:
     )
     school = data["school"]
     assert school["code"] == code
-    assert school["type"]["label"] and school["urbanRural"]["label"]
-    assert (
-        school["orgUnit"]["level"] == "SCHOOL" and school["orgUnit"]["parent"]["level"] == "COUNTY"
-    )
+    assert school["type"]["label"]
+    assert school["urbanRural"]["label"]
+    assert school["orgUnit"]["level"] == "SCHOOL"
+    assert school["orgUnit"]["parent"]["level"] == "COUNTY"
     for edge in ("students", "teachers", "buildings", "assets"):
         assert school[edge]["totalCount"] > 0, edge
         assert all(e["node"]["school"]["code"] == code for e in school[edge]["edges"])
@@ -112,13 +115,15 @@ async def test_teachers_buildings_assets_lists(hub: Hub) -> None:
                education { label } status { label } isTeacher school { name } } } }
              buildings(first: 3) { totalCount edges { node { code name use { label }
                structure { label } storeys builtOn floorArea seismicIntensity { label }
-               seismicCategory { label } dangerRating { code label } appraisedOn school { name } } } }
+               seismicCategory { label } dangerRating { code label } appraisedOn
+               school { name } } } }
              assets(first: 3) { totalCount edges { node { code name category { code label }
                quantity unitValue totalValue acquiredOn status { label } school { name } } } } }"""
     )
     assert data["teachers"]["totalCount"] > 0
     assert all(e["node"]["isTeacher"] for e in data["teachers"]["edges"])
-    assert data["buildings"]["totalCount"] > 0 and data["assets"]["totalCount"] > 0
+    assert data["buildings"]["totalCount"] > 0
+    assert data["assets"]["totalCount"] > 0
     for edge in data["assets"]["edges"]:
         asset = edge["node"]
         assert float(asset["totalValue"]) == round(float(asset["unitValue"]) * asset["quantity"], 2)
