@@ -12,7 +12,7 @@ from hub.db.base import table_of
 from hub.errors import BadInput
 from hub.pagination import PageArgs
 from resolvers import filters
-from resolvers.common import ByParent, Page, child_page_loader, fetch_by_ids, fetch_page
+from resolvers.common import ByParent, Listing, child_page_loader, fetch_by_ids, listing
 
 TABLE = table_of(Asset)
 
@@ -48,16 +48,15 @@ async def conditions(ctx: Context, spec: dict[str, Any]) -> filters.Conditions:
     )
 
 
-async def page(ctx: Context, spec: dict[str, Any], args: PageArgs) -> Page:
-    return await fetch_page(ctx, TABLE, await conditions(ctx, spec), args)
+async def page(ctx: Context, spec: dict[str, Any], args: PageArgs) -> Listing:
+    return listing(ctx, TABLE, await conditions(ctx, spec), args)
 
 
 async def of_parent(
     ctx: Context, column: str, parent_id: int, spec: dict[str, Any], args: PageArgs
-) -> Page:
+) -> Listing:
     """Assets of a school (``school_id``) or a building (``building_id``), batched."""
     load = child_page_loader(
         ctx, TABLE, ByParent(column), await conditions(ctx, spec), filters.key(spec), args
     )
-    result: Page = await load.page(parent_id)
-    return result
+    return load.of(parent_id)

@@ -11,7 +11,7 @@ from hub.context import Context
 from hub.db.base import table_of
 from hub.pagination import PageArgs
 from resolvers import filters
-from resolvers.common import ByParent, Page, child_page_loader, fetch_by_ids, fetch_page
+from resolvers.common import ByParent, Listing, child_page_loader, fetch_by_ids, listing
 
 TABLE = table_of(Building)
 
@@ -50,11 +50,11 @@ async def conditions(ctx: Context, spec: dict[str, Any]) -> filters.Conditions:
     )
 
 
-async def page(ctx: Context, spec: dict[str, Any], args: PageArgs) -> Page:
-    return await fetch_page(ctx, TABLE, await conditions(ctx, spec), args)
+async def page(ctx: Context, spec: dict[str, Any], args: PageArgs) -> Listing:
+    return listing(ctx, TABLE, await conditions(ctx, spec), args)
 
 
-async def of_school(ctx: Context, school_id: int, spec: dict[str, Any], args: PageArgs) -> Page:
+async def of_school(ctx: Context, school_id: int, spec: dict[str, Any], args: PageArgs) -> Listing:
     load = child_page_loader(
         ctx,
         TABLE,
@@ -63,5 +63,4 @@ async def of_school(ctx: Context, school_id: int, spec: dict[str, Any], args: Pa
         filters.key(spec),
         args,
     )
-    result: Page = await load.page(school_id)
-    return result
+    return load.of(school_id)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, Table, and_, func, literal, select
@@ -17,14 +18,34 @@ from hub.pagination import PageArgs
 Conditions = tuple[ColumnElement[bool], ...]
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Page:
     """One page of rows ordered by primary key, and whether more follow."""
 
     rows: Sequence[Row[Any]]
     has_next: bool
-    # Counts the whole (filtered, scoped) list when asked; never run unless selected.
-    count: Callable[[], Any] = field(default=lambda: None)
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """A list as a connection sees it: its page and its total, each fetched only when the
+    query selects it (``totalCount`` alone never reads rows; rows alone never count)."""
+
+    page: Callable[[], Awaitable[Page]]
+    count: Callable[[], Awaitable[int]]
+
+
+def once(produce: Callable[[], Awaitable[Any]]) -> Callable[[], Awaitable[Any]]:
+    """Run ``produce`` at most once, however many fields await the result."""
+    task: asyncio.Future[Any] | None = None
+
+    def run() -> Awaitable[Any]:
+        nonlocal task
+        if task is None:
+            task = asyncio.ensure_future(produce())
+        return task
+
+    return run
 
 
 def scoped(ctx: Context, table: Table, conditions: Conditions) -> list[ColumnElement[bool]]:
@@ -32,20 +53,21 @@ def scoped(ctx: Context, table: Table, conditions: Conditions) -> list[ColumnEle
     return [ctx.scope.restrict(table.c.path), *conditions]
 
 
-async def fetch_page(ctx: Context, table: Table, conditions: Conditions, args: PageArgs) -> Page:
+def listing(ctx: Context, table: Table, conditions: Conditions, args: PageArgs) -> Listing:
+    """A top-level list: keyset page by primary key, and its count."""
     where = scoped(ctx, table, conditions)
-    if args.after is not None:
-        where.append(table.c.id > args.after)
-    statement = select(table).where(*where).order_by(table.c.id).limit(args.first + 1)
-    rows = await ctx.rows(statement)
+
+    async def page() -> Page:
+        keyset = [*where, table.c.id > args.after] if args.after is not None else where
+        statement = select(table).where(*keyset).order_by(table.c.id).limit(args.first + 1)
+        rows = await ctx.rows(statement)
+        return Page(rows[: args.first], len(rows) > args.first)
 
     async def count() -> int:
-        total = await ctx.scalar(
-            select(func.count()).select_from(table).where(*scoped(ctx, table, conditions))
-        )
+        total = await ctx.scalar(select(func.count()).select_from(table).where(*where))
         return int(total or 0)
 
-    return Page(rows[: args.first], len(rows) > args.first, count)
+    return Listing(once(page), once(count))
 
 
 async def fetch_by_ids(ctx: Context, table: Table, ids: Sequence[int]) -> list[Row[Any] | None]:
@@ -101,6 +123,9 @@ class Children:
     page: Callable[[int], Awaitable[Page]]
     count: Callable[[int], Awaitable[int]]
 
+    def of(self, parent_id: int) -> Listing:
+        return Listing(lambda: self.page(parent_id), lambda: self.count(parent_id))
+
 
 def child_page_loader(
     ctx: Context,
@@ -137,10 +162,7 @@ def child_page_loader(
         grouped: dict[int, list[Row[Any]]] = defaultdict(list)
         for row in await ctx.rows(statement):
             grouped[row.parent_key].append(row)
-        return [
-            Page(grouped[p][: args.first], len(grouped[p]) > args.first, counter(p))
-            for p in parent_ids
-        ]
+        return [Page(grouped[p][: args.first], len(grouped[p]) > args.first) for p in parent_ids]
 
     async def load_counts(parent_ids: list[int]) -> list[int]:
         statement = (
@@ -154,9 +176,6 @@ def child_page_loader(
     name = (table.name, link, filter_key, args)
     pages = ctx.loader(("pages", *name), load_pages)
     counts = ctx.loader(("counts", *name), load_counts)
-
-    def counter(parent_id: int) -> Callable[[], Any]:
-        return lambda: counts.load(parent_id)
 
     return Children(pages.load, counts.load)
 

@@ -14,11 +14,11 @@ from hub.pagination import PageArgs
 from resolvers import filters
 from resolvers.common import (
     ByParent,
-    Page,
+    Listing,
     child_page_loader,
     fetch_by_column,
     fetch_by_ids,
-    fetch_page,
+    listing,
 )
 
 TABLE = table_of(OrgUnit)
@@ -52,11 +52,11 @@ async def conditions(ctx: Context, spec: dict[str, Any]) -> filters.Conditions:
     )
 
 
-async def page(ctx: Context, spec: dict[str, Any], args: PageArgs) -> Page:
-    return await fetch_page(ctx, TABLE, await conditions(ctx, spec), args)
+async def page(ctx: Context, spec: dict[str, Any], args: PageArgs) -> Listing:
+    return listing(ctx, TABLE, await conditions(ctx, spec), args)
 
 
-async def children(ctx: Context, parent_id: int, spec: dict[str, Any], args: PageArgs) -> Page:
+async def children(ctx: Context, parent_id: int, spec: dict[str, Any], args: PageArgs) -> Listing:
     load = child_page_loader(
         ctx,
         TABLE,
@@ -65,5 +65,4 @@ async def children(ctx: Context, parent_id: int, spec: dict[str, Any], args: Pag
         filters.key(spec),
         args,
     )
-    result: Page = await load.page(parent_id)
-    return result
+    return load.of(parent_id)

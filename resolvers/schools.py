@@ -14,12 +14,12 @@ from hub.schools.models import School, SchoolClass
 from resolvers import filters
 from resolvers.common import (
     InSubtree,
-    Page,
+    Listing,
     child_page_loader,
     fetch_by_column,
     fetch_by_ids,
     fetch_children,
-    fetch_page,
+    listing,
 )
 
 TABLE = table_of(School)
@@ -65,16 +65,17 @@ async def conditions(ctx: Context, spec: dict[str, Any]) -> filters.Conditions:
     )
 
 
-async def page(ctx: Context, spec: dict[str, Any], args: PageArgs) -> Page:
-    return await fetch_page(ctx, TABLE, await conditions(ctx, spec), args)
+async def page(ctx: Context, spec: dict[str, Any], args: PageArgs) -> Listing:
+    return listing(ctx, TABLE, await conditions(ctx, spec), args)
 
 
-async def in_org_unit(ctx: Context, org_unit_id: int, spec: dict[str, Any], args: PageArgs) -> Page:
+async def in_org_unit(
+    ctx: Context, org_unit_id: int, spec: dict[str, Any], args: PageArgs
+) -> Listing:
     load = child_page_loader(
         ctx, TABLE, InSubtree(), await conditions(ctx, spec), filters.key(spec), args
     )
-    result: Page = await load.page(org_unit_id)
-    return result
+    return load.of(org_unit_id)
 
 
 async def class_by_id(ctx: Context, pk: int) -> Row[Any] | None:

@@ -15,12 +15,12 @@ from hub.students.models import FamilyMember, StatusChange, Student
 from resolvers import filters
 from resolvers.common import (
     ByParent,
-    Page,
+    Listing,
     child_page_loader,
     fetch_by_column,
     fetch_by_ids,
     fetch_children,
-    fetch_page,
+    listing,
 )
 
 TABLE = table_of(Student)
@@ -82,19 +82,18 @@ async def conditions(ctx: Context, spec: dict[str, Any]) -> filters.Conditions:
     )
 
 
-async def page(ctx: Context, spec: dict[str, Any], args: PageArgs) -> Page:
-    return await fetch_page(ctx, TABLE, await conditions(ctx, spec), args)
+async def page(ctx: Context, spec: dict[str, Any], args: PageArgs) -> Listing:
+    return listing(ctx, TABLE, await conditions(ctx, spec), args)
 
 
 async def of_parent(
     ctx: Context, column: str, parent_id: int, spec: dict[str, Any], args: PageArgs
-) -> Page:
+) -> Listing:
     """Students of a school (``school_id``) or a class (``class_id``), batched."""
     load = child_page_loader(
         ctx, TABLE, ByParent(column), await conditions(ctx, spec), filters.key(spec), args
     )
-    result: Page = await load.page(parent_id)
-    return result
+    return load.of(parent_id)
 
 
 async def count_of_parent(ctx: Context, column: str, parent_id: int, spec: dict[str, Any]) -> int:

@@ -102,5 +102,5 @@ class AssetQuery:
         after: str | None = None,
     ) -> Connection[Asset]:
         args = page_args(info, first, after)
-        page = await resolve.page(info.context, filter_spec(filter), args)
-        return connection(page, Asset.from_row, after is not None)
+        listing = await resolve.page(info.context, filter_spec(filter), args)
+        return connection(listing, Asset.from_row, after is not None)

@@ -138,8 +138,8 @@ class Building(RowType, Node):
 
         args = page_args(info, first, after)
         spec = filter_spec(filter)
-        page = await resolve_assets.of_parent(info.context, "building_id", self.pk, spec, args)
-        return connection(page, Asset.from_row, after is not None)
+        listing = await resolve_assets.of_parent(info.context, "building_id", self.pk, spec, args)
+        return connection(listing, Asset.from_row, after is not None)
 
 
 @strawberry.type
@@ -153,5 +153,5 @@ class BuildingQuery:
         after: str | None = None,
     ) -> Connection[Building]:
         args = page_args(info, first, after)
-        page = await resolve.page(info.context, filter_spec(filter), args)
-        return connection(page, Building.from_row, after is not None)
+        listing = await resolve.page(info.context, filter_spec(filter), args)
+        return connection(listing, Building.from_row, after is not None)

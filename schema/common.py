@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Generic, Self, TypeVar
 
 import strawberry
@@ -13,7 +13,7 @@ from strawberry.types import Info
 from hub.context import Context
 from hub.ids import decode_id, encode_id
 from hub.pagination import PageArgs, encode_cursor
-from resolvers.common import Page
+from resolvers.common import Listing
 
 HubInfo = Info[Context, None]
 
@@ -115,29 +115,38 @@ class Edge(Generic[T]):
 
 @strawberry.type(description="A page of a list, Relay style (分页列表).")
 class Connection(Generic[T]):
-    edges: list[Edge[T]]
-    page_info: PageInfo
-    _count: strawberry.Private[Callable[[], Awaitable[int]]]
+    _listing: strawberry.Private[Listing]
+    _build: strawberry.Private[Callable[[Row[Any]], T]]
+    _had_cursor: strawberry.Private[bool]
+
+    @strawberry.field(description="The items of this page (本页数据).")
+    async def edges(self) -> list[Edge[T]]:
+        page = await self._listing.page()
+        build = self._build
+        return [Edge(cursor=encode_cursor(row.id), node=build(row)) for row in page.rows]
+
+    @strawberry.field(description="Where this page sits (分页信息).")
+    async def page_info(self) -> PageInfo:
+        page = await self._listing.page()
+        rows = page.rows
+        return PageInfo(
+            has_next_page=page.has_next,
+            has_previous_page=self._had_cursor,
+            start_cursor=encode_cursor(rows[0].id) if rows else None,
+            end_cursor=encode_cursor(rows[-1].id) if rows else None,
+        )
 
     @strawberry.field(
         description="Number of items in the whole list, within what the viewer may see (总数)."
     )
     async def total_count(self) -> int:
-        return await self._count()
+        return await self._listing.count()
 
 
-def connection(page: Page, build: Callable[[Row[Any]], T], had_cursor: bool) -> Connection[T]:
-    edges = [Edge(cursor=encode_cursor(row.id), node=build(row)) for row in page.rows]
-    return Connection(
-        edges=edges,
-        page_info=PageInfo(
-            has_next_page=page.has_next,
-            has_previous_page=had_cursor,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
-        ),
-        _count=page.count,
-    )
+def connection(listing: Listing, build: Callable[[Row[Any]], T], had_cursor: bool) -> Connection[T]:
+    """A connection that reads rows only if ``edges``/``pageInfo`` are selected and counts
+    only if ``totalCount`` is."""
+    return Connection(_listing=listing, _build=build, _had_cursor=had_cursor)
 
 
 def page_args(info: HubInfo, first: int | None, after: str | None) -> PageArgs:

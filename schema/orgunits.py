@@ -66,8 +66,8 @@ class OrgUnit(RowType, Node):
         after: str | None = None,
     ) -> Connection[OrgUnit]:
         args = page_args(info, first, after)
-        page = await resolve.children(info.context, self.pk, filter_spec(filter), args)
-        return connection(page, OrgUnit.from_row, after is not None)
+        listing = await resolve.children(info.context, self.pk, filter_spec(filter), args)
+        return connection(listing, OrgUnit.from_row, after is not None)
 
     @strawberry.field(description="Schools anywhere in this unit's subtree (辖区学校).")
     async def schools(
@@ -81,8 +81,8 @@ class OrgUnit(RowType, Node):
 
         args = page_args(info, first, after)
         spec = filter_spec(filter)
-        page = await resolve_schools.in_org_unit(info.context, self.pk, spec, args)
-        return connection(page, School.from_row, after is not None)
+        listing = await resolve_schools.in_org_unit(info.context, self.pk, spec, args)
+        return connection(listing, School.from_row, after is not None)
 
 
 @strawberry.type
@@ -104,5 +104,5 @@ class OrgUnitQuery:
         after: str | None = None,
     ) -> Connection[OrgUnit]:
         args = page_args(info, first, after)
-        page = await resolve.page(info.context, filter_spec(filter), args)
-        return connection(page, OrgUnit.from_row, after is not None)
+        listing = await resolve.page(info.context, filter_spec(filter), args)
+        return connection(listing, OrgUnit.from_row, after is not None)

@@ -109,8 +109,8 @@ class School(RowType, Node):
 
         args = page_args(info, first, after)
         spec = filter_spec(filter)
-        page = await resolve_students.of_parent(info.context, "school_id", self.pk, spec, args)
-        return connection(page, Student.from_row, after is not None)
+        listing = await resolve_students.of_parent(info.context, "school_id", self.pk, spec, args)
+        return connection(listing, Student.from_row, after is not None)
 
     @strawberry.field(description="Teachers and staff of this school (教职工).")
     async def teachers(
@@ -123,8 +123,8 @@ class School(RowType, Node):
         from schema.teachers import Teacher
 
         args = page_args(info, first, after)
-        page = await resolve_teachers.of_school(info.context, self.pk, filter_spec(filter), args)
-        return connection(page, Teacher.from_row, after is not None)
+        listing = await resolve_teachers.of_school(info.context, self.pk, filter_spec(filter), args)
+        return connection(listing, Teacher.from_row, after is not None)
 
     @strawberry.field(description="Buildings of this school (校舍).")
     async def buildings(
@@ -137,8 +137,10 @@ class School(RowType, Node):
         from schema.buildings import Building
 
         args = page_args(info, first, after)
-        page = await resolve_buildings.of_school(info.context, self.pk, filter_spec(filter), args)
-        return connection(page, Building.from_row, after is not None)
+        listing = await resolve_buildings.of_school(
+            info.context, self.pk, filter_spec(filter), args
+        )
+        return connection(listing, Building.from_row, after is not None)
 
     @strawberry.field(description="Assets and equipment of this school (资产与设备).")
     async def assets(
@@ -152,8 +154,8 @@ class School(RowType, Node):
 
         args = page_args(info, first, after)
         spec = filter_spec(filter)
-        page = await resolve_assets.of_parent(info.context, "school_id", self.pk, spec, args)
-        return connection(page, Asset.from_row, after is not None)
+        listing = await resolve_assets.of_parent(info.context, "school_id", self.pk, spec, args)
+        return connection(listing, Asset.from_row, after is not None)
 
     @strawberry.field(description="Classes of this school, by grade and number (班级).")
     async def classes(self, info: HubInfo) -> list[SchoolClass]:
@@ -189,8 +191,8 @@ class SchoolClass(RowType, Node):
 
         args = page_args(info, first, after)
         spec = filter_spec(filter)
-        page = await resolve_students.of_parent(info.context, "class_id", self.pk, spec, args)
-        return connection(page, Student.from_row, after is not None)
+        listing = await resolve_students.of_parent(info.context, "class_id", self.pk, spec, args)
+        return connection(listing, Student.from_row, after is not None)
 
     @strawberry.field(description="Number of students in the class (班额).")
     async def size(self, info: HubInfo) -> int:
@@ -212,5 +214,5 @@ class SchoolQuery:
         after: str | None = None,
     ) -> Connection[School]:
         args = page_args(info, first, after)
-        page = await resolve.page(info.context, filter_spec(filter), args)
-        return connection(page, School.from_row, after is not None)
+        listing = await resolve.page(info.context, filter_spec(filter), args)
+        return connection(listing, School.from_row, after is not None)

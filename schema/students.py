@@ -281,5 +281,5 @@ class StudentQuery:
         after: str | None = None,
     ) -> Connection[Student]:
         args = page_args(info, first, after)
-        page = await resolve.page(info.context, filter_spec(filter), args)
-        return connection(page, Student.from_row, after is not None)
+        listing = await resolve.page(info.context, filter_spec(filter), args)
+        return connection(listing, Student.from_row, after is not None)

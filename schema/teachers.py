@@ -116,5 +116,5 @@ class TeacherQuery:
         after: str | None = None,
     ) -> Connection[Teacher]:
         args = page_args(info, first, after)
-        page = await resolve.page(info.context, filter_spec(filter), args)
-        return connection(page, Teacher.from_row, after is not None)
+        listing = await resolve.page(info.context, filter_spec(filter), args)
+        return connection(listing, Teacher.from_row, after is not None)

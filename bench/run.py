@@ -1,0 +1,291 @@
+"""Benchmarks: the hub over HTTP (ASGI, in process) against hand-written SQL through the same
+driver (asyncpg), serialised to JSON with orjson, measured in the same run.
+
+    make bench                       # 1,000,000 students into PostgreSQL, loaded once, reused
+    python -m bench.run --students 50000 --iterations 50   # a quicker look
+
+The data set is the demo province (``eduhub demo``) in its own database; it is reloaded only
+when its seed or size differ from what is asked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import httpx
+import orjson
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from hub.app import create_app
+from hub.codes.registry import registry_from_packaged
+from hub.db.engine import make_engine
+from hub.demo.load import load_demo
+from hub.settings import Settings
+
+ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+BENCH_DB = "eduhub_bench"
+
+STUDENT_BY_NUMBER = """
+query ($n: String!) { student(studentNumber: $n) {
+  studentNumber name sex { code label } birthDate grade { code label } className
+  school { code name } } }
+"""
+
+STUDENT_PAGE = """
+query ($after: String) { students(first: 100, after: $after) { edges { node {
+  studentNumber name sex { code label } birthDate grade { code label }
+  school { code name }
+  guardians { name relationship { code label } phone } } } } }
+"""
+
+COUNTY_SCHOOLS = """
+query ($c: String!) { orgUnit(code: $c) { schools(first: 200) { edges { node {
+  code name students { totalCount } } } } } }
+"""
+
+
+@dataclass
+class Figures:
+    name: str
+    hub: list[float]
+    raw: list[float]
+
+    @staticmethod
+    def pct(values: list[float], q: float) -> float:
+        ordered = sorted(values)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+    def line(self) -> str:
+        h50, h95 = self.pct(self.hub, 0.5), self.pct(self.hub, 0.95)
+        r50, r95 = self.pct(self.raw, 0.5), self.pct(self.raw, 0.95)
+        return (
+            f"{self.name:<34} {h50:>8.2f} {h95:>8.2f} {r50:>8.2f} {r95:>8.2f}"
+            f" {h50 / r50:>7.1f}x {h95 / r95:>7.1f}x"
+        )
+
+
+async def ensure_data(url: str, students: int, seed: int) -> None:
+    admin = create_async_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as connection:
+        exists = (
+            await connection.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": BENCH_DB}
+            )
+        ).scalar()
+        if not exists:
+            await connection.execute(text(f'CREATE DATABASE "{BENCH_DB}"'))
+    await admin.dispose()
+    engine = make_engine(url)
+    meta: dict[str, str] = {}
+    try:
+        async with engine.connect() as connection:
+            rows = (await connection.execute(text("SELECT key, value FROM hub_meta"))).all()
+            meta = {row.key: row.value for row in rows}
+    except Exception:  # no tables yet: load below
+        meta = {}
+    if meta.get("demo_students") == str(students) and meta.get("demo_seed") == str(seed):
+        print(f"reusing {students:,} students (seed {seed}) in {BENCH_DB}")
+    else:
+        print(f"loading {students:,} students (seed {seed}) into {BENCH_DB} ...", flush=True)
+        summary = await load_demo(engine, students, seed)
+        rate = summary.students / summary.seconds
+        print(f"loaded in {summary.seconds:.0f}s ({rate:,.0f} students/s with family and schools)")
+    await engine.dispose()
+
+
+async def measure(
+    iterations: int, warmup: int, call: Callable[[int], Awaitable[None]]
+) -> list[float]:
+    for i in range(warmup):
+        await call(i)
+    samples = []
+    for i in range(iterations):
+        started = time.perf_counter()
+        await call(i)
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+async def run(students: int, seed: int, iterations: int) -> None:
+    url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{BENCH_DB}"
+    await ensure_data(url, students, seed)
+    raw = await asyncpg.connect(f"postgresql://postgres@127.0.0.1:5432/{BENCH_DB}")
+    labels = registry_from_packaged()
+    rng = random.Random(seed)
+    numbers = [
+        r["student_number"]
+        for r in await raw.fetch(
+            "SELECT student_number FROM student TABLESAMPLE SYSTEM (1) LIMIT 2000"
+        )
+    ]
+    max_id = await raw.fetchval("SELECT max(id) FROM student")
+    starts = [rng.randrange(1, max(2, max_id - 200)) for _ in range(iterations + 20)]
+    county = await raw.fetchval(
+        "SELECT o.code FROM org_unit o JOIN school s ON s.path LIKE o.path || '%'"
+        " WHERE o.level = 'COUNTY' GROUP BY o.code ORDER BY count(*) DESC LIMIT 1"
+    )
+    app = create_app(Settings(database_url=url))
+    transport = httpx.ASGITransport(app=app)
+    client = httpx.AsyncClient(transport=transport, base_url="http://bench")
+
+    async def hub(document: str, variables: dict[str, Any]) -> None:
+        response = await client.post("/graphql", json={"query": document, "variables": variables})
+        body = response.json()
+        if "errors" in body:
+            raise RuntimeError(body["errors"])
+
+    def cursor(pk: int) -> str:
+        from hub.pagination import encode_cursor
+
+        return encode_cursor(pk)
+
+    def code(code_set: str, value: str) -> dict[str, str]:
+        return {"code": value, "label": labels.label(code_set, value)}
+
+    async def raw_student(i: int) -> None:
+        row = await raw.fetchrow(
+            "SELECT s.student_number, s.name, s.sex_code, s.birth_date, s.grade_code,"
+            " c.name AS class_name, sc.code AS school_code, sc.name AS school_name"
+            " FROM student s JOIN school sc ON sc.id = s.school_id"
+            " LEFT JOIN school_class c ON c.id = s.class_id WHERE s.student_number = $1",
+            numbers[i % len(numbers)],
+        )
+        assert row is not None
+        orjson.dumps(
+            {
+                "data": {
+                    "student": {
+                        "studentNumber": row["student_number"],
+                        "name": row["name"],
+                        "sex": code("sex", row["sex_code"]),
+                        "birthDate": row["birth_date"],
+                        "grade": code("grade", row["grade_code"]),
+                        "className": row["class_name"],
+                        "school": {"code": row["school_code"], "name": row["school_name"]},
+                    }
+                }
+            }
+        )
+
+    async def raw_page(i: int) -> None:
+        rows = await raw.fetch(
+            "SELECT id, student_number, name, sex_code, birth_date, grade_code, school_id"
+            " FROM student WHERE id > $1 ORDER BY id LIMIT 100",
+            starts[i],
+        )
+        ids = [r["id"] for r in rows]
+        family = await raw.fetch(
+            "SELECT student_id, name, relationship_code, phone FROM family_member"
+            " WHERE student_id = ANY($1::bigint[]) ORDER BY student_id, position",
+            ids,
+        )
+        schools = {
+            r["id"]: r
+            for r in await raw.fetch(
+                "SELECT id, code, name FROM school WHERE id = ANY($1::int[])",
+                list({r["school_id"] for r in rows}),
+            )
+        }
+        by_student: dict[int, list[dict[str, Any]]] = {}
+        for f in family:
+            by_student.setdefault(f["student_id"], []).append(
+                {
+                    "name": f["name"],
+                    "relationship": code("relationship", f["relationship_code"]),
+                    "phone": f["phone"],
+                }
+            )
+        edges = [
+            {
+                "node": {
+                    "studentNumber": r["student_number"],
+                    "name": r["name"],
+                    "sex": code("sex", r["sex_code"]),
+                    "birthDate": r["birth_date"],
+                    "grade": code("grade", r["grade_code"]),
+                    "school": {
+                        "code": schools[r["school_id"]]["code"],
+                        "name": schools[r["school_id"]]["name"],
+                    },
+                    "guardians": by_student.get(r["id"], []),
+                }
+            }
+            for r in rows
+        ]
+        orjson.dumps({"data": {"students": {"edges": edges}}})
+
+    async def raw_county(_i: int) -> None:
+        path = await raw.fetchval("SELECT path FROM org_unit WHERE code = $1", county)
+        rows = await raw.fetch(
+            "SELECT sc.code, sc.name, (SELECT count(*) FROM student s WHERE s.school_id = sc.id)"
+            " AS n FROM school sc WHERE sc.path >= $1 AND sc.path < $2 ORDER BY sc.id LIMIT 200",
+            path,
+            path[:-1] + "0",
+        )
+        edges = [
+            {"node": {"code": r["code"], "name": r["name"], "students": {"totalCount": r["n"]}}}
+            for r in rows
+        ]
+        orjson.dumps({"data": {"orgUnit": {"schools": {"edges": edges}}}})
+
+    scenarios: list[
+        tuple[str, Callable[[int], Awaitable[None]], Callable[[int], Awaitable[None]]]
+    ] = [
+        (
+            "student by number",
+            lambda i: hub(STUDENT_BY_NUMBER, {"n": numbers[i % len(numbers)]}),
+            raw_student,
+        ),
+        (
+            "100 students + guardians + school",
+            lambda i: hub(STUDENT_PAGE, {"after": cursor(starts[i])}),
+            raw_page,
+        ),
+        (
+            "county schools + student counts",
+            lambda i: hub(COUNTY_SCHOOLS, {"c": county}),
+            raw_county,
+        ),
+    ]
+    results = []
+    for name, hub_call, raw_call in scenarios:
+        hub_samples = await measure(iterations, 10, hub_call)
+        raw_samples = await measure(iterations, 10, raw_call)
+        results.append(Figures(name, hub_samples, raw_samples))
+    await client.aclose()
+    await app.state.hub.engine.dispose()
+    await raw.close()
+    print(
+        f"\n{students:,} students, {iterations} iterations each; milliseconds per request"
+        f" (hub: GraphQL over ASGI HTTP; raw: asyncpg + orjson)\n"
+    )
+    header = ("hub p50", "hub p95", "raw p50", "raw p95", "p50", "p95")
+    print(f"{'scenario':<34} " + " ".join(f"{h:>8}" for h in header))
+    for figures in results:
+        print(figures.line())
+    ratios = [f.pct(f.hub, 0.5) / f.pct(f.raw, 0.5) for f in results]
+    print(f"\nmedian of hub/raw p50 ratios: {statistics.median(ratios):.1f}x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--students", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--iterations", type=int, default=200)
+    args = parser.parse_args()
+    asyncio.run(run(args.students, args.seed, args.iterations))
+
+
+if __name__ == "__main__":
+    main()
