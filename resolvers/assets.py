@@ -12,17 +12,13 @@ from hub.db.base import table_of
 from hub.errors import BadInput
 from hub.pagination import PageArgs
 from resolvers import filters
-from resolvers.common import ByParent, Listing, child_page_loader, fetch_by_ids, listing
+from resolvers.common import ByParent, Listing, child_listing, listing, load_by_id
 
 TABLE = table_of(Asset)
 
 
 async def by_id(ctx: Context, pk: int) -> Row[Any] | None:
-    async def load(ids: list[int]) -> list[Row[Any] | None]:
-        return await fetch_by_ids(ctx, TABLE, ids)
-
-    row: Row[Any] | None = await ctx.loader("asset_by_id", load).load(pk)
-    return row
+    return await load_by_id(ctx, TABLE, pk)
 
 
 def _category_prefix(value: str | None) -> str | None:
@@ -56,7 +52,7 @@ async def of_parent(
     ctx: Context, column: str, parent_id: int, spec: dict[str, Any], args: PageArgs
 ) -> Listing:
     """Assets of a school (``school_id``) or a building (``building_id``), batched."""
-    load = child_page_loader(
-        ctx, TABLE, ByParent(column), await conditions(ctx, spec), filters.key(spec), args
+    conditions_ = await conditions(ctx, spec)
+    return child_listing(
+        ctx, TABLE, ByParent(column), conditions_, filters.key(spec), args, parent_id
     )
-    return load.of(parent_id)

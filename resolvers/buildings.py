@@ -11,17 +11,13 @@ from hub.context import Context
 from hub.db.base import table_of
 from hub.pagination import PageArgs
 from resolvers import filters
-from resolvers.common import ByParent, Listing, child_page_loader, fetch_by_ids, listing
+from resolvers.common import ByParent, Listing, child_listing, listing, load_by_id
 
 TABLE = table_of(Building)
 
 
 async def by_id(ctx: Context, pk: int) -> Row[Any] | None:
-    async def load(ids: list[int]) -> list[Row[Any] | None]:
-        return await fetch_by_ids(ctx, TABLE, ids)
-
-    row: Row[Any] | None = await ctx.loader("building_by_id", load).load(pk)
-    return row
+    return await load_by_id(ctx, TABLE, pk)
 
 
 async def conditions(ctx: Context, spec: dict[str, Any]) -> filters.Conditions:
@@ -55,12 +51,7 @@ async def page(ctx: Context, spec: dict[str, Any], args: PageArgs) -> Listing:
 
 
 async def of_school(ctx: Context, school_id: int, spec: dict[str, Any], args: PageArgs) -> Listing:
-    load = child_page_loader(
-        ctx,
-        TABLE,
-        ByParent("school_id"),
-        await conditions(ctx, spec),
-        filters.key(spec),
-        args,
+    conditions_ = await conditions(ctx, spec)
+    return child_listing(
+        ctx, TABLE, ByParent("school_id"), conditions_, filters.key(spec), args, school_id
     )
-    return load.of(school_id)

@@ -200,3 +200,36 @@ async def fetch_children(
     for row in await ctx.rows(statement):
         grouped[row._mapping[parent_column]].append(row)
     return [grouped[p] for p in parent_ids]
+
+
+async def load_by_id(ctx: Context, table: Table, pk: int) -> Row[Any] | None:
+    """One row by primary key through the request's batched loader for ``table``."""
+
+    async def load(ids: list[int]) -> list[Row[Any] | None]:
+        return await fetch_by_ids(ctx, table, ids)
+
+    row: Row[Any] | None = await ctx.loader(("by_id", table.name), load).load(pk)
+    return row
+
+
+async def load_by_column(ctx: Context, table: Table, column: str, value: str) -> Row[Any] | None:
+    """One row by a unique column through the request's batched loader."""
+
+    async def load(values: list[str]) -> list[Row[Any] | None]:
+        return await fetch_by_column(ctx, table, column, values)
+
+    row: Row[Any] | None = await ctx.loader(("by", table.name, column), load).load(value)
+    return row
+
+
+def child_listing(
+    ctx: Context,
+    table: Table,
+    link: Link,
+    conditions: Conditions,
+    filter_key: Hashable,
+    args: PageArgs,
+    parent_id: int,
+) -> Listing:
+    """The nested list of one parent, batched with its siblings (see child_page_loader)."""
+    return child_page_loader(ctx, table, link, conditions, filter_key, args).of(parent_id)

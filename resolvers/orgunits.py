@@ -15,32 +15,24 @@ from resolvers import filters
 from resolvers.common import (
     ByParent,
     Listing,
-    child_page_loader,
-    fetch_by_column,
-    fetch_by_ids,
+    child_listing,
     listing,
+    load_by_column,
+    load_by_id,
 )
 
 TABLE = table_of(OrgUnit)
 
 
 async def by_id(ctx: Context, pk: int) -> Row[Any] | None:
-    async def load(ids: list[int]) -> list[Row[Any] | None]:
-        return await fetch_by_ids(ctx, TABLE, ids)
-
-    row: Row[Any] | None = await ctx.loader("org_unit_by_id", load).load(pk)
-    return row
+    return await load_by_id(ctx, TABLE, pk)
 
 
 async def by_code(ctx: Context, code: str) -> Row[Any] | None:
     if not code or len(code) > 16:
         raise BadInput(f"'code' must be an org unit code of 1 to 16 characters, got {code!r}")
 
-    async def load(codes: list[str]) -> list[Row[Any] | None]:
-        return await fetch_by_column(ctx, TABLE, "code", codes)
-
-    row: Row[Any] | None = await ctx.loader("org_unit_by_code", load).load(code)
-    return row
+    return await load_by_column(ctx, TABLE, "code", code)
 
 
 async def conditions(ctx: Context, spec: dict[str, Any]) -> filters.Conditions:
@@ -57,12 +49,7 @@ async def page(ctx: Context, spec: dict[str, Any], args: PageArgs) -> Listing:
 
 
 async def children(ctx: Context, parent_id: int, spec: dict[str, Any], args: PageArgs) -> Listing:
-    load = child_page_loader(
-        ctx,
-        TABLE,
-        ByParent("parent_id"),
-        await conditions(ctx, spec),
-        filters.key(spec),
-        args,
+    conditions_ = await conditions(ctx, spec)
+    return child_listing(
+        ctx, TABLE, ByParent("parent_id"), conditions_, filters.key(spec), args, parent_id
     )
-    return load.of(parent_id)

@@ -15,11 +15,11 @@ from resolvers import filters
 from resolvers.common import (
     InSubtree,
     Listing,
-    child_page_loader,
-    fetch_by_column,
-    fetch_by_ids,
+    child_listing,
     fetch_children,
     listing,
+    load_by_column,
+    load_by_id,
 )
 
 TABLE = table_of(School)
@@ -33,21 +33,13 @@ def check_school_code(code: str) -> str:
 
 
 async def by_id(ctx: Context, pk: int) -> Row[Any] | None:
-    async def load(ids: list[int]) -> list[Row[Any] | None]:
-        return await fetch_by_ids(ctx, TABLE, ids)
-
-    row: Row[Any] | None = await ctx.loader("school_by_id", load).load(pk)
-    return row
+    return await load_by_id(ctx, TABLE, pk)
 
 
 async def by_code(ctx: Context, code: str) -> Row[Any] | None:
     check_school_code(code)
 
-    async def load(codes: list[str]) -> list[Row[Any] | None]:
-        return await fetch_by_column(ctx, TABLE, "code", codes)
-
-    row: Row[Any] | None = await ctx.loader("school_by_code", load).load(code)
-    return row
+    return await load_by_column(ctx, TABLE, "code", code)
 
 
 async def conditions(ctx: Context, spec: dict[str, Any]) -> filters.Conditions:
@@ -72,18 +64,12 @@ async def page(ctx: Context, spec: dict[str, Any], args: PageArgs) -> Listing:
 async def in_org_unit(
     ctx: Context, org_unit_id: int, spec: dict[str, Any], args: PageArgs
 ) -> Listing:
-    load = child_page_loader(
-        ctx, TABLE, InSubtree(), await conditions(ctx, spec), filters.key(spec), args
-    )
-    return load.of(org_unit_id)
+    conditions_ = await conditions(ctx, spec)
+    return child_listing(ctx, TABLE, InSubtree(), conditions_, filters.key(spec), args, org_unit_id)
 
 
 async def class_by_id(ctx: Context, pk: int) -> Row[Any] | None:
-    async def load(ids: list[int]) -> list[Row[Any] | None]:
-        return await fetch_by_ids(ctx, CLASS_TABLE, ids)
-
-    row: Row[Any] | None = await ctx.loader("class_by_id", load).load(pk)
-    return row
+    return await load_by_id(ctx, CLASS_TABLE, pk)
 
 
 async def classes_of(ctx: Context, school_id: int) -> list[Row[Any]]:

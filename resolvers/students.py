@@ -16,11 +16,12 @@ from resolvers import filters
 from resolvers.common import (
     ByParent,
     Listing,
+    child_listing,
     child_page_loader,
-    fetch_by_column,
-    fetch_by_ids,
     fetch_children,
     listing,
+    load_by_column,
+    load_by_id,
 )
 
 TABLE = table_of(Student)
@@ -38,21 +39,13 @@ def check_student_number(number: str) -> str:
 
 
 async def by_id(ctx: Context, pk: int) -> Row[Any] | None:
-    async def load(ids: list[int]) -> list[Row[Any] | None]:
-        return await fetch_by_ids(ctx, TABLE, ids)
-
-    row: Row[Any] | None = await ctx.loader("student_by_id", load).load(pk)
-    return row
+    return await load_by_id(ctx, TABLE, pk)
 
 
 async def by_number(ctx: Context, number: str) -> Row[Any] | None:
     check_student_number(number)
 
-    async def load(numbers: list[str]) -> list[Row[Any] | None]:
-        return await fetch_by_column(ctx, TABLE, "student_number", numbers)
-
-    row: Row[Any] | None = await ctx.loader("student_by_number", load).load(number)
-    return row
+    return await load_by_column(ctx, TABLE, "student_number", number)
 
 
 async def conditions(ctx: Context, spec: dict[str, Any]) -> filters.Conditions:
@@ -90,10 +83,10 @@ async def of_parent(
     ctx: Context, column: str, parent_id: int, spec: dict[str, Any], args: PageArgs
 ) -> Listing:
     """Students of a school (``school_id``) or a class (``class_id``), batched."""
-    load = child_page_loader(
-        ctx, TABLE, ByParent(column), await conditions(ctx, spec), filters.key(spec), args
+    conditions_ = await conditions(ctx, spec)
+    return child_listing(
+        ctx, TABLE, ByParent(column), conditions_, filters.key(spec), args, parent_id
     )
-    return load.of(parent_id)
 
 
 async def count_of_parent(ctx: Context, column: str, parent_id: int, spec: dict[str, Any]) -> int:
@@ -138,8 +131,4 @@ async def family_member_by_id(ctx: Context, pk: int) -> Row[Any] | None:
 
 
 async def change_by_id(ctx: Context, pk: int) -> Row[Any] | None:
-    async def load(ids: list[int]) -> list[Row[Any] | None]:
-        return await fetch_by_ids(ctx, CHANGES, ids)
-
-    row: Row[Any] | None = await ctx.loader("status_change_by_id", load).load(pk)
-    return row
+    return await load_by_id(ctx, CHANGES, pk)
