@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hub.access.principal import development_principal
 from hub.codes.registry import CodeRegistry, load_registry
@@ -88,7 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         multipart_uploads_enabled=False,
     )
     app.include_router(router, prefix="/graphql")
-    app.middleware("http")(_limit_body(settings.max_query_bytes * 10))
+    app.add_middleware(BodyLimit, max_bytes=settings.max_query_bytes * 10)
 
     @app.get("/healthz", summary="Liveness and database health (健康检查)")
     async def healthz(response: Response) -> dict[str, Any]:
@@ -117,27 +118,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-def _limit_body(
-    max_bytes: int,
-) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
-    """Refuse request bodies over ``max_bytes`` before reading them (413)."""
+class BodyLimit:
+    """Refuse request bodies declared larger than ``max_bytes`` (413) before reading them.
+    A plain ASGI middleware: no per-request task group, unlike ``BaseHTTPMiddleware``."""
 
-    async def middleware(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > max_bytes:
-            return JSONResponse(
-                {
-                    "errors": [
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            for name, value in scope["headers"]:
+                if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+                    response = JSONResponse(
                         {
-                            "message": f"Request body of {length} bytes exceeds {max_bytes} bytes.",
-                            "extensions": {"code": "QUERY_TOO_COMPLEX"},
-                        }
-                    ]
-                },
-                status_code=413,
-            )
-        return await call_next(request)
-
-    return middleware
+                            "errors": [
+                                {
+                                    "message": f"Request body of {int(value)} bytes exceeds"
+                                    f" {self.max_bytes} bytes.",
+                                    "extensions": {"code": "QUERY_TOO_COMPLEX"},
+                                }
+                            ]
+                        },
+                        status_code=413,
+                    )
+                    await response(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)

@@ -23,7 +23,15 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """Create an async engine for a hub database URL (SQLite or PostgreSQL)."""
     kwargs: dict[str, Any] = {"echo": echo}
     if not is_sqlite(url):
-        kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
+        kwargs.update(
+            pool_size=10,
+            max_overflow=10,
+            pool_pre_ping=True,
+            # asyncpg prepares statements; after five runs PostgreSQL may switch to a generic
+            # plan that ignores the path bounds (a county's range and the whole country
+            # look alike to it) and picks a full scan. Plan with the actual values instead.
+            connect_args={"server_settings": {"plan_cache_mode": "force_custom_plan"}},
+        )
     engine = create_async_engine(url, **kwargs)
     if is_sqlite(url):
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
