@@ -8,17 +8,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import casbin
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from hub.access.principal import development_principal
+from hub.access.audit import AuditLog
+from hub.access.identity import TokenError, bearer_token, verify_token
+from hub.access.policy import Access, build_enforcer, sync_user
+from hub.access.principal import Principal
+from hub.access.principals import PrincipalCache, load_all_assignments, load_principal
 from hub.codes.registry import CodeRegistry, load_registry
 from hub.context import Context
 from hub.db.engine import make_engine, make_sessionmaker
@@ -28,19 +34,54 @@ log = logging.getLogger("hub")
 
 
 class HubState:
-    """Process-wide state shared by requests: the engine, sessions and the code sets."""
+    """Process-wide state shared by requests: the engine, sessions, the code sets, the Casbin
+    enforcer and recently verified principals."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.engine = make_engine(settings.database_url, echo=settings.sql_echo)
         self.sessions: async_sessionmaker[AsyncSession] = make_sessionmaker(self.engine)
+        self.principals = PrincipalCache(settings.principal_cache_seconds)
         self._codes: CodeRegistry | None = None
-        self._codes_lock = asyncio.Lock()
+        self._enforcer: casbin.Enforcer | None = None
+        self._lock = asyncio.Lock()
+
+    async def enforcer(self) -> casbin.Enforcer:
+        """Casbin with the policy files and every grant in the database (loaded once; grant
+        changes and principal reloads keep it in step)."""
+        if self._enforcer is None:
+            async with self._lock:
+                if self._enforcer is None:
+                    async with self.engine.connect() as connection:
+                        assignments = await load_all_assignments(connection)
+                    self._enforcer = build_enforcer(assignments)
+        return self._enforcer
+
+    async def authenticate(
+        self, request: Request, session: AsyncSession
+    ) -> tuple[Principal | None, str | None]:
+        """The principal of the request's bearer token, or why there is none."""
+        try:
+            token = bearer_token(request.headers.get("authorization"))
+            if token is None:
+                return None, "no bearer token"
+            username = verify_token(self.settings, token)
+        except TokenError as error:
+            return None, str(error)
+        fresh, principal = self.principals.get(username)
+        if not fresh:
+            principal = await load_principal(session, username)
+            self.principals.put(username, principal)
+            enforcer = await self.enforcer()
+            sync_user(enforcer, username, principal.assignments if principal else ())
+        if principal is None:
+            return None, f"unknown or inactive user {username!r}"
+        return principal, None
 
     async def codes(self) -> CodeRegistry:
         """The code sets in force, read from the database once per process."""
         if self._codes is None:
-            async with self._codes_lock:
+            async with self._lock:
                 if self._codes is None:
                     async with self.engine.connect() as connection:
                         self._codes = await load_registry(connection)
@@ -69,15 +110,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.hub = state
 
     async def context(request: Request) -> AsyncIterator[Context]:
-        # The one place that commits: on success of the whole request, else rolls back.
+        # The session lives for the request; Context.finish (run by the schema's Transaction
+        # extension) writes the audit and commits; anything else is rolled back on close.
         async with state.sessions() as session:
+            principal, problem = await state.authenticate(request, session)
+            purpose = request.headers.get("x-hub-purpose")
             yield Context(
                 session=session,
                 settings=settings,
                 codes=await state.codes(),
-                principal=development_principal(),
+                access=Access(await state.enforcer(), principal),
+                audit=AuditLog(
+                    principal,
+                    operation=None,
+                    purpose=purpose[:200] if purpose else None,
+                    correlation_id=uuid.uuid4().hex,
+                ),
+                authentication_error=problem,
+                state=state,
             )
-            await session.commit()
 
     router = HubGraphQLRouter(
         build_schema(settings),
@@ -88,6 +139,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_queries_via_get=False,
         multipart_uploads_enabled=False,
     )
+    router.hide_suggestions = settings.is_production
     app.include_router(router, prefix="/graphql")
     app.add_middleware(BodyLimit, max_bytes=settings.max_query_bytes * 10)
 

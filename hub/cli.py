@@ -120,6 +120,18 @@ def serve(
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 
 
+@app.command()
+def token(
+    user: Annotated[str, typer.Argument(help="User name, e.g. county.registrar.")],
+    ttl: Annotated[int, typer.Option(min=60, help="Lifetime in seconds.")] = 8 * 3600,
+) -> None:
+    """Print a development bearer token for USER (HS256; production tokens come from the
+    province's identity service)."""
+    from hub.access.identity import mint_token
+
+    print(mint_token(Settings(), user, ttl))
+
+
 @schema_app.command("export")
 def schema_export(
     path: Annotated[Path | None, typer.Argument(help="Where to write the SDL.")] = None,

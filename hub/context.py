@@ -12,8 +12,9 @@ from sqlalchemy.sql import Executable
 from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
 
+from hub.access.audit import AuditLog
+from hub.access.policy import Access
 from hub.access.principal import Principal
-from hub.access.scope import Scope
 from hub.codes.registry import CodeRegistry
 from hub.settings import Settings
 
@@ -26,7 +27,9 @@ V = TypeVar("V")
 class Context(BaseContext):
     """One per request. Resolvers read the database only through ``rows``/``scalar`` (one
     session, serialised: GraphQL resolves sibling fields concurrently) and batch through
-    ``loader``, so a request's statement count follows the query's shape, not its rows."""
+    ``loader``, so a request's statement count follows the query's shape, not its rows.
+    ``access`` answers what the viewer may see; ``audit`` collects what must be recorded;
+    ``finish`` writes the audit and commits: the one place a request commits."""
 
     def __init__(
         self,
@@ -34,17 +37,36 @@ class Context(BaseContext):
         session: AsyncSession,
         settings: Settings,
         codes: CodeRegistry,
-        principal: Principal,
-        scope: Scope | None = None,
+        access: Access,
+        audit: AuditLog,
+        authentication_error: str | None = None,
+        state: Any = None,
     ) -> None:
         super().__init__()
         self.session = session
         self.settings = settings
         self.codes = codes
-        self.principal = principal
-        self.scope = scope if scope is not None else principal.scope()
+        self.access = access
+        self.audit = audit
+        self.authentication_error = authentication_error
+        # The process-wide HubState (grant changes update its enforcer and principal cache).
+        self.state = state
         self._lock = asyncio.Lock()
         self._loaders: dict[Hashable, DataLoader[Any, Any]] = {}
+        self.after_commit: list[Any] = []
+
+    @property
+    def principal(self) -> Principal | None:
+        return self.access.principal
+
+    async def finish(self) -> None:
+        """Write the request's audit events and commit its transaction."""
+        async with self._lock:
+            await self.audit.flush(self.session)
+            await self.session.commit()
+        for action in self.after_commit:
+            action()
+        self.after_commit.clear()
 
     async def rows(self, statement: Executable) -> Sequence[AnyRow]:
         async with self._lock:

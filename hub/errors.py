@@ -13,6 +13,10 @@ class HubError(Exception):
         self.message = message
 
 
+class Unauthenticated(HubError):
+    code = "UNAUTHENTICATED"
+
+
 class BadInput(HubError):
     code = "BAD_INPUT"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
@@ -26,6 +27,16 @@ class Settings(BaseSettings):
     max_tokens: int = Field(default=2000, ge=50)
     max_query_bytes: int = Field(default=20_000, ge=256)
     sql_echo: bool = False
+    # Identity: bearer JWTs. Development signs and verifies with an HS256 secret; production
+    # verifies RS256 tokens of the province's identity service against a PEM public key or
+    # a JWKS file.
+    jwt_secret: str = "eduhub-development-secret-not-for-production"
+    jwt_public_key_file: Path | None = None
+    jwks_file: Path | None = None
+    jwt_audience: str = "eduhub"
+    jwt_issuer: str | None = None
+    # How long a verified user's grants are reused before they are read again.
+    principal_cache_seconds: float = Field(default=30.0, ge=0)
 
     @property
     def is_production(self) -> bool:

@@ -48,9 +48,34 @@ def once(produce: Callable[[], Awaitable[Any]]) -> Callable[[], Awaitable[Any]]:
     return run
 
 
+# The access resource each table's rows belong to (policies/policy.csv).
+RESOURCE_OF = {
+    "org_unit": "org_unit",
+    "school": "school",
+    "school_class": "school",
+    "student": "student",
+    "status_change": "student",
+    "staff": "staff",
+    "building": "building",
+    "asset": "asset",
+    "audit_event": "audit",
+}
+
+
+def path_column(table: Table) -> ColumnElement[str]:
+    """The column placing a row in the tree (audit events: the subtree of their subjects)."""
+    column: ColumnElement[str] = table.c.scope_path if table.name == "audit_event" else table.c.path
+    return column
+
+
+def visible(ctx: Context, table: Table) -> ColumnElement[bool]:
+    """SQL condition: the rows of ``table`` the viewer may read (by its path column)."""
+    return ctx.access.scope(RESOURCE_OF[table.name], "read").restrict(path_column(table))
+
+
 def scoped(ctx: Context, table: Table, conditions: Conditions) -> list[ColumnElement[bool]]:
     """The caller's conditions plus the viewer's scope on ``table.path``."""
-    return [ctx.scope.restrict(table.c.path), *conditions]
+    return [visible(ctx, table), *conditions]
 
 
 def listing(ctx: Context, table: Table, conditions: Conditions, args: PageArgs) -> Listing:
@@ -74,7 +99,7 @@ async def fetch_by_ids(ctx: Context, table: Table, ids: Sequence[int]) -> list[R
     """Rows by primary key in the order of ``ids``; ``None`` where missing or out of scope."""
     if not ids:
         return []
-    statement = select(table).where(table.c.id.in_(set(ids)), ctx.scope.restrict(table.c.path))
+    statement = select(table).where(table.c.id.in_(set(ids)), visible(ctx, table))
     found = {row.id: row for row in await ctx.rows(statement)}
     return [found.get(i) for i in ids]
 
@@ -86,7 +111,7 @@ async def fetch_by_column(
     if not values:
         return []
     col = table.c[column]
-    statement = select(table).where(col.in_(set(values)), ctx.scope.restrict(table.c.path))
+    statement = select(table).where(col.in_(set(values)), visible(ctx, table))
     found = {row._mapping[column]: row for row in await ctx.rows(statement)}
     return [found.get(v) for v in values]
 
@@ -194,7 +219,7 @@ async def fetch_children(
     parent = table.c[parent_column]
     where: list[ColumnElement[bool]] = [parent.in_(set(parent_ids))]
     if with_scope:
-        where.append(ctx.scope.restrict(table.c.path))
+        where.append(visible(ctx, table))
     statement = select(table).where(*where).order_by(parent, *[table.c[o] for o in order])
     grouped: dict[int, list[Row[Any]]] = defaultdict(list)
     for row in await ctx.rows(statement):

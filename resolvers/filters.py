@@ -12,7 +12,7 @@ from hub.context import Context
 from hub.db.base import table_of
 from hub.errors import BadInput
 from hub.orgunits.models import OrgUnit
-from resolvers.common import Conditions
+from resolvers.common import Conditions, path_column
 
 ORG_UNIT = table_of(OrgUnit)
 
@@ -49,7 +49,7 @@ async def under(ctx: Context, table: Table, code: str | None) -> list[ColumnElem
     path = await path_of(ctx, code)
     if path is None:
         raise BadInput(f"unknown org unit code {code!r} in 'filter.under'")
-    return [under_path(table.c.path, path)]
+    return [under_path(path_column(table), path)]
 
 
 def codes(

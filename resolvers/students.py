@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, Select, select
 
 from hub.context import Context
 from hub.db.base import table_of
@@ -22,6 +22,7 @@ from resolvers.common import (
     listing,
     load_by_column,
     load_by_id,
+    visible,
 )
 
 TABLE = table_of(Student)
@@ -98,9 +99,23 @@ async def count_of_parent(ctx: Context, column: str, parent_id: int, spec: dict[
     return await load.count(parent_id)
 
 
+def _family_with_path() -> Select[Any]:
+    """Family members carry no path of their own: they take their student's (for access
+    and for masking decisions)."""
+    return select(FAMILY, TABLE.c.path).join(TABLE, TABLE.c.id == FAMILY.c.student_id)
+
+
 async def family_of(ctx: Context, student_id: int) -> list[Row[Any]]:
     async def load(ids: list[int]) -> list[list[Row[Any]]]:
-        return await fetch_children(ctx, FAMILY, "student_id", ids, order=("position",))
+        statement = (
+            _family_with_path()
+            .where(FAMILY.c.student_id.in_(set(ids)), visible(ctx, TABLE))
+            .order_by(FAMILY.c.student_id, FAMILY.c.position)
+        )
+        grouped: dict[int, list[Row[Any]]] = {i: [] for i in ids}
+        for row in await ctx.rows(statement):
+            grouped[row.student_id].append(row)
+        return [grouped[i] for i in ids]
 
     rows: list[Row[Any]] = await ctx.loader("family_by_student", load).load(student_id)
     return rows
@@ -118,11 +133,7 @@ async def family_member_by_id(ctx: Context, pk: int) -> Row[Any] | None:
     """A family member by id, visible when the student is (they carry no path of their own)."""
 
     async def load(ids: list[int]) -> list[Row[Any] | None]:
-        statement = (
-            select(FAMILY)
-            .join(TABLE, TABLE.c.id == FAMILY.c.student_id)
-            .where(FAMILY.c.id.in_(set(ids)), ctx.scope.restrict(TABLE.c.path))
-        )
+        statement = _family_with_path().where(FAMILY.c.id.in_(set(ids)), visible(ctx, TABLE))
         found = {row.id: row for row in await ctx.rows(statement)}
         return [found.get(i) for i in ids]
 

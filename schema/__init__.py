@@ -14,6 +14,7 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from hub.settings import Settings
+from schema.access import AccessMutation, AccessQuery
 from schema.assets import AssetQuery
 from schema.buildings import BuildingQuery
 from schema.limits import limit_extensions
@@ -21,14 +22,25 @@ from schema.orgunits import OrgUnitQuery
 from schema.schools import SchoolQuery
 from schema.students import StudentQuery
 from schema.teachers import TeacherQuery
+from schema.transaction import Transaction
 from schema.viewer import NODE_TYPES, ViewerQuery
 
 SDL_PATH = Path(__file__).with_name("schema.graphql")
 
 Query = merge_types(
     "Query",
-    (ViewerQuery, OrgUnitQuery, SchoolQuery, StudentQuery, TeacherQuery, BuildingQuery, AssetQuery),
+    (
+        ViewerQuery,
+        OrgUnitQuery,
+        SchoolQuery,
+        StudentQuery,
+        TeacherQuery,
+        BuildingQuery,
+        AssetQuery,
+        AccessQuery,
+    ),
 )
+Mutation = merge_types("Mutation", (AccessMutation,))
 
 __all__ = ["SDL_PATH", "build_schema", "sdl"]
 
@@ -45,6 +57,7 @@ class HubSchema(strawberry.Schema):
 def build_schema(settings: Settings) -> strawberry.Schema:
     """The schema with limits, caches and error codes; introspection off in production."""
     extensions: list[Callable[[], SchemaExtension]] = [
+        Transaction,
         *limit_extensions(settings),
         lambda: ParserCache(maxsize=512),
         lambda: ValidationCache(maxsize=512),
@@ -53,6 +66,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         extensions.append(DisableIntrospection)
     return HubSchema(
         query=Query,
+        mutation=Mutation,
         types=[graphql_type for _load, graphql_type in NODE_TYPES.values()],
         extensions=extensions,
         config=StrawberryConfig(

@@ -10,6 +10,7 @@ import strawberry
 from sqlalchemy import Row
 from strawberry.types import Info
 
+from hub.access.masking import MASKED_LABEL
 from hub.context import Context
 from hub.ids import decode_id, encode_id
 from hub.pagination import PageArgs, encode_cursor
@@ -58,6 +59,67 @@ def optional_code_field(code_set: str, attribute: str, description: str) -> Any:
         return Code(code=value, label=info.context.codes.label(code_set, value))
 
     return strawberry.field(resolver=resolve, description=f"{description} Code set: {code_set}.")
+
+
+# --- sensitive values ---------------------------------------------------------------------
+
+
+def _reveal(root: Any, info: HubInfo, resource: str) -> bool:
+    """Whether the viewer may see ``root``'s sensitive fields; if so, the read is audited."""
+    context = info.context
+    if context.access.may(resource, "unmask", root.path):
+        context.audit.unmasked(resource, info.field_name, root.id, root.path)
+        return True
+    return False
+
+
+def sensitive_field(
+    resource: str, attribute: str, mask: Callable[[str], str], description: str, name: str
+) -> Any:
+    """A sensitive string: the value if the viewer may unmask it here (audited), else masked."""
+
+    def resolve(root: Any, info: HubInfo) -> str | None:
+        value = getattr(root, attribute)
+        if value is None:
+            return None
+        return str(value) if _reveal(root, info, resource) else mask(str(value))
+
+    return strawberry.field(
+        resolver=resolve,
+        name=name,
+        description=f"{description} Sensitive: masked unless unmask is granted.",
+    )
+
+
+def sensitive_code_field(
+    resource: str, code_set: str, attribute: str, description: str, name: str
+) -> Any:
+    """A sensitive coded value (health, disability): masked code and label unless allowed."""
+
+    def resolve(root: Any, info: HubInfo) -> Code:
+        value = getattr(root, attribute)
+        if _reveal(root, info, resource):
+            return Code(code=value, label=info.context.codes.label(code_set, value))
+        return Code(code="*", label=MASKED_LABEL)
+
+    return strawberry.field(
+        resolver=resolve,
+        name=name,
+        description=f"{description} Code set: {code_set}. Sensitive: masked unless granted.",
+    )
+
+
+def sensitive_flag_field(resource: str, attribute: str, description: str, name: str) -> Any:
+    """A sensitive yes/no (e.g. learning with a disability): null unless allowed."""
+
+    def resolve(root: Any, info: HubInfo) -> bool | None:
+        return bool(getattr(root, attribute)) if _reveal(root, info, resource) else None
+
+    return strawberry.field(
+        resolver=resolve,
+        name=name,
+        description=f"{description} Sensitive: null unless unmask is granted.",
+    )
 
 
 # --- row-backed types --------------------------------------------------------------------

@@ -7,6 +7,7 @@ reference the client sees."""
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 
 from graphql import GraphQLError
@@ -25,8 +26,18 @@ _TOO_COMPLEX_MARKERS = (
 )
 
 
-def classify(error: GraphQLError) -> GraphQLError:
-    """Return ``error`` with ``extensions.code`` set (and internal details masked)."""
+_SUGGESTION = re.compile(r" Did you mean .*\?$")
+
+
+def classify(error: GraphQLError, *, hide_suggestions: bool = False) -> GraphQLError:
+    """Return ``error`` with ``extensions.code`` set (and internal details masked). In
+    production, "Did you mean …" hints are cut: they would reveal the schema."""
+    if hide_suggestions and _SUGGESTION.search(error.message):
+        error = _with(
+            error,
+            _SUGGESTION.sub("", error.message),
+            (error.extensions or {}).get("code", "BAD_INPUT"),
+        )
     if error.extensions and "code" in error.extensions:
         return error
     original = error.original_error
@@ -57,5 +68,9 @@ def _with(error: GraphQLError, message: str, code: str) -> GraphQLError:
     )
 
 
-def classify_all(errors: list[GraphQLError] | None) -> list[GraphQLError] | None:
-    return None if errors is None else [classify(e) for e in errors]
+def classify_all(
+    errors: list[GraphQLError] | None, *, hide_suggestions: bool = False
+) -> list[GraphQLError] | None:
+    if errors is None:
+        return None
+    return [classify(e, hide_suggestions=hide_suggestions) for e in errors]

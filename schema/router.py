@@ -13,11 +13,13 @@ from schema.errors import classify_all
 
 
 class HubGraphQLRouter(GraphQLRouter[Context, None]):
+    hide_suggestions = False
+
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
 
     async def process_result(
         self, request: Request, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
-        result.errors = classify_all(result.errors)
+        result.errors = classify_all(result.errors, hide_suggestions=self.hide_suggestions)
         return process_result(result)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from hub.access.masking import mask_id, mask_phone, mask_text
 from resolvers import schools as resolve_schools
 from resolvers import students as resolve
 from schema.common import (
@@ -22,12 +23,16 @@ from schema.common import (
     optional_code_field,
     page_args,
     rows_to,
+    sensitive_code_field,
+    sensitive_field,
+    sensitive_flag_field,
 )
 
 if TYPE_CHECKING:
     from schema.schools import School, SchoolClass
 
 SchoolType = Annotated["School", strawberry.lazy("schema.schools")]
+SENSITIVE = "student_sensitive"  # the resource whose unmask grant reveals these fields
 ClassType = Annotated["SchoolClass", strawberry.lazy("schema.schools")]
 
 
@@ -74,9 +79,10 @@ class Guardian(RowType, Node):
     name: str = strawberry.field(description="Name (姓名).")
     is_guardian: bool = strawberry.field(description="Is a legal guardian (是否监护人).")
     employer: str | None = strawberry.field(description="Employer (工作单位).")
-    address: str | None = strawberry.field(description="Current address (现住址).")
-    phone: str | None = strawberry.field(description="Phone (联系电话).")
-    id_number: str | None = strawberry.field(description="ID number (身份证件号).")
+    address: strawberry.Private[str | None]
+    phone: strawberry.Private[str | None]
+    id_number: strawberry.Private[str | None]
+    path: strawberry.Private[str]  # the student's: family members have none of their own
     position: strawberry.Private[int]
     student_id: strawberry.Private[int]
     relationship_code: strawberry.Private[str]
@@ -90,6 +96,15 @@ class Guardian(RowType, Node):
         "division", "household_place_code", "Household registration place (户口所在地)."
     )
     id_type: Code | None = optional_code_field("id_type", "id_type_code", "ID type (身份证件类型).")
+    address_value: str | None = sensitive_field(
+        SENSITIVE, "address", mask_text, "Current address (现住址).", "address"
+    )
+    phone_value: str | None = sensitive_field(
+        SENSITIVE, "phone", mask_phone, "Phone (联系电话).", "phone"
+    )
+    id_number_value: str | None = sensitive_field(
+        SENSITIVE, "id_number", mask_id, "ID number (身份证件号).", "idNumber"
+    )
 
 
 @strawberry.type(description="A status change of a student record (学籍异动).")
@@ -146,14 +161,14 @@ class Student(RowType, Node):
     name_pinyin: str | None = strawberry.field(description="Name in pinyin (姓名拼音).")
     former_name: str | None = strawberry.field(description="Former name (曾用名).")
     birth_date: dt.date = strawberry.field(description="Date of birth (出生日期).")
-    id_number: str | None = strawberry.field(description="ID number (身份证件号).")
+    id_number: strawberry.Private[str | None]
     id_valid_until: dt.date | None = strawberry.field(description="ID valid until (证件有效期).")
-    current_address: str = strawberry.field(description="Current address (现住址).")
-    mailing_address: str = strawberry.field(description="Mailing address (通信地址).")
-    home_address: str = strawberry.field(description="Home address (家庭地址).")
-    phone: str = strawberry.field(description="Phone (联系电话).")
+    current_address: strawberry.Private[str]
+    mailing_address: strawberry.Private[str]
+    home_address: strawberry.Private[str]
+    phone: strawberry.Private[str]
     postcode: str = strawberry.field(description="Postcode (邮政编码).")
-    email: str | None = strawberry.field(description="Email (电子信箱).")
+    email: strawberry.Private[str | None]
     enrolled_on: str = strawberry.field(description="Enrolment year-month YYYY-MM (入学年月).")
     in_class_number: int | None = strawberry.field(description="Number in class (班内学号).")
     only_child: bool = strawberry.field(description="Only child (独生子女).")
@@ -165,9 +180,7 @@ class Student(RowType, Node):
     martyr_child: bool = strawberry.field(
         description="Martyr's or entitled child (烈士或优抚子女)."
     )
-    inclusive_education: bool = strawberry.field(
-        description="Learning in a regular class with a disability (随班就读)."
-    )
+    inclusive_education: strawberry.Private[bool]
     government_place: bool = strawberry.field(
         description="Place purchased by government (政府购买学位)."
     )
@@ -212,7 +225,9 @@ class Student(RowType, Node):
     political_status: Code | None = optional_code_field(
         "political_status", "political_status_code", "Political status (政治面貌)."
     )
-    health: Code = code_field("health", "health_code", "Health (健康状况).")
+    health: Code = sensitive_code_field(
+        SENSITIVE, "health", "health_code", "Health (健康状况).", "health"
+    )
     household_place: Code = code_field(
         "division", "household_place_code", "Household registration place (户口所在地)."
     )
@@ -231,7 +246,31 @@ class Student(RowType, Node):
     left_behind: Code = code_field(
         "left_behind", "left_behind_code", "Left-behind child (留守儿童)."
     )
-    disability: Code = code_field("disability", "disability_code", "Disability type (残疾类型).")
+    disability: Code = sensitive_code_field(
+        SENSITIVE, "disability", "disability_code", "Disability type (残疾类型).", "disability"
+    )
+    id_number_value: str | None = sensitive_field(
+        SENSITIVE, "id_number", mask_id, "ID number (身份证件号).", "idNumber"
+    )
+    current_address_value: str = sensitive_field(
+        SENSITIVE, "current_address", mask_text, "Current address (现住址).", "currentAddress"
+    )
+    mailing_address_value: str = sensitive_field(
+        SENSITIVE, "mailing_address", mask_text, "Mailing address (通信地址).", "mailingAddress"
+    )
+    home_address_value: str = sensitive_field(
+        SENSITIVE, "home_address", mask_text, "Home address (家庭地址).", "homeAddress"
+    )
+    phone_value: str = sensitive_field(SENSITIVE, "phone", mask_phone, "Phone (联系电话).", "phone")
+    email_value: str | None = sensitive_field(
+        SENSITIVE, "email", mask_text, "Email (电子信箱).", "email"
+    )
+    inclusive_education_value: bool | None = sensitive_flag_field(
+        SENSITIVE,
+        "inclusive_education",
+        "Learning in a regular class with a disability (随班就读).",
+        "inclusiveEducation",
+    )
     travel_mode: Code | None = optional_code_field(
         "travel_mode", "travel_mode_code", "Travel mode (上下学方式)."
     )

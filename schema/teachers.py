@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from hub.access.masking import mask_id, mask_phone
 from resolvers import schools as resolve_schools
 from resolvers import teachers as resolve
 from schema.common import (
@@ -20,6 +21,7 @@ from schema.common import (
     filter_spec,
     optional_code_field,
     page_args,
+    sensitive_field,
 )
 
 if TYPE_CHECKING:
@@ -54,8 +56,8 @@ class Teacher(RowType, Node):
     staff_number: str = strawberry.field(description="Staff number (教职工号).")
     name: str = strawberry.field(description="Name (姓名).")
     birth_date: dt.date = strawberry.field(description="Date of birth (出生日期).")
-    id_number: str | None = strawberry.field(description="ID number (身份证件号).")
-    phone: str | None = strawberry.field(description="Phone (联系电话).")
+    id_number: strawberry.Private[str | None]
+    phone: strawberry.Private[str | None]
     is_teacher: bool = strawberry.field(description="Full-time teacher (是否专任教师).")
     started_work: str | None = strawberry.field(description="Started work YYYY-MM (参加工作年月).")
     joined_school: str | None = strawberry.field(
@@ -97,6 +99,12 @@ class Teacher(RowType, Node):
     )
     title: Code = code_field("title", "title_code", "Professional title (专业技术职务).")
     status: Code = code_field("staff_status", "status_code", "Current status (当前状态).")
+    id_number_value: str | None = sensitive_field(
+        "staff_sensitive", "id_number", mask_id, "ID number (身份证件号).", "idNumber"
+    )
+    phone_value: str | None = sensitive_field(
+        "staff_sensitive", "phone", mask_phone, "Phone (联系电话).", "phone"
+    )
 
     @strawberry.field(description="The employing school (任职学校).")
     async def school(self, info: HubInfo) -> SchoolType | None:

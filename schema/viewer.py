@@ -9,8 +9,10 @@ import strawberry
 from sqlalchemy import Row
 
 from hub.context import Context
+from hub.errors import Unauthenticated
 from hub.orgunits.models import OrgLevel
-from resolvers import assets, buildings, orgunits, schools, students, teachers
+from resolvers import access, assets, buildings, orgunits, schools, students, teachers
+from schema.access import AuditEvent, Grant
 from schema.assets import Asset
 from schema.buildings import Building
 from schema.common import HubInfo, Node, RowType, decode_id
@@ -32,6 +34,7 @@ NODE_TYPES: dict[str, tuple[Loader, type[RowType]]] = {
     "Teacher": (teachers.by_id, Teacher),
     "Building": (buildings.by_id, Building),
     "Asset": (assets.by_id, Asset),
+    "AuditEvent": (access.audit_by_id, AuditEvent),
 }
 
 
@@ -41,6 +44,7 @@ class Viewer:
     org_unit_code: str = strawberry.field(description="Home org unit code (所属单位代码).")
     level: OrgLevel = strawberry.field(description="Level of the home org unit (所属层级).")
     roles: list[str] = strawberry.field(description="Roles held (角色).")
+    grants: list[Grant] = strawberry.field(description="Roles and where they apply (授权).")
 
     @strawberry.field(description="Home org unit (所属单位).")
     async def org_unit(self, info: HubInfo) -> OrgUnit | None:
@@ -52,11 +56,14 @@ class ViewerQuery:
     @strawberry.field(description="The viewer: user, home org unit, level, roles (当前用户).")
     def me(self, info: HubInfo) -> Viewer:
         principal = info.context.principal
+        if principal is None:  # the Transaction extension refuses such requests first
+            raise Unauthenticated("authentication required")
         return Viewer(
             user=principal.user,
             org_unit_code=principal.org_unit_code,
             level=OrgLevel[principal.level],
             roles=list(principal.roles),
+            grants=[Grant(role=a.role, path=a.path) for a in principal.assignments],
         )
 
     @strawberry.field(

@@ -11,9 +11,11 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub.access.identity import mint_token
 from hub.app import create_app
 from hub.db.engine import StatementCounter, make_engine
 from hub.demo.load import LoadSummary, load_demo
+from hub.demo.users import demo_units
 from hub.settings import Settings
 from tests.fixtures.databases import BACKENDS, fresh_database
 
@@ -24,24 +26,48 @@ SCHOOL_SIZE_CAP = 120  # many small schools: nested lists of 50+ schools from fe
 
 @dataclass
 class Hub:
-    """A running hub over one backend with demo data, reached over HTTP (ASGI)."""
+    """A running hub over one backend with demo data, reached over HTTP (ASGI). Queries run
+    as ``national.admin`` unless ``user`` names another demo user (None: no token)."""
 
     backend: str
     url: str
     engine: AsyncEngine
     client: httpx.AsyncClient
     summary: LoadSummary
+    settings: Settings
+    units: dict[str, tuple[int, str, str]]
 
-    async def query(self, document: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+    def headers(self, user: str | None) -> dict[str, str]:
+        if user is None:
+            return {}
+        return {"authorization": f"Bearer {mint_token(self.settings, user)}"}
+
+    async def query(
+        self,
+        document: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        user: str | None = "national.admin",
+        headers: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
         response = await self.client.post(
-            "/graphql", json={"query": document, "variables": variables or {}}
+            "/graphql",
+            json={"query": document, "variables": variables or {}},
+            headers={**self.headers(user), **(headers or {})},
         )
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
         return body
 
-    async def data(self, document: str, variables: dict[str, Any] | None = None) -> Any:
-        body = await self.query(document, variables)
+    async def data(
+        self,
+        document: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        user: str = "national.admin",
+        headers: dict[str, str] | None = None,
+    ) -> Any:
+        body = await self.query(document, variables, user=user, headers=headers)
         assert "errors" not in body, body["errors"]
         return body["data"]
 
@@ -66,8 +92,11 @@ async def hub(backend: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIt
             )
         finally:
             await loader.dispose()
-        app = create_app(Settings(database_url=url))
+        settings = Settings(database_url=url)
+        app = create_app(settings)
+        async with app.state.hub.engine.connect() as connection:
+            units = await demo_units(connection)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
-            yield Hub(backend, url, app.state.hub.engine, client, summary)
+            yield Hub(backend, url, app.state.hub.engine, client, summary, settings, units)
         await app.state.hub.engine.dispose()

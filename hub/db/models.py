@@ -1,5 +1,6 @@
 """Import every model so ``Base.metadata`` is complete (for Alembic and table creation)."""
 
+from hub.access.models import AuditEvent, HubUser, RoleAssignment
 from hub.assets.models import Asset
 from hub.buildings.models import Building
 from hub.codes.models import CodeValue
@@ -12,13 +13,16 @@ from hub.teachers.models import Staff
 
 __all__ = [
     "Asset",
+    "AuditEvent",
     "Base",
     "Building",
     "CodeValue",
     "FamilyMember",
     "HubMeta",
+    "HubUser",
     "OrgLevel",
     "OrgUnit",
+    "RoleAssignment",
     "School",
     "SchoolClass",
     "Staff",

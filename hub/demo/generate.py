@@ -393,13 +393,18 @@ def _org_units(demo: Demo) -> tuple[list[County], list[tuple[object, ...]]]:
     # Enough counties for about eight schools each, spread over the cities round robin.
     wanted = max(3, min(sum(map(len, counties_by_city.values())), demo.students // 7000 + 3))
     city_order = sorted(counties_by_city)
-    chosen: list[tuple[Division, Division]] = []
+    # The first city gets two counties first: the demo's users include a sibling county.
+    first = city_order[0]
+    chosen: list[tuple[Division, Division]] = [
+        (cities[first], county) for county in counties_by_city[first][:2]
+    ]
     depth = 0
     while len(chosen) < wanted:
         for city_code in city_order:
             members = counties_by_city[city_code]
-            if depth < len(members) and len(chosen) < wanted:
-                chosen.append((cities[city_code], members[depth]))
+            pair = (cities[city_code], members[depth]) if depth < len(members) else None
+            if pair is not None and pair not in chosen and len(chosen) < wanted:
+                chosen.append(pair)
         depth += 1
     rows: list[tuple[object, ...]] = []
     root_id = demo.ids.take("org_unit")

@@ -18,11 +18,12 @@ from hub.codes.registry import code_value_rows
 from hub.db.migrate import upgrade
 from hub.db.models import Base
 from hub.demo.generate import COLUMNS, TABLE_ORDER, generate
+from hub.demo.users import create_demo_users
 from hub.meta import HubMeta
 
 FLUSH_ROWS = 50_000
 # Tables the demo owns; everything here is replaced by a new demo load.
-DEMO_TABLES = (*TABLE_ORDER, "code_value", "hub_meta")
+DEMO_TABLES = ("role_assignment", "hub_user", *TABLE_ORDER, "code_value", "hub_meta")
 
 
 @dataclass
@@ -61,13 +62,14 @@ async def load_demo(
                 buffered = 0
         await _flush(connection, buffers, summary, postgres, on_students)
         if postgres:
-            for table in TABLE_ORDER:
+            for table in (*TABLE_ORDER, "hub_user", "role_assignment"):
                 await connection.execute(
                     text(
                         f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
                         f" (SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"
                     )
                 )
+        await create_demo_users(connection)
         await connection.execute(
             insert(HubMeta),
             [
@@ -86,7 +88,8 @@ async def clear(connection: AsyncConnection, *, postgres: bool) -> None:
     if postgres:
         await connection.execute(text(f"TRUNCATE {', '.join(DEMO_TABLES)} RESTART IDENTITY"))
         return
-    for table in reversed(DEMO_TABLES):
+    # Children before parents: foreign keys hold at every step.
+    for table in ("role_assignment", "hub_user", *reversed(TABLE_ORDER), "code_value", "hub_meta"):
         await connection.execute(delete(Base.metadata.tables[table]))
 
 

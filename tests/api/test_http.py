@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import httpx
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 import schema
+from hub.access.identity import mint_token
 from hub.app import create_app
-from hub.db.migrate import upgrade
 from hub.settings import Settings
 from tests.conftest import Hub
 
@@ -18,7 +22,7 @@ async def test_healthz_reports_the_database(hub: Hub) -> None:
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"
-    assert body["database"] == {"ok": True, "dialect": hub.engine.dialect.name, "revision": "0001"}
+    assert body["database"] == {"ok": True, "dialect": hub.engine.dialect.name, "revision": "0002"}
 
 
 async def test_healthz_says_when_the_database_is_unreachable(tmp_path: Path) -> None:
@@ -38,19 +42,63 @@ async def test_graphiql_is_served_in_development(hub: Hub) -> None:
     assert "graphiql" in response.text.lower()
 
 
-async def test_production_hides_graphiql_and_introspection(tmp_path: Path) -> None:
-    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'p.db'}", env="production")
+def _rsa_keys(directory: Path) -> tuple[bytes, Path]:
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public_file = directory / "identity.pub.pem"
+    public_file.write_bytes(
+        private.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    private_pem = private.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return private_pem, public_file
+
+
+async def test_production_verifies_rs256_and_hides_graphiql_introspection_suggestions(
+    hub: Hub, tmp_path: Path
+) -> None:
+    private_pem, public_file = _rsa_keys(tmp_path)
+    settings = Settings(database_url=hub.url, env="production", jwt_public_key_file=public_file)
+    token = jwt.encode(
+        {"sub": "national.admin", "aud": "eduhub", "exp": int(time.time()) + 60},
+        private_pem,
+        algorithm="RS256",
+    )
+    dev_token = mint_token(Settings(), "national.admin")
     app = create_app(settings)
-    await upgrade(app.state.hub.engine)
     transport = httpx.ASGITransport(app=app)
+    bearer = {"authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
         page = await client.get("/graphql", headers={"accept": "text/html"})
+        me = await client.post("/graphql", json={"query": "{ me { user } }"}, headers=bearer)
+        forged = await client.post(
+            "/graphql",
+            json={"query": "{ me { user } }"},
+            headers={"authorization": f"Bearer {dev_token}"},
+        )
         introspection = await client.post(
-            "/graphql", json={"query": "{ __schema { types { name } } }"}
+            "/graphql", json={"query": "{ __schema { types { name } } }"}, headers=bearer
+        )
+        typo = await client.post(
+            "/graphql", json={"query": "{ studnts { totalCount } }"}, headers=bearer
         )
     await app.state.hub.engine.dispose()
     assert page.status_code != 200 or "graphiql" not in page.text.lower()
+    assert me.json()["data"]["me"]["user"] == "national.admin"
+    assert forged.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     assert introspection.json()["errors"][0]["extensions"]["code"] == "BAD_INPUT"
+    message = typo.json()["errors"][0]["message"]
+    assert "studnts" in message
+    assert "Did you mean" not in message
+
+
+async def test_development_suggests_field_names(hub: Hub) -> None:
+    body = await hub.query("{ studnts { totalCount } }")
+    assert "Did you mean" in body["errors"][0]["message"]
 
 
 def test_committed_sdl_matches_the_code() -> None:

@@ -1,0 +1,138 @@
+"""Casbin: the one place that decides who may do what where.
+
+The model and the role permissions are files in ``policies/``; role assignments come from the
+``role_assignment`` table through ``AssignmentAdapter``. ``Access`` turns a principal's grants
+into path prefixes for SQL (``scope``) and answers single checks the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import casbin
+from casbin import persist, util
+
+from hub.access.principal import Principal
+from hub.access.scope import Scope
+
+POLICY_DIR = Path(__file__).resolve().parents[2] / "policies"
+
+# Roles ordered by what they may do: a granter never grants above its own rank.
+ROLE_RANK = {"viewer": 1, "auditor": 2, "statistician": 2, "registrar": 3, "administrator": 4}
+ROLES = tuple(ROLE_RANK)
+RESOURCES = (
+    "org_unit",
+    "school",
+    "student",
+    "student_sensitive",
+    "staff",
+    "staff_sensitive",
+    "building",
+    "asset",
+    "grants",
+    "audit",
+)
+ACTIONS = ("read", "write", "approve", "unmask", "export", "grant")
+
+
+def domain_of(path: str) -> str:
+    """The Casbin domain pattern of a grant at ``path``: the unit and its subtree."""
+    return path + "*"
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """A role held by a user at an org unit (its materialised path)."""
+
+    username: str
+    role: str
+    path: str
+
+
+class AssignmentAdapter(persist.Adapter):  # type: ignore[misc]  # casbin is untyped
+    """Loads role permissions from ``policies/policy.csv`` and role assignments (``g`` lines)
+    from rows read out of the database beforehand (Casbin's adapters are synchronous)."""
+
+    def __init__(self, policy_file: Path, assignments: Iterable[Assignment]) -> None:
+        self.policy_file = policy_file
+        self.assignments = list(assignments)
+
+    def load_policy(self, model: Any) -> None:
+        for raw in self.policy_file.read_text(encoding="utf-8").splitlines():
+            line = raw.strip()
+            if line and not line.startswith("#"):
+                persist.load_policy_line(line, model)
+        for a in self.assignments:
+            persist.load_policy_line(f"g, {a.username}, {a.role}, {domain_of(a.path)}", model)
+
+    def save_policy(self, model: Any) -> bool:
+        raise NotImplementedError("role assignments are written through the hub's services")
+
+
+def build_enforcer(assignments: Iterable[Assignment] = ()) -> casbin.Enforcer:
+    enforcer = casbin.Enforcer(
+        str(POLICY_DIR / "model.conf"),
+        AssignmentAdapter(POLICY_DIR / "policy.csv", assignments),
+    )
+    # A role held at "/CN/44/*" matches any request domain under /CN/44/.
+    enforcer.get_role_manager().add_domain_matching_func(util.key_match)
+    enforcer.build_role_links()
+    return enforcer
+
+
+@cache
+def role_permissions() -> frozenset[tuple[str, str, str]]:
+    """(role, resource, action) triples of the policy file."""
+    enforcer = build_enforcer()
+    return frozenset((p[0], p[1], p[2]) for p in enforcer.get_policy())
+
+
+@dataclass
+class Access:
+    """What one principal may do, decided by Casbin and cached for the request."""
+
+    enforcer: casbin.Enforcer
+    principal: Principal | None
+    _scopes: dict[tuple[str, str], Scope] = field(default_factory=dict)
+
+    def scope(self, resource: str, action: str = "read") -> Scope:
+        """The subtrees where the principal may ``action`` on ``resource``: the domains of
+        its grants whose role Casbin allows it. No grant, no principal: nothing."""
+        key = (resource, action)
+        found = self._scopes.get(key)
+        if found is None:
+            principal = self.principal
+            if principal is None:
+                found = Scope.nothing()
+            else:
+                found = Scope.of(
+                    a.path
+                    for a in principal.assignments
+                    if self.enforcer.enforce(principal.user, a.path, resource, action)
+                )
+            self._scopes[key] = found
+        return found
+
+    def may(self, resource: str, action: str, path: str) -> bool:
+        """Single check on one object's path, equal to per-row ``enforce`` (tested)."""
+        return self.scope(resource, action).allows(path)
+
+    def enforce(self, resource: str, action: str, path: str) -> bool:
+        """Casbin's own decision for one object (used to cross-check ``scope``)."""
+        if self.principal is None:
+            return False
+        return bool(self.enforcer.enforce(self.principal.user, path, resource, action))
+
+
+def sync_user(enforcer: casbin.Enforcer, username: str, assignments: Sequence[Assignment]) -> None:
+    """Make the enforcer's ``g`` lines of ``username`` equal ``assignments``."""
+    current = {tuple(g) for g in enforcer.get_filtered_grouping_policy(0, username)}
+    wanted = {(username, a.role, domain_of(a.path)) for a in assignments}
+    for line in current - wanted:
+        enforcer.remove_grouping_policy(*line)
+    for line in wanted - current:
+        enforcer.add_grouping_policy(*line)

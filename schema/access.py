@@ -1,0 +1,121 @@
+"""Grants (授权) and the audit log (审计日志) in the schema."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import strawberry
+
+from hub.access import grants
+from hub.errors import HubError
+from resolvers import access as resolve
+from schema.common import Connection, HubInfo, Node, RowType, connection, filter_spec, page_args
+
+
+@strawberry.type(description="A role held in the subtree of an org unit (角色授权).")
+class Grant:
+    role: str = strawberry.field(
+        description="Role (角色): administrator, registrar, statistician, auditor, viewer."
+    )
+    path: str = strawberry.field(description="Path of the org unit it covers (授权范围).")
+
+    @strawberry.field(description="Code of the org unit it covers (授权单位代码).")
+    def org_unit_code(self) -> str:
+        return self.path.rstrip("/").rsplit("/", 1)[-1]
+
+
+@strawberry.type(description="An audited event (审计事件). Append-only.")
+class AuditEvent(RowType, Node):
+    type_name = "AuditEvent"
+    pk: strawberry.Private[int]
+    at: dt.datetime = strawberry.field(description="When (时间).")
+    username: str = strawberry.field(description="Who (用户).")
+    user_path: str | None = strawberry.field(description="Their home org unit (所属单位路径).")
+    operation: str | None = strawberry.field(description="GraphQL operation name (操作).")
+    action: str = strawberry.field(
+        description="unmask, grant, revoke, authenticate, denied (动作)."
+    )
+    resource: str = strawberry.field(description="Resource (资源).")
+    fields: str | None = strawberry.field(description="Fields read, comma-separated (字段).")
+    subjects: str | None = strawberry.field(description="Subject ids, JSON (对象).")
+    scope_path: str = strawberry.field(description="Subtree of the subjects (范围).")
+    outcome: str = strawberry.field(description="allowed or denied (结果).")
+    purpose: str | None = strawberry.field(description="Stated purpose (用途).")
+    detail: str | None = strawberry.field(description="Detail (说明).")
+    correlation_id: str = strawberry.field(description="Request id (请求标识).")
+
+
+@strawberry.input(description="Filter for audit events (审计筛选).")
+class AuditEventFilter:
+    under: str | None = strawberry.field(
+        default=None, description="Only events about this org unit's subtree (范围)."
+    )
+    username: str | None = strawberry.field(default=None, description="Only this user (用户).")
+    action: str | None = strawberry.field(default=None, description="Only this action (动作).")
+
+
+@strawberry.input(description="A role for a user at an org unit (授权).")
+class GrantInput:
+    username: str = strawberry.field(description="User (用户名).")
+    role: str = strawberry.field(description="Role (角色).")
+    org_unit_code: str = strawberry.field(description="Org unit code (单位代码).")
+
+
+@strawberry.type(description="A problem with the input of a mutation (错误).")
+class UserError:
+    field: str | None
+    message: str
+    code: str
+
+
+@strawberry.type(description="Result of a grant or revoke (授权结果).")
+class GrantPayload:
+    grant: Grant | None
+    errors: list[UserError]
+
+
+def _field_of(message: str) -> str | None:
+    for name in ("username", "role", "orgUnitCode"):
+        if f"input.{name}" in message:
+            return name
+    return None
+
+
+async def _change(info: HubInfo, change: grants.GrantChange, input: GrantInput) -> GrantPayload:
+    request = grants.GrantRequest(input.username, input.role, input.org_unit_code)
+    try:
+        assignment = await change(info.context, request)
+    except HubError as error:
+        return GrantPayload(
+            grant=None,
+            errors=[
+                UserError(field=_field_of(error.message), message=error.message, code=error.code)
+            ],
+        )
+    return GrantPayload(grant=Grant(role=assignment.role, path=assignment.path), errors=[])
+
+
+@strawberry.type
+class AccessQuery:
+    @strawberry.field(description="Audit events the viewer may read (审计日志).")
+    async def audit_events(
+        self,
+        info: HubInfo,
+        filter: AuditEventFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[AuditEvent]:
+        args = page_args(info, first, after)
+        listing = await resolve.audit_page(info.context, filter_spec(filter), args)
+        return connection(listing, AuditEvent.from_row, after is not None)
+
+
+@strawberry.type
+class AccessMutation:
+    @strawberry.mutation(description="Grant a role inside your own subtree (授予角色).")
+    async def grant_role(self, info: HubInfo, input: GrantInput) -> GrantPayload:
+        return await _change(info, grants.grant_role, input)
+
+    @strawberry.mutation(description="Revoke a role inside your own subtree (撤销角色).")
+    async def revoke_role(self, info: HubInfo, input: GrantInput) -> GrantPayload:
+        return await _change(info, grants.revoke_role, input)
