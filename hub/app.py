@@ -12,6 +12,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import unquote
 
 import casbin
 from fastapi import FastAPI, Request, Response
@@ -114,7 +115,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # extension) writes the audit and commits; anything else is rolled back on close.
         async with state.sessions() as session:
             principal, problem = await state.authenticate(request, session)
-            purpose = request.headers.get("x-hub-purpose")
+            # The stated purpose of the request (用途), percent-encoded UTF-8 in the header.
+            purpose = unquote(request.headers.get("x-hub-purpose", "")) or None
             yield Context(
                 session=session,
                 settings=settings,

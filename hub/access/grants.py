@@ -74,7 +74,7 @@ async def _target(ctx: Context, request: GrantRequest) -> Target:
             .where(USER.c.username == request.username)
         )
     ).first()
-    if user is None or not ctx.access.may("grants", "read", user.path):
+    if user is None or not org_read.allows(user.path):  # users of units one can see
         raise NotFound(f"user {request.username!r} in 'input.username' not found")
     if not ctx.access.may("grants", "grant", unit.path) or not _may_delegate(
         ctx.access, request.role, unit.path
