@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import random
 import statistics
 import time
 from collections.abc import Awaitable, Callable
@@ -25,10 +24,13 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from hub.access.identity import mint_token
 from hub.app import create_app
 from hub.codes.registry import registry_from_packaged
 from hub.db.engine import make_engine
+from hub.db.migrate import upgrade
 from hub.demo.load import load_demo
+from hub.demo.users import create_demo_users, demo_units
 from hub.settings import Settings
 
 ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -46,6 +48,9 @@ query ($after: String) { students(first: 100, after: $after) { edges { node {
   school { code name }
   guardians { name relationship { code label } phone } } } } }
 """
+
+USERS = ("national.admin", "county.registrar")
+SHORT = {"national.admin": "national", "county.registrar": "county"}
 
 COUNTY_SCHOOLS = """
 query ($c: String!) { orgUnit(code: $c) { schools(first: 200) { edges { node {
@@ -68,7 +73,7 @@ class Figures:
         h50, h95 = self.pct(self.hub, 0.5), self.pct(self.hub, 0.95)
         r50, r95 = self.pct(self.raw, 0.5), self.pct(self.raw, 0.95)
         return (
-            f"{self.name:<34} {h50:>8.2f} {h95:>8.2f} {r50:>8.2f} {r95:>8.2f}"
+            f"{self.name:<44} {h50:>8.2f} {h95:>8.2f} {r50:>8.2f} {r95:>8.2f}"
             f" {h50 / r50:>7.1f}x {h95 / r95:>7.1f}x"
         )
 
@@ -99,7 +104,17 @@ async def ensure_data(url: str, students: int, seed: int) -> None:
         summary = await load_demo(engine, students, seed)
         rate = summary.students / summary.seconds
         print(f"loaded in {summary.seconds:.0f}s ({rate:,.0f} students/s with family and schools)")
+    await upgrade(engine)
+    async with engine.begin() as connection:
+        if not (await connection.execute(text("SELECT count(*) FROM hub_user"))).scalar():
+            await create_demo_users(connection)  # a data set loaded before users existed
     await engine.dispose()
+
+
+def as_user(
+    call: Callable[[int, str], Awaitable[None]], user: str
+) -> Callable[[int], Awaitable[None]]:
+    return lambda i: call(i, user)
 
 
 async def measure(
@@ -120,25 +135,42 @@ async def run(students: int, seed: int, iterations: int) -> None:
     await ensure_data(url, students, seed)
     raw = await asyncpg.connect(f"postgresql://postgres@127.0.0.1:5432/{BENCH_DB}")
     labels = registry_from_packaged()
-    rng = random.Random(seed)
+    engine = make_engine(url)
+    async with engine.connect() as connection:
+        _county_id, county_code, county_path = (await demo_units(connection))["county"]
+    await engine.dispose()
+    county_range = (county_path, county_path[:-1] + "0")
+    # Every scenario reads rows of the demo county, which both users may see.
     numbers = [
         r["student_number"]
         for r in await raw.fetch(
-            "SELECT student_number FROM student TABLESAMPLE SYSTEM (1) LIMIT 2000"
+            "SELECT student_number FROM student WHERE path >= $1 AND path < $2"
+            " ORDER BY random() LIMIT 2000",
+            *county_range,
         )
     ]
-    max_id = await raw.fetchval("SELECT max(id) FROM student")
-    starts = [rng.randrange(1, max(2, max_id - 200)) for _ in range(iterations + 20)]
-    county = await raw.fetchval(
-        "SELECT o.code FROM org_unit o JOIN school s ON s.path LIKE o.path || '%'"
-        " WHERE o.level = 'COUNTY' GROUP BY o.code ORDER BY count(*) DESC LIMIT 1"
-    )
+    starts = [
+        r["id"] - 1
+        for r in await raw.fetch(
+            "SELECT id FROM student WHERE path >= $1 AND path < $2 ORDER BY random() LIMIT $3",
+            *county_range,
+            iterations + 20,
+        )
+    ]
+    county = county_code
+    del seed  # the data set is chosen by seed; the sampling above is the database's
     app = create_app(Settings(database_url=url))
     transport = httpx.ASGITransport(app=app)
     client = httpx.AsyncClient(transport=transport, base_url="http://bench")
 
-    async def hub(document: str, variables: dict[str, Any]) -> None:
-        response = await client.post("/graphql", json={"query": document, "variables": variables})
+    tokens = {user: mint_token(Settings(), user, 24 * 3600) for user in USERS}
+
+    async def hub(document: str, variables: dict[str, Any], user: str) -> None:
+        response = await client.post(
+            "/graphql",
+            json={"query": document, "variables": variables},
+            headers={"authorization": f"Bearer {tokens[user]}"},
+        )
         body = response.json()
         if "errors" in body:
             raise RuntimeError(body["errors"])
@@ -179,8 +211,9 @@ async def run(students: int, seed: int, iterations: int) -> None:
     async def raw_page(i: int) -> None:
         rows = await raw.fetch(
             "SELECT id, student_number, name, sex_code, birth_date, grade_code, school_id"
-            " FROM student WHERE id > $1 ORDER BY id LIMIT 100",
+            " FROM student WHERE path >= $2 AND path < $3 AND id > $1 ORDER BY id LIMIT 100",
             starts[i],
+            *county_range,
         )
         ids = [r["id"] for r in rows]
         family = await raw.fetch(
@@ -238,41 +271,50 @@ async def run(students: int, seed: int, iterations: int) -> None:
         orjson.dumps({"data": {"orgUnit": {"schools": {"edges": edges}}}})
 
     scenarios: list[
-        tuple[str, Callable[[int], Awaitable[None]], Callable[[int], Awaitable[None]]]
+        tuple[str, Callable[[int, str], Awaitable[None]], Callable[[int], Awaitable[None]]]
     ] = [
         (
             "student by number",
-            lambda i: hub(STUDENT_BY_NUMBER, {"n": numbers[i % len(numbers)]}),
+            lambda i, u: hub(STUDENT_BY_NUMBER, {"n": numbers[i % len(numbers)]}, u),
             raw_student,
         ),
         (
             "100 students + guardians + school",
-            lambda i: hub(STUDENT_PAGE, {"after": cursor(starts[i])}),
+            lambda i, u: hub(STUDENT_PAGE, {"after": cursor(starts[i])}, u),
             raw_page,
         ),
         (
             "county schools + student counts",
-            lambda i: hub(COUNTY_SCHOOLS, {"c": county}),
+            lambda i, u: hub(COUNTY_SCHOOLS, {"c": county}, u),
             raw_county,
         ),
     ]
-    results = []
+    results: list[tuple[Figures, Figures]] = []
     for name, hub_call, raw_call in scenarios:
-        hub_samples = await measure(iterations, 10, hub_call)
         raw_samples = await measure(iterations, 10, raw_call)
-        results.append(Figures(name, hub_samples, raw_samples))
+        per_user = []
+        for user in USERS:
+            samples = await measure(iterations, 10, as_user(hub_call, user))
+            per_user.append(Figures(f"{name} [{SHORT[user]}]", samples, raw_samples))
+        results.append((per_user[0], per_user[1]))
     await client.aclose()
     await app.state.hub.engine.dispose()
     await raw.close()
     print(
         f"\n{students:,} students, {iterations} iterations each; milliseconds per request"
-        f" (hub: GraphQL over ASGI HTTP; raw: asyncpg + orjson)\n"
+        f" (hub: GraphQL over ASGI HTTP as a national administrator and as the registrar of"
+        f" county {county}; raw: asyncpg + orjson, same rows)\n"
     )
     header = ("hub p50", "hub p95", "raw p50", "raw p95", "p50", "p95")
-    print(f"{'scenario':<34} " + " ".join(f"{h:>8}" for h in header))
-    for figures in results:
-        print(figures.line())
-    ratios = [f.pct(f.hub, 0.5) / f.pct(f.raw, 0.5) for f in results]
+    print(f"{'scenario':<44} " + " ".join(f"{h:>8}" for h in header))
+    for national, scoped in results:
+        print(national.line())
+        print(scoped.line())
+    print("\naccess cost, county registrar / national administrator (p50):")
+    for national, scoped in results:
+        ratio = scoped.pct(scoped.hub, 0.5) / national.pct(national.hub, 0.5)
+        print(f"  {national.name.split(' [')[0]:<40} {ratio:.2f}x")
+    ratios = [f.pct(f.hub, 0.5) / f.pct(f.raw, 0.5) for pair in results for f in pair]
     print(f"\nmedian of hub/raw p50 ratios: {statistics.median(ratios):.1f}x")
 
 
