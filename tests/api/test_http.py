@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import time
 from pathlib import Path
 
 import httpx
 import jwt
+import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from graphql import GraphQLError
 
 import schema
 from hub.access.identity import mint_token
 from hub.app import create_app
 from hub.settings import Settings
+from schema.errors import classify
 from tests.conftest import Hub
 
 
@@ -123,3 +128,45 @@ def test_sdl_carries_every_entry_point_of_the_contract() -> None:
         "enum OrgLevel",
     ):
         assert entry in sdl, entry
+
+
+async def test_production_verifies_tokens_against_a_jwks_file(hub: Hub, tmp_path: Path) -> None:
+    private_pem, public_file = _rsa_keys(tmp_path)
+    public_key = serialization.load_pem_public_key(public_file.read_bytes())
+    assert isinstance(public_key, rsa.RSAPublicKey)
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(public_key))
+    jwks_file = tmp_path / "jwks.json"
+    jwks_file.write_text(json.dumps({"keys": [{**jwk, "kid": "province-2026", "use": "sig"}]}))
+    settings = Settings(database_url=hub.url, env="production", jwks_file=jwks_file)
+    claims = {"sub": "county.viewer", "aud": "eduhub", "exp": int(time.time()) + 60}
+    good = jwt.encode(claims, private_pem, algorithm="RS256", headers={"kid": "province-2026"})
+    stranger = jwt.encode(claims, private_pem, algorithm="RS256", headers={"kid": "other"})
+    app = create_app(settings)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
+        ok = await client.post(
+            "/graphql",
+            json={"query": "{ me { user } }"},
+            headers={"authorization": f"Bearer {good}"},
+        )
+        refused = await client.post(
+            "/graphql",
+            json={"query": "{ me { user } }"},
+            headers={"authorization": f"Bearer {stranger}"},
+        )
+    await app.state.hub.engine.dispose()
+    assert ok.json()["data"]["me"]["user"] == "county.viewer"
+    assert refused.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+def test_internal_errors_are_masked_with_a_reference_that_is_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    original = RuntimeError("connection string postgres://secret@db")
+    error = GraphQLError("boom", original_error=original)
+    with caplog.at_level(logging.ERROR, logger="hub.graphql"):
+        masked = classify(error)
+    assert masked.extensions == {"code": "INTERNAL_SERVER_ERROR"}
+    assert "secret" not in masked.message
+    reference = masked.message.split("reference ")[1].rstrip(").")
+    assert reference in caplog.text
