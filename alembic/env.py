@@ -24,7 +24,7 @@ def _configure(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
-        render_as_batch=connection.dialect.name == "sqlite",
+        render_as_batch=True,  # batch operations work on SQLite and plainly elsewhere
         compare_type=True,
     )
 

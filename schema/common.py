@@ -96,8 +96,10 @@ def sensitive_code_field(
 ) -> Any:
     """A sensitive coded value (health, disability): masked code and label unless allowed."""
 
-    def resolve(root: Any, info: HubInfo) -> Code:
+    def resolve(root: Any, info: HubInfo) -> Code | None:
         value = getattr(root, attribute)
+        if value is None:
+            return None
         if _reveal(root, info, resource):
             return Code(code=value, label=info.context.codes.label(code_set, value))
         return Code(code="*", label=MASKED_LABEL)
@@ -113,7 +115,10 @@ def sensitive_flag_field(resource: str, attribute: str, description: str, name: 
     """A sensitive yes/no (e.g. learning with a disability): null unless allowed."""
 
     def resolve(root: Any, info: HubInfo) -> bool | None:
-        return bool(getattr(root, attribute)) if _reveal(root, info, resource) else None
+        value = getattr(root, attribute)
+        if value is None or not _reveal(root, info, resource):
+            return None
+        return bool(value)
 
     return strawberry.field(
         resolver=resolve,

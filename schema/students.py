@@ -163,105 +163,123 @@ class Student(RowType, Node):
     birth_date: dt.date = strawberry.field(description="Date of birth (出生日期).")
     id_number: strawberry.Private[str | None]
     id_valid_until: dt.date | None = strawberry.field(description="ID valid until (证件有效期).")
-    current_address: strawberry.Private[str]
-    mailing_address: strawberry.Private[str]
-    home_address: strawberry.Private[str]
-    phone: strawberry.Private[str]
+    current_address: strawberry.Private[str | None]
+    mailing_address: strawberry.Private[str | None]
+    home_address: strawberry.Private[str | None]
+    phone: strawberry.Private[str | None]
     postcode: str = strawberry.field(description="Postcode (邮政编码).")
     email: strawberry.Private[str | None]
-    enrolled_on: str = strawberry.field(description="Enrolment year-month YYYY-MM (入学年月).")
+    enrolled_on: str | None = strawberry.field(
+        description="Enrolment year-month YYYY-MM (入学年月)."
+    )
     in_class_number: int | None = strawberry.field(description="Number in class (班内学号).")
-    only_child: bool = strawberry.field(description="Only child (独生子女).")
-    had_preschool: bool = strawberry.field(description="Had pre-school education (受过学前教育).")
-    migrant_child: bool = strawberry.field(
+    only_child: bool | None = strawberry.field(description="Only child (独生子女).")
+    had_preschool: bool | None = strawberry.field(
+        description="Had pre-school education (受过学前教育)."
+    )
+    migrant_child: bool | None = strawberry.field(
         description="Migrant worker's child (进城务工人员随迁子女)."
     )
-    orphan: bool = strawberry.field(description="Orphan (孤儿).")
-    martyr_child: bool = strawberry.field(
+    orphan: bool | None = strawberry.field(description="Orphan (孤儿).")
+    martyr_child: bool | None = strawberry.field(
         description="Martyr's or entitled child (烈士或优抚子女)."
     )
-    inclusive_education: strawberry.Private[bool]
-    government_place: bool = strawberry.field(
+    inclusive_education: strawberry.Private[bool | None]
+    government_place: bool | None = strawberry.field(
         description="Place purchased by government (政府购买学位)."
     )
-    needs_aid: bool = strawberry.field(description="Needs financial aid (需要申请资助).")
-    living_subsidy: bool = strawberry.field(description="Receives living subsidy (享受一补).")
+    needs_aid: bool | None = strawberry.field(description="Needs financial aid (需要申请资助).")
+    living_subsidy: bool | None = strawberry.field(
+        description="Receives living subsidy (享受一补)."
+    )
     distance_km: Decimal | None = strawberry.field(
         description="Distance to school in km (上下学距离)."
     )
-    needs_school_bus: bool = strawberry.field(description="Needs the school bus (需要乘坐校车).")
+    needs_school_bus: bool | None = strawberry.field(
+        description="Needs the school bus (需要乘坐校车)."
+    )
     school_id: strawberry.Private[int]
     class_id: strawberry.Private[int | None]
     path: strawberry.Private[str]
     sex_code: strawberry.Private[str]
-    birthplace_code: strawberry.Private[str]
-    native_place_code: strawberry.Private[str]
-    ethnicity_code: strawberry.Private[str]
-    nationality_code: strawberry.Private[str]
-    id_type_code: strawberry.Private[str]
-    overseas_status_code: strawberry.Private[str]
+    birthplace_code: strawberry.Private[str | None]
+    native_place_code: strawberry.Private[str | None]
+    ethnicity_code: strawberry.Private[str | None]
+    nationality_code: strawberry.Private[str | None]
+    id_type_code: strawberry.Private[str | None]
+    overseas_status_code: strawberry.Private[str | None]
     political_status_code: strawberry.Private[str | None]
-    health_code: strawberry.Private[str]
-    household_place_code: strawberry.Private[str]
-    household_type_code: strawberry.Private[str]
+    health_code: strawberry.Private[str | None]
+    household_place_code: strawberry.Private[str | None]
+    household_type_code: strawberry.Private[str | None]
     grade_code: strawberry.Private[str]
-    enrolment_mode_code: strawberry.Private[str]
-    attendance_mode_code: strawberry.Private[str]
-    source_code: strawberry.Private[str]
+    enrolment_mode_code: strawberry.Private[str | None]
+    attendance_mode_code: strawberry.Private[str | None]
+    source_code: strawberry.Private[str | None]
     status_code: strawberry.Private[str]
-    left_behind_code: strawberry.Private[str]
-    disability_code: strawberry.Private[str]
+    left_behind_code: strawberry.Private[str | None]
+    disability_code: strawberry.Private[str | None]
     travel_mode_code: strawberry.Private[str | None]
+    sync_source: strawberry.Private[str | None]
+    sync_key: strawberry.Private[str | None]
 
     sex: Code = code_field("sex", "sex_code", "Sex (性别).")
-    birthplace: Code = code_field("division", "birthplace_code", "Birthplace (出生地).")
-    native_place: Code = code_field("division", "native_place_code", "Native place (籍贯).")
-    ethnicity: Code = code_field("ethnicity", "ethnicity_code", "Ethnicity (民族).")
-    nationality: Code = code_field("nationality", "nationality_code", "Nationality (国籍/地区).")
-    id_type: Code = code_field("id_type", "id_type_code", "ID type (身份证件类型).")
-    overseas_status: Code = code_field(
+    birthplace: Code | None = optional_code_field(
+        "division", "birthplace_code", "Birthplace (出生地)."
+    )
+    native_place: Code | None = optional_code_field(
+        "division", "native_place_code", "Native place (籍贯)."
+    )
+    ethnicity: Code | None = optional_code_field("ethnicity", "ethnicity_code", "Ethnicity (民族).")
+    nationality: Code | None = optional_code_field(
+        "nationality", "nationality_code", "Nationality (国籍/地区)."
+    )
+    id_type: Code | None = optional_code_field("id_type", "id_type_code", "ID type (身份证件类型).")
+    overseas_status: Code | None = optional_code_field(
         "overseas_status", "overseas_status_code", "HK/Macau/Taiwan/overseas status (港澳台侨外)."
     )
     political_status: Code | None = optional_code_field(
         "political_status", "political_status_code", "Political status (政治面貌)."
     )
-    health: Code = sensitive_code_field(
+    health: Code | None = sensitive_code_field(
         SENSITIVE, "health", "health_code", "Health (健康状况).", "health"
     )
-    household_place: Code = code_field(
+    household_place: Code | None = optional_code_field(
         "division", "household_place_code", "Household registration place (户口所在地)."
     )
-    household_type: Code = code_field(
+    household_type: Code | None = optional_code_field(
         "household_type", "household_type_code", "Household type (户口性质)."
     )
     grade: Code = code_field("grade", "grade_code", "Grade (年级).")
-    enrolment_mode: Code = code_field(
+    enrolment_mode: Code | None = optional_code_field(
         "enrolment_mode", "enrolment_mode_code", "Enrolment mode (入学方式)."
     )
-    attendance_mode: Code = code_field(
+    attendance_mode: Code | None = optional_code_field(
         "attendance_mode", "attendance_mode_code", "Attendance mode (就读方式)."
     )
-    source: Code = code_field("student_source", "source_code", "Source (学生来源).")
+    source: Code | None = optional_code_field("student_source", "source_code", "Source (学生来源).")
     status: Code = code_field("student_status", "status_code", "Record status (学籍状态).")
-    left_behind: Code = code_field(
+    left_behind: Code | None = optional_code_field(
         "left_behind", "left_behind_code", "Left-behind child (留守儿童)."
     )
-    disability: Code = sensitive_code_field(
+    disability: Code | None = sensitive_code_field(
         SENSITIVE, "disability", "disability_code", "Disability type (残疾类型).", "disability"
     )
     id_number_value: str | None = sensitive_field(
         SENSITIVE, "id_number", mask_id, "ID number (身份证件号).", "idNumber"
     )
-    current_address_value: str = sensitive_field(
+    current_address_value: str | None = sensitive_field(
         SENSITIVE, "current_address", mask_text, "Current address (现住址).", "currentAddress"
     )
-    mailing_address_value: str = sensitive_field(
+    mailing_address_value: str | None = sensitive_field(
         SENSITIVE, "mailing_address", mask_text, "Mailing address (通信地址).", "mailingAddress"
     )
-    home_address_value: str = sensitive_field(
+    home_address_value: str | None = sensitive_field(
         SENSITIVE, "home_address", mask_text, "Home address (家庭地址).", "homeAddress"
     )
-    phone_value: str = sensitive_field(SENSITIVE, "phone", mask_phone, "Phone (联系电话).", "phone")
+    phone_value: str | None = sensitive_field(
+        SENSITIVE, "phone", mask_phone, "Phone (联系电话).", "phone"
+    )
     email_value: str | None = sensitive_field(
         SENSITIVE, "email", mask_text, "Email (电子信箱).", "email"
     )

@@ -8,6 +8,7 @@ from hub.db.base import Base
 from hub.meta import HubMeta
 from hub.orgunits.models import OrgLevel, OrgUnit
 from hub.schools.models import School, SchoolClass
+from hub.sources.models import SyncRejection, SyncRun
 from hub.students.models import FamilyMember, StatusChange, Student
 from hub.teachers.models import Staff
 
@@ -28,4 +29,6 @@ __all__ = [
     "Staff",
     "StatusChange",
     "Student",
+    "SyncRejection",
+    "SyncRun",
 ]

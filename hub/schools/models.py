@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.db.base import Base
@@ -20,9 +20,9 @@ class School(Base):
     name_en: Mapped[str | None] = mapped_column(String(200))
     path: Mapped[str] = mapped_column(PathType, index=True)
     division_code: Mapped[str] = mapped_column(String(6))
-    type_code: Mapped[str] = mapped_column(Code(3))
-    ownership_code: Mapped[str] = mapped_column(Code(2))
-    urban_rural_code: Mapped[str] = mapped_column(Code(3))
+    type_code: Mapped[str | None] = mapped_column(Code(3))
+    ownership_code: Mapped[str | None] = mapped_column(Code(2))
+    urban_rural_code: Mapped[str | None] = mapped_column(Code(3))
     address: Mapped[str | None] = mapped_column(String(200))
     postcode: Mapped[str | None] = mapped_column(String(6))
     founded_on: Mapped[str | None] = mapped_column(String(7))  # YYYY-MM
@@ -33,6 +33,11 @@ class School(Base):
     entry_age: Mapped[int | None] = mapped_column(Integer)
     primary_years: Mapped[int | None] = mapped_column(Integer)
     junior_years: Mapped[int | None] = mapped_column(Integer)
+    # Where a synced record came from (NULL: entered in the hub) and its key there.
+    sync_source: Mapped[str | None] = mapped_column(String(40))
+    sync_key: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (UniqueConstraint("sync_source", "sync_key", name="uq_school_sync_key"),)
 
 
 class SchoolClass(Base):

@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, Numeric, String
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.db.base import Base, BigId
@@ -24,55 +24,59 @@ class Student(Base):
     former_name: Mapped[str | None] = mapped_column(String(50))  # 曾用名
     sex_code: Mapped[str] = mapped_column(Code(1))  # 性别码 GB/T 2261.1
     birth_date: Mapped[dt.date] = mapped_column(Date)  # 出生日期
-    birthplace_code: Mapped[str] = mapped_column(Code(6))  # 出生地 GB/T 2260
-    native_place_code: Mapped[str] = mapped_column(Code(6))  # 籍贯
-    ethnicity_code: Mapped[str] = mapped_column(Code(2))  # 民族码 GB 3304
-    nationality_code: Mapped[str] = mapped_column(Code(3))  # 国籍 GB/T 2659
-    id_type_code: Mapped[str] = mapped_column(Code(1))  # 身份证件类型
+    birthplace_code: Mapped[str | None] = mapped_column(Code(6))  # 出生地 GB/T 2260
+    native_place_code: Mapped[str | None] = mapped_column(Code(6))  # 籍贯
+    ethnicity_code: Mapped[str | None] = mapped_column(Code(2))  # 民族码 GB 3304
+    nationality_code: Mapped[str | None] = mapped_column(Code(3))  # 国籍 GB/T 2659
+    id_type_code: Mapped[str | None] = mapped_column(Code(1))  # 身份证件类型
     id_number: Mapped[str | None] = mapped_column(String(30), index=True)  # 身份证件号
     id_valid_until: Mapped[dt.date | None] = mapped_column(Date)  # 身份证件有效期
-    overseas_status_code: Mapped[str] = mapped_column(Code(2))  # 港澳台侨外
+    overseas_status_code: Mapped[str | None] = mapped_column(Code(2))  # 港澳台侨外
     political_status_code: Mapped[str | None] = mapped_column(Code(2))  # 政治面貌
-    health_code: Mapped[str] = mapped_column(Code(2))  # 健康状况
+    health_code: Mapped[str | None] = mapped_column(Code(2))  # 健康状况
     # Residence (户籍与住址)
-    household_place_code: Mapped[str] = mapped_column(Code(6))  # 户口所在地
-    household_type_code: Mapped[str] = mapped_column(Code(1))  # 户口性质
-    current_address: Mapped[str] = mapped_column(String(200))  # 现住址
-    mailing_address: Mapped[str] = mapped_column(String(200))  # 通信地址
-    home_address: Mapped[str] = mapped_column(String(200))  # 家庭地址
-    phone: Mapped[str] = mapped_column(String(20))  # 联系电话
-    postcode: Mapped[str] = mapped_column(String(6))  # 邮政编码
+    household_place_code: Mapped[str | None] = mapped_column(Code(6))  # 户口所在地
+    household_type_code: Mapped[str | None] = mapped_column(Code(1))  # 户口性质
+    current_address: Mapped[str | None] = mapped_column(String(200))  # 现住址
+    mailing_address: Mapped[str | None] = mapped_column(String(200))  # 通信地址
+    home_address: Mapped[str | None] = mapped_column(String(200))  # 家庭地址
+    phone: Mapped[str | None] = mapped_column(String(20))  # 联系电话
+    postcode: Mapped[str | None] = mapped_column(String(6))  # 邮政编码
     email: Mapped[str | None] = mapped_column(String(100))  # 电子信箱
     # Schooling (学籍信息)
     school_id: Mapped[int] = mapped_column(ForeignKey("school.id"))
     class_id: Mapped[int | None] = mapped_column(ForeignKey("school_class.id"), index=True)
     path: Mapped[str] = mapped_column(PathType)
     grade_code: Mapped[str] = mapped_column(Code(2))  # 年级
-    enrolled_on: Mapped[str] = mapped_column(String(7))  # 入学年月 YYYY-MM
-    enrolment_mode_code: Mapped[str] = mapped_column(Code(2))  # 入学方式
-    attendance_mode_code: Mapped[str] = mapped_column(Code(1))  # 就读方式
-    source_code: Mapped[str] = mapped_column(Code(1))  # 学生来源
+    enrolled_on: Mapped[str | None] = mapped_column(String(7))  # 入学年月 YYYY-MM
+    enrolment_mode_code: Mapped[str | None] = mapped_column(Code(2))  # 入学方式
+    attendance_mode_code: Mapped[str | None] = mapped_column(Code(1))  # 就读方式
+    source_code: Mapped[str | None] = mapped_column(Code(1))  # 学生来源
     in_class_number: Mapped[int | None] = mapped_column(Integer)  # 班内学号
     status_code: Mapped[str] = mapped_column(Code(2))  # 学籍状态
     # Welfare flags (资助与关爱)
-    only_child: Mapped[bool] = mapped_column(Boolean)  # 是否独生子女
-    had_preschool: Mapped[bool] = mapped_column(Boolean)  # 是否受过学前教育
-    left_behind_code: Mapped[str] = mapped_column(Code(1))  # 留守儿童
-    migrant_child: Mapped[bool] = mapped_column(Boolean)  # 是否进城务工人员随迁子女
-    orphan: Mapped[bool] = mapped_column(Boolean)  # 是否孤儿
-    martyr_child: Mapped[bool] = mapped_column(Boolean)  # 是否烈士或优抚子女
-    inclusive_education: Mapped[bool] = mapped_column(Boolean)  # 随班就读
-    disability_code: Mapped[str] = mapped_column(Code(1))  # 残疾类型
-    government_place: Mapped[bool] = mapped_column(Boolean)  # 是否由政府购买学位
-    needs_aid: Mapped[bool] = mapped_column(Boolean)  # 是否需要申请资助
-    living_subsidy: Mapped[bool] = mapped_column(Boolean)  # 是否享受一补
+    only_child: Mapped[bool | None] = mapped_column(Boolean)  # 是否独生子女
+    had_preschool: Mapped[bool | None] = mapped_column(Boolean)  # 是否受过学前教育
+    left_behind_code: Mapped[str | None] = mapped_column(Code(1))  # 留守儿童
+    migrant_child: Mapped[bool | None] = mapped_column(Boolean)  # 是否进城务工人员随迁子女
+    orphan: Mapped[bool | None] = mapped_column(Boolean)  # 是否孤儿
+    martyr_child: Mapped[bool | None] = mapped_column(Boolean)  # 是否烈士或优抚子女
+    inclusive_education: Mapped[bool | None] = mapped_column(Boolean)  # 随班就读
+    disability_code: Mapped[str | None] = mapped_column(Code(1))  # 残疾类型
+    government_place: Mapped[bool | None] = mapped_column(Boolean)  # 是否由政府购买学位
+    needs_aid: Mapped[bool | None] = mapped_column(Boolean)  # 是否需要申请资助
+    living_subsidy: Mapped[bool | None] = mapped_column(Boolean)  # 是否享受一补
     distance_km: Mapped[Decimal | None] = mapped_column(Numeric(6, 2))  # 上下学距离
     travel_mode_code: Mapped[str | None] = mapped_column(Code(1))  # 上下学方式
-    needs_school_bus: Mapped[bool] = mapped_column(Boolean)  # 是否需要乘坐校车
+    needs_school_bus: Mapped[bool | None] = mapped_column(Boolean)  # 是否需要乘坐校车
+    # Where a synced record came from (NULL: entered in the hub) and its key there.
+    sync_source: Mapped[str | None] = mapped_column(String(40))
+    sync_key: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         Index("ix_student_school_id_id", "school_id", "id"),
         Index("ix_student_path_id", "path", "id"),
+        UniqueConstraint("sync_source", "sync_key", name="uq_student_sync_key"),
     )
 
 

@@ -1,0 +1,2 @@
+"""Sources (数据源): the hub store and adapters to existing systems (docked provincial
+systems, services, files, other hubs), with declarative mappings, resilience and sync."""
