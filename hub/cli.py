@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from hub.db.engine import make_engine
 from hub.settings import DEFAULT_DATABASE_URL, Settings
+from hub.sources.sql import SqlSource
 
 app = typer.Typer(
     help="eduhub: unified education data hub (教育数据统一枢纽).", no_args_is_help=True
@@ -118,6 +119,86 @@ def serve(
         f" {settings.database_url}\nTry:\n{EXAMPLE_QUERY}"
     )
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+SourcesOption = Annotated[
+    Path | None,
+    typer.Option("--sources", help="Sources file (default: $HUB_SOURCES_FILE or sources.toml)."),
+]
+
+
+def _source(name: str, sources: Path | None) -> SqlSource:
+    from hub.sources.mapping import MappingError, load_sources
+
+    path = sources or Settings().sources_file
+    try:
+        configs = load_sources(path)
+    except MappingError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from None
+    if name not in configs:
+        console.print(f"[red]no source {name!r} in {path} (known: {', '.join(configs)})[/red]")
+        raise typer.Exit(2)
+    config = configs[name]
+    if config.kind != "sql":
+        console.print(f"[red]source {name!r} is of kind {config.kind!r}: not syncable yet[/red]")
+        raise typer.Exit(2)
+    return SqlSource(config)
+
+
+@app.command()
+def sync(
+    source: Annotated[str, typer.Argument(help="Source name in the sources file.")],
+    entities: Annotated[
+        list[str] | None, typer.Argument(help="Entities to sync (default: all, schools first).")
+    ] = None,
+    sources: SourcesOption = None,
+    batch_size: Annotated[int, typer.Option(min=1, help="Rows per transaction.")] = 500,
+    database: DatabaseOption = None,
+) -> None:
+    """Copy a source's records into the hub store: idempotent, resumable, every rejected row
+    kept with its reasons (同步)."""
+    from hub.codes.registry import load_registry
+    from hub.db.migrate import upgrade
+    from hub.sources.sync import sync as run_sync
+
+    adapter = _source(source, sources)
+    wanted = entities or [e for e in ("school", "student") if e in adapter.config.entities]
+
+    async def run() -> None:
+        engine = make_engine(_url(database))
+        try:
+            await upgrade(engine)
+            async with engine.connect() as connection:
+                codes = await load_registry(connection)
+            for entity in wanted:
+                with Progress(
+                    TextColumn(f"[bold]{source}.{entity}[/bold]"),
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    TimeElapsedColumn(),
+                    console=console,
+                ) as progress:
+                    task = progress.add_task(entity, total=None)
+                    summary = await run_sync(
+                        engine,
+                        adapter,
+                        entity,
+                        codes,
+                        batch_size=batch_size,
+                        on_batch=lambda n: progress.advance(task, n),
+                    )
+                resumed = " (resumed)" if summary.resumed else ""
+                console.print(
+                    f"{source}.{entity}{resumed}: read {summary.read:,}, written"
+                    f" {summary.written:,}, rejected {summary.rejected:,} in"
+                    f" {summary.seconds:.1f}s (run {summary.run_id}; reasons in sync_rejection)"
+                )
+        finally:
+            await adapter.close()
+            await engine.dispose()
+
+    asyncio.run(run())
 
 
 @app.command()

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     jwks_file: Path | None = None
     jwt_audience: str = "eduhub"
     jwt_issuer: str | None = None
+    # Sources (docked systems, services, files, other hubs) and their mappings.
+    sources_file: Path = Path("sources.toml")
     # How long a verified user's grants are reused before they are read again.
     principal_cache_seconds: float = Field(default=30.0, ge=0)
 

@@ -1,0 +1,396 @@
+"""``eduhub sync``: copy a source's records into the hub store (同步).
+
+Rows are read in key order in batches. Each batch is mapped, validated against DATA.md
+(citizen ID with python-stdnum, code sets, mandatory fields, schools known to the hub) and
+written in one transaction together with its rejected rows and the run's checkpoint, so a run
+killed at any point resumes where its last batch ended and finishes in the state one clean
+run would have left. Upserts are keyed by (source, key in the source): running again changes
+nothing that did not change in the source.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import Table, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from stdnum.cn import ric
+
+from hub.codes.divisions import all_divisions
+from hub.codes.registry import CodeRegistry
+from hub.db.base import table_of
+from hub.orgunits.models import OrgLevel, OrgUnit
+from hub.schools.models import School
+from hub.sources.mapping import MappedRow, Mapper, Problem
+from hub.sources.models import SyncRejection, SyncRun
+from hub.sources.sql import SqlSource
+from hub.students.models import Student
+
+UNIT = table_of(OrgUnit)
+SCHOOL = table_of(School)
+STUDENT = table_of(Student)
+RUN = table_of(SyncRun)
+REJECTION = table_of(SyncRejection)
+
+REQUIRED = {
+    "school": ("code", "name", "division_code"),
+    "student": (
+        "student_number",
+        "name",
+        "sex_code",
+        "birth_date",
+        "school_code",
+        "grade_code",
+        "status_code",
+    ),
+}
+STUDENT_NUMBER = re.compile(r"^[GJL][0-9A-Z]{1,19}$")
+
+
+@dataclass
+class SyncSummary:
+    run_id: int
+    source: str
+    entity: str
+    resumed: bool
+    read: int = 0
+    written: int = 0
+    rejected: int = 0
+    seconds: float = 0.0
+
+
+def _insert(connection: AsyncConnection, target: Table) -> Any:
+    """The dialect's INSERT, which knows ON CONFLICT."""
+    if connection.dialect.name == "postgresql":
+        return postgresql.insert(target)
+    return sqlite.insert(target)
+
+
+async def _open_run(engine: AsyncEngine, source: str, entity: str) -> tuple[int, str | None, bool]:
+    """Resume the unfinished run of (source, entity), or start one."""
+    async with engine.begin() as connection:
+        row = (
+            await connection.execute(
+                select(RUN.c.id, RUN.c.last_key)
+                .where(RUN.c.source == source, RUN.c.entity == entity, RUN.c.status == "running")
+                .order_by(RUN.c.id.desc())
+                .limit(1)
+            )
+        ).first()
+        if row is not None:
+            return int(row[0]), row[1], True
+        result = await connection.execute(
+            insert(RUN).values(
+                source=source,
+                entity=entity,
+                status="running",
+                started_at=dt.datetime.now(dt.UTC),
+                rows_read=0,
+                rows_written=0,
+                rows_rejected=0,
+            )
+        )
+        run_id = (result.inserted_primary_key or (0,))[0]
+        return int(run_id or 0), None, False
+
+
+async def sync(
+    engine: AsyncEngine,
+    source: SqlSource,
+    entity: str,
+    codes: CodeRegistry,
+    *,
+    batch_size: int = 500,
+    on_batch: Callable[[int], None] | None = None,
+) -> SyncSummary:
+    if entity not in REQUIRED:
+        raise ValueError(f"cannot sync entity {entity!r} (known: {', '.join(REQUIRED)})")
+    started = time.perf_counter()
+    mapper = Mapper(source.config, source.entity(entity), codes)
+    run_id, after, resumed = await _open_run(engine, source.name, entity)
+    summary = SyncSummary(run_id, source.name, entity, resumed)
+    while True:
+        raw_rows = await source.rows_after(entity, after, batch_size)
+        if not raw_rows:
+            break
+        mapped = [mapper.map(raw) for raw in raw_rows]
+        for row in mapped:
+            _required(entity, row, mapper)
+        async with engine.begin() as connection:
+            if entity == "school":
+                written, rejected = await _write_schools(connection, source.name, mapped)
+            else:
+                written, rejected = await _write_students(connection, source.name, mapped)
+            rejections = [
+                {
+                    "run_id": run_id,
+                    "source": source.name,
+                    "entity": entity,
+                    "source_key": row.key[:64],
+                    "reasons": orjson.dumps([p.as_dict() for p in row.problems]).decode(),
+                    "raw": orjson.dumps(raw_rows[i], default=str).decode(),
+                }
+                for i, row in enumerate(mapped)
+                if row.problems
+            ]
+            if rejections:
+                await connection.execute(insert(REJECTION), rejections)
+            after = str(raw_rows[-1][mapper.entity.key])
+            await connection.execute(
+                update(RUN)
+                .where(RUN.c.id == run_id)
+                .values(
+                    last_key=after,
+                    rows_read=RUN.c.rows_read + len(raw_rows),
+                    rows_written=RUN.c.rows_written + written,
+                    rows_rejected=RUN.c.rows_rejected + rejected,
+                )
+            )
+        summary.read += len(raw_rows)
+        summary.written += written
+        summary.rejected += rejected
+        if on_batch is not None:
+            on_batch(len(raw_rows))
+    async with engine.begin() as connection:
+        await connection.execute(
+            update(RUN)
+            .where(RUN.c.id == run_id)
+            .values(status="done", finished_at=dt.datetime.now(dt.UTC))
+        )
+        totals = (
+            await connection.execute(
+                select(RUN.c.rows_read, RUN.c.rows_written, RUN.c.rows_rejected).where(
+                    RUN.c.id == run_id
+                )
+            )
+        ).one()
+    summary.read, summary.written, summary.rejected = (int(v) for v in totals)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _required(entity: str, row: MappedRow, mapper: Mapper) -> None:
+    """Mandatory hub fields: missing from the mapping or empty in the row."""
+    columns = {f.target: f.column for f in mapper.entity.fields}
+    failed = {p.field for p in row.problems}
+    for name in REQUIRED[entity]:
+        if name not in failed and row.values.get(name) in (None, ""):
+            row.problems.append(Problem(name, columns.get(name), None, "mandatory value missing"))
+
+
+async def _ensure_county(connection: AsyncConnection, county_code: str) -> tuple[int, str]:
+    """The org units from the root down to the county, created from GB/T 2260 if missing."""
+    divisions = all_divisions()
+    chain: list[tuple[str, str, OrgLevel, str | None]] = [
+        ("CN", "中华人民共和国教育部", OrgLevel.NATIONAL, None)
+    ]
+    province, city = county_code[:2] + "0000", county_code[:4] + "00"
+    for code6, level, code in (
+        (province, OrgLevel.PROVINCE, county_code[:2]),
+        (city, OrgLevel.CITY, county_code[:4]),
+        (county_code, OrgLevel.COUNTY, county_code),
+    ):
+        division = divisions.get(code6)
+        name = (division.name if division else code6) + (
+            "教育厅" if level is OrgLevel.PROVINCE else "教育局"
+        )
+        chain.append((code, name, level, code6))
+    parent_id: int | None = None
+    path = "/"
+    for code, name, level, division_code in chain:
+        path = f"{path}{code}/"
+        existing = (
+            await connection.execute(select(UNIT.c.id, UNIT.c.path).where(UNIT.c.code == code))
+        ).first()
+        if existing is None:
+            result = await connection.execute(
+                insert(UNIT).values(
+                    code=code,
+                    name=name,
+                    level=level,
+                    parent_id=parent_id,
+                    path=path,
+                    division_code=division_code,
+                )
+            )
+            parent_id = int((result.inserted_primary_key or (0,))[0])
+        else:
+            parent_id, path = int(existing[0]), str(existing[1])
+    assert parent_id is not None
+    return parent_id, path
+
+
+async def _write_schools(
+    connection: AsyncConnection, source: str, rows: list[MappedRow]
+) -> tuple[int, int]:
+    divisions = all_divisions()
+    written = 0
+    for row in rows:
+        values = row.values
+        code = str(values.get("code") or "")
+        if not row.problems and not (len(code) == 10 and code.isdigit()):
+            row.problems.append(Problem("code", None, code, "not a 10-digit school code"))
+        division = divisions.get(str(values.get("division_code") or ""))
+        if not row.problems and (division is None or division.level != "COUNTY"):
+            row.problems.append(
+                Problem("division_code", None, values.get("division_code"), "not a county code")
+            )
+        if not row.problems:
+            taken = (
+                await connection.execute(
+                    select(SCHOOL.c.sync_source, SCHOOL.c.sync_key).where(SCHOOL.c.code == code)
+                )
+            ).first()
+            if taken is not None and (taken[0], taken[1]) != (source, row.key):
+                row.problems.append(
+                    Problem("code", None, code, "school code already held by another record")
+                )
+        if row.problems:
+            continue
+        county_id, county_path = await _ensure_county(connection, str(values["division_code"]))
+        path = f"{county_path}{code}/"
+        unit = (await connection.execute(select(UNIT.c.id).where(UNIT.c.code == code))).first()
+        if unit is None:
+            result = await connection.execute(
+                insert(UNIT).values(
+                    code=code,
+                    name=values["name"],
+                    level=OrgLevel.SCHOOL,
+                    parent_id=county_id,
+                    path=path,
+                    division_code=None,
+                )
+            )
+            unit_id = int((result.inserted_primary_key or (0,))[0])
+        else:
+            unit_id = int(unit[0])
+            await connection.execute(
+                update(UNIT).where(UNIT.c.id == unit_id).values(name=values["name"])
+            )
+        record = {
+            "org_unit_id": unit_id,
+            "code": code,
+            "name": values["name"],
+            "path": path,
+            "division_code": values["division_code"],
+            "type_code": values.get("type_code"),
+            "ownership_code": values.get("ownership_code"),
+            "urban_rural_code": values.get("urban_rural_code"),
+            "address": values.get("address"),
+            "head_name": values.get("head_name"),
+            "sync_source": source,
+            "sync_key": row.key,
+        }
+        statement = _insert(connection, SCHOOL).values(record)
+        statement = statement.on_conflict_do_update(
+            index_elements=["sync_source", "sync_key"],
+            set_={k: statement.excluded[k] for k in record if k not in ("sync_source", "sync_key")},
+        )
+        await connection.execute(statement)
+        written += 1
+    return written, sum(1 for row in rows if row.problems)
+
+
+async def _write_students(
+    connection: AsyncConnection, source: str, rows: list[MappedRow]
+) -> tuple[int, int]:
+    candidates = [row for row in rows if not row.problems]
+    for row in candidates:
+        _check_identity(row)
+    school_codes = {str(r.values["school_code"]) for r in candidates if not r.problems}
+    schools = {
+        code: (pk, path)
+        for pk, code, path in (
+            await connection.execute(
+                select(SCHOOL.c.id, SCHOOL.c.code, SCHOOL.c.path).where(
+                    SCHOOL.c.code.in_(school_codes)
+                )
+            )
+        ).all()
+    }
+    numbers = [str(r.values["student_number"]) for r in candidates if not r.problems]
+    holders = {
+        number: (src, key)
+        for number, src, key in (
+            await connection.execute(
+                select(STUDENT.c.student_number, STUDENT.c.sync_source, STUDENT.c.sync_key).where(
+                    STUDENT.c.student_number.in_(numbers)
+                )
+            )
+        ).all()
+    }
+    records = []
+    columns = set(STUDENT.c.keys())
+    for row in candidates:
+        if row.problems:
+            continue
+        school = schools.get(str(row.values["school_code"]))
+        if school is None:
+            row.problems.append(
+                Problem(
+                    "school_code",
+                    None,
+                    str(row.values["school_code"]),
+                    "school not in the hub (sync the schools first)",
+                )
+            )
+            continue
+        number = str(row.values["student_number"])
+        holder = holders.get(number)
+        if holder is not None and holder != (source, row.key):
+            row.problems.append(
+                Problem("student_number", None, number, "student number held by another record")
+            )
+            continue
+        record = {k: v for k, v in row.values.items() if k in columns}
+        record.update(school_id=school[0], path=school[1], sync_source=source, sync_key=row.key)
+        records.append(record)
+    if records:
+        all_columns = sorted({k for record in records for k in record})
+        records = [{k: record.get(k) for k in all_columns} for record in records]
+        statement = _insert(connection, STUDENT).values(records)
+        statement = statement.on_conflict_do_update(
+            index_elements=["sync_source", "sync_key"],
+            set_={
+                k: statement.excluded[k]
+                for k in all_columns
+                if k not in ("sync_source", "sync_key")
+            },
+        )
+        await connection.execute(statement)
+    return len(records), sum(1 for row in rows if row.problems)
+
+
+def _check_identity(row: MappedRow) -> None:
+    values = row.values
+    number = values.get("student_number")
+    if number is not None and not STUDENT_NUMBER.match(str(number)):
+        row.problems.append(
+            Problem("student_number", None, str(number), "not a national student number")
+        )
+    id_number = values.get("id_number")
+    if id_number is None or values.get("id_type_code") != "1":
+        return
+    try:
+        ric.validate(str(id_number))
+    except ValueError as error:  # stdnum's ValidationError
+        row.problems.append(
+            Problem("id_number", None, str(id_number), f"invalid citizen ID: {error}")
+        )
+        return
+    birth = values.get("birth_date")
+    if birth is not None and ric.get_birth_date(str(id_number)) != birth:
+        row.problems.append(
+            Problem("birth_date", None, str(birth), "disagrees with the citizen ID's birth date")
+        )
+    sex = values.get("sex_code")
+    male = int(str(id_number)[16]) % 2 == 1
+    if sex in ("1", "2") and (sex == "1") != male:
+        row.problems.append(Problem("sex_code", None, str(sex), "disagrees with the citizen ID"))
