@@ -19,8 +19,10 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 schema_app = typer.Typer(help="The GraphQL schema.", no_args_is_help=True)
+sources_app = typer.Typer(help="Sources: docked systems and their mappings.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(schema_app, name="schema")
+app.add_typer(sources_app, name="sources")
 console = Console(stderr=True)
 
 DatabaseOption = Annotated[
@@ -186,7 +188,7 @@ def sync(
                         entity,
                         codes,
                         batch_size=batch_size,
-                        on_batch=lambda n: progress.advance(task, n),
+                        on_batch=lambda n, task=task: progress.advance(task, n),  # type: ignore[misc]
                     )
                 resumed = " (resumed)" if summary.resumed else ""
                 console.print(
@@ -194,6 +196,65 @@ def sync(
                     f" {summary.written:,}, rejected {summary.rejected:,} in"
                     f" {summary.seconds:.1f}s (run {summary.run_id}; reasons in sync_rejection)"
                 )
+        finally:
+            await adapter.close()
+            await engine.dispose()
+
+    asyncio.run(run())
+
+
+@sources_app.command("check")
+def sources_check(
+    source: Annotated[str, typer.Argument(help="Source name in the sources file.")],
+    sources: SourcesOption = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Report the mapping of a source: per hub field, mapped from which column, how often
+    filled, untranslatable values with counts, disagreements with the synced copy."""
+    from rich.table import Table as RichTable
+
+    from hub.codes.registry import load_registry
+    from hub.db.migrate import upgrade
+    from hub.sources.report import entity_report
+
+    adapter = _source(source, sources)
+
+    async def run() -> None:
+        engine = make_engine(_url(database))
+        try:
+            await upgrade(engine)
+            async with engine.connect() as connection:
+                codes = await load_registry(connection)
+            healthy = await adapter.health()
+            out = Console()
+            state = "ok" if healthy else "DOWN"
+            out.print(f"[bold]{adapter.config.label}[/bold] ({source}): health {state}")
+            for entity in adapter.config.entities:
+                report = await entity_report(adapter, entity, codes, engine)
+                table = RichTable(
+                    title=f"{source}.{entity}: {report.rows:,} rows, {report.coverage:.0%} of hub"
+                    f" fields mapped, {report.synced_rows_compared:,} synced rows compared"
+                )
+                for header in (
+                    "hub field",
+                    "column",
+                    "filled",
+                    "untranslatable (count)",
+                    "differs",
+                ):
+                    table.add_column(header)
+                for f in report.fields:
+                    untranslatable = ", ".join(
+                        f"{value} ({count})" for value, count in sorted(f.untranslatable.items())
+                    )
+                    table.add_row(
+                        f.hub_field,
+                        (f.column or "(default)") if f.mapped else "[dim]not mapped[/dim]",
+                        "" if f.filled is None else f"{f.filled:.1%}",
+                        untranslatable,
+                        str(f.disagreements) if f.disagreements else "",
+                    )
+                out.print(table)
         finally:
             await adapter.close()
             await engine.dispose()
