@@ -1,0 +1,245 @@
+"""Syncing the example docked provincial system into a fresh hub, on both databases."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sqlite3
+import sys
+import time
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select, text
+
+from examples.legacy.provincial_students import build
+from hub.codes.registry import registry_from_packaged
+from hub.db.base import table_of
+from hub.db.engine import make_engine
+from hub.db.migrate import upgrade
+from hub.sources.mapping import load_sources
+from hub.sources.models import SyncRejection, SyncRun
+from hub.sources.report import entity_report
+from hub.sources.sql import SqlSource
+from hub.sources.sync import sync
+from hub.students.models import Student
+from tests.fixtures.databases import BACKENDS, fresh_database
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "legacy" / "sources.toml"
+STUDENTS = 1500
+STUDENT = table_of(Student)
+REJECTION = table_of(SyncRejection)
+RUN = table_of(SyncRun)
+
+
+def _source(legacy: Path) -> SqlSource:
+    config = load_sources(EXAMPLE)["gx_students"]
+    return SqlSource(replace(config, url=f"sqlite+aiosqlite:///{legacy}"))
+
+
+@pytest.fixture(scope="module")
+def legacy(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, int]]:
+    path = tmp_path_factory.mktemp("legacy") / "gx.db"
+    defects = build(path, STUDENTS, seed=7)
+    return path, defects
+
+
+async def _state(url: str) -> tuple[list[tuple[Any, ...]], Counter[tuple[str, str]]]:
+    """What a sync leaves behind: the synced students and the last runs' rejections."""
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as connection:
+            students = [
+                tuple(row)
+                for row in (
+                    await connection.execute(
+                        select(*[c for c in STUDENT.c if c.name != "id"])
+                        .where(STUDENT.c.sync_source == "gx_students")
+                        .order_by(STUDENT.c.sync_key)
+                    )
+                ).all()
+            ]
+            last_run = (
+                select(RUN.c.id)
+                .where(RUN.c.entity == "student")
+                .order_by(RUN.c.id.desc())
+                .limit(1)
+                .scalar_subquery()
+            )
+            rejections = Counter(
+                (row[0], row[1])
+                for row in (
+                    await connection.execute(
+                        select(REJECTION.c.source_key, REJECTION.c.reasons).where(
+                            REJECTION.c.run_id == last_run
+                        )
+                    )
+                ).all()
+            )
+    finally:
+        await engine.dispose()
+    return students, rejections
+
+
+async def _sync_all(url: str, legacy: Path, batch_size: int = 200) -> None:
+    engine = make_engine(url)
+    source = _source(legacy)
+    try:
+        await upgrade(engine)
+        codes = registry_from_packaged()
+        for entity in ("school", "student"):
+            await sync(engine, source, entity, codes, batch_size=batch_size)
+    finally:
+        await source.close()
+        await engine.dispose()
+
+
+@pytest.mark.parametrize("backend_name", BACKENDS)
+async def test_sync_keeps_every_row_written_or_rejected_with_reasons(
+    backend_name: str, tmp_path: Path, legacy: tuple[Path, dict[str, int]]
+) -> None:
+    path, defects = legacy
+    async with fresh_database(backend_name, tmp_path) as url:
+        await _sync_all(url, path)
+        students, rejections = await _state(url)
+        assert len(students) + sum(rejections.values()) == STUDENTS
+        problems = Counter(
+            problem["problem"].split(":")[0]
+            for (_key, reasons), n in rejections.items()
+            for problem in json.loads(reasons)
+            for _ in range(n)
+        )
+        assert problems["no translation"] == defects["abbreviated_ethnicity"]
+        assert problems["not a date (%Y%m%d)"] == defects["bad_date"]
+        assert problems["invalid citizen ID"] >= defects["invalid_id"] - defects["bad_date"]
+        # A second run over unchanged data changes no record and rejects the same rows.
+        await _sync_all(url, path)
+        again, rejections_again = await _state(url)
+        assert again == students
+        assert rejections_again == rejections
+
+
+@pytest.mark.parametrize("backend_name", BACKENDS)
+async def test_a_killed_sync_resumes_to_the_state_of_a_clean_run(
+    backend_name: str, tmp_path: Path, legacy: tuple[Path, dict[str, int]]
+) -> None:
+    path, _defects = legacy
+    sources = tmp_path / "sources.toml"
+    sources.write_text(
+        EXAMPLE.read_text(encoding="utf-8").replace("gx_students.db", str(path)), encoding="utf-8"
+    )
+    async with (
+        fresh_database(backend_name, tmp_path / "a") as crashed,
+        fresh_database(backend_name, tmp_path / "b") as clean,
+    ):
+        for directory in (tmp_path / "a", tmp_path / "b"):
+            directory.mkdir(exist_ok=True)
+        await _sync_all(crashed, path, batch_size=10_000)  # schools (and all students) once
+        engine = make_engine(crashed)
+        async with engine.begin() as connection:  # start over for students only
+            await connection.execute(text("DELETE FROM sync_rejection"))
+            await connection.execute(text("DELETE FROM student"))
+            await connection.execute(text("DELETE FROM sync_run WHERE entity = 'student'"))
+        command = [
+            sys.executable,
+            "-m",
+            "hub.cli",
+            "sync",
+            "gx_students",
+            "student",
+            "--sources",
+            str(sources),
+            "--batch-size",
+            "10",
+            "--database",
+            crashed,
+        ]
+        process = await asyncio.create_subprocess_exec(
+            *command,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+            env=os.environ.copy(),
+        )
+        try:
+            deadline = time.monotonic() + 60
+            progressed = 0
+            while time.monotonic() < deadline and progressed < 100:
+                async with engine.connect() as connection:
+                    progressed = (
+                        await connection.execute(
+                            select(RUN.c.rows_read).where(RUN.c.entity == "student")
+                        )
+                    ).scalar() or 0
+                await asyncio.sleep(0.01)
+            assert process.returncode is None, "the sync finished before it could be killed"
+            process.send_signal(signal.SIGKILL)
+            await asyncio.wait_for(process.wait(), 10)
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+        async with engine.connect() as connection:
+            status, read = (
+                await connection.execute(
+                    select(RUN.c.status, RUN.c.rows_read).where(RUN.c.entity == "student")
+                )
+            ).one()
+        await engine.dispose()
+        assert status == "running"
+        assert 0 < read < STUDENTS
+        await _sync_all(crashed, path)  # resumes the student run from its checkpoint
+        await _sync_all(clean, path)
+        assert await _state(crashed) == await _state(clean)
+
+
+async def test_scope_is_pushed_into_the_source_query(legacy: tuple[Path, dict[str, int]]) -> None:
+    path, _defects = legacy
+    source = _source(path)
+    try:
+        rows = await source.rows_after("student", None, 10_000, scope=["4145000001"])
+        with sqlite3.connect(path) as connection:
+            expected = connection.execute(
+                "SELECT count(*) FROM XS_JBXX WHERE XXDM = '4145000001'"
+            ).fetchone()[0]
+        assert len(rows) == expected > 0
+        assert {row["XXDM"] for row in rows} == {"4145000001"}
+        assert await source.rows_after("student", None, 10, scope=[]) == []
+        assert await source.health()
+    finally:
+        await source.close()
+
+
+async def test_mapping_report_counts_untranslatable_values_and_disagreements(
+    tmp_path: Path, legacy: tuple[Path, dict[str, int]]
+) -> None:
+    path, defects = legacy
+    copy = tmp_path / "gx.db"
+    copy.write_bytes(path.read_bytes())
+    async with fresh_database("sqlite", tmp_path) as url:
+        await _sync_all(url, copy)
+        with sqlite3.connect(copy) as connection:  # the source changes after the sync
+            key = connection.execute(
+                "SELECT XJH FROM XS_JBXX WHERE MZM = '汉族' AND length(CSRQ) = 8 LIMIT 1"
+            ).fetchone()[0]
+            connection.execute("UPDATE XS_JBXX SET XM = '改名' WHERE XJH = ?", (key,))
+        source = _source(copy)
+        engine = make_engine(url)
+        try:
+            report = await entity_report(source, "student", registry_from_packaged(), engine)
+        finally:
+            await source.close()
+            await engine.dispose()
+    fields = {f.hub_field: f for f in report.fields}
+    assert report.rows == STUDENTS
+    assert fields["ethnicity_code"].untranslatable == {"汉": defects["abbreviated_ethnicity"]}
+    assert sum(fields["birth_date"].untranslatable.values()) == defects["bad_date"]
+    assert fields["name"].disagreements == 1
+    assert fields["phone"].filled is not None
+    assert fields["phone"].filled < 1.0
+    assert not fields["health_code"].mapped
+    assert 0 < report.coverage < 1
