@@ -30,6 +30,8 @@ from hub.codes.registry import CodeRegistry, load_registry
 from hub.context import Context
 from hub.db.engine import make_engine, make_sessionmaker
 from hub.settings import Settings, get_settings
+from hub.sources.mapping import load_sources
+from hub.sources.sql import SqlSource
 
 log = logging.getLogger("hub")
 
@@ -46,6 +48,18 @@ class HubState:
         self._codes: CodeRegistry | None = None
         self._enforcer: casbin.Enforcer | None = None
         self._lock = asyncio.Lock()
+        self._sources: dict[str, SqlSource] | None = None
+
+    def sources(self) -> dict[str, SqlSource]:
+        """The adapters of the sources file (none if there is no such file), kept per process
+        so their circuit breakers remember failures."""
+        if self._sources is None:
+            path = self.settings.sources_file
+            configs = load_sources(path) if path.exists() else {}
+            self._sources = {
+                name: SqlSource(config) for name, config in configs.items() if config.kind == "sql"
+            }
+        return self._sources
 
     async def enforcer(self) -> casbin.Enforcer:
         """Casbin with the policy files and every grant in the database (loaded once; grant
@@ -98,6 +112,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        for source in state.sources().values():
+            await source.close()
         await state.engine.dispose()
 
     app = FastAPI(

@@ -20,6 +20,7 @@ from schema.buildings import BuildingQuery
 from schema.limits import limit_extensions
 from schema.orgunits import OrgUnitQuery
 from schema.schools import SchoolQuery
+from schema.sources import SourceQuery
 from schema.students import StudentQuery
 from schema.teachers import TeacherQuery
 from schema.transaction import Transaction
@@ -38,6 +39,7 @@ Query = merge_types(
         BuildingQuery,
         AssetQuery,
         AccessQuery,
+        SourceQuery,
     ),
 )
 Mutation = merge_types("Mutation", (AccessMutation,))

@@ -35,6 +35,7 @@ RESOURCES = (
     "asset",
     "grants",
     "audit",
+    "sources",
 )
 ACTIONS = ("read", "write", "approve", "unmask", "export", "grant")
 

@@ -14,14 +14,18 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select, text
 
 from examples.legacy.provincial_students import build
+from hub.access.identity import mint_token
+from hub.app import create_app
 from hub.codes.registry import registry_from_packaged
 from hub.db.base import table_of
 from hub.db.engine import make_engine
 from hub.db.migrate import upgrade
+from hub.settings import Settings
 from hub.sources.mapping import load_sources
 from hub.sources.models import SyncRejection, SyncRun
 from hub.sources.report import entity_report
@@ -29,6 +33,7 @@ from hub.sources.sql import SqlSource
 from hub.sources.sync import sync
 from hub.students.models import Student
 from tests.fixtures.databases import BACKENDS, fresh_database
+from tests.fixtures.users import make_user
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "legacy" / "sources.toml"
 STUDENTS = 1500
@@ -243,3 +248,55 @@ async def test_mapping_report_counts_untranslatable_values_and_disagreements(
     assert fields["phone"].filled < 1.0
     assert not fields["health_code"].mapped
     assert 0 < report.coverage < 1
+
+
+async def test_synced_records_are_served_with_access_and_sources_report_status(
+    tmp_path: Path, legacy: tuple[Path, dict[str, int]]
+) -> None:
+    path, _defects = legacy
+    sources = tmp_path / "sources.toml"
+    sources.write_text(
+        EXAMPLE.read_text(encoding="utf-8").replace("gx_students.db", str(path)), encoding="utf-8"
+    )
+    async with fresh_database("sqlite", tmp_path) as url:
+        await _sync_all(url, path)
+        engine = make_engine(url)
+        async with engine.connect() as connection:
+            units = {
+                code: unit_id
+                for unit_id, code in (
+                    await connection.execute(text("SELECT id, code FROM org_unit"))
+                ).all()
+            }
+        await make_user(engine, "gx.admin", units["45"], [("administrator", units["45"])])
+        await make_user(engine, "gx.viewer", units["450102"], [("viewer", units["450102"])])
+        await engine.dispose()
+        settings = Settings(database_url=url, sources_file=sources)
+        app = create_app(settings)
+        transport = httpx.ASGITransport(app=app)
+        query = """{ sources { name health breakerState lastSync { entity rowsRead rowsRejected } }
+                     students(first: 1) { totalCount edges { node { idNumber
+                       school { orgUnit { parent { code } } } } } } }"""
+        async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
+            answers = []
+            for user in ("gx.admin", "gx.viewer"):
+                response = await client.post(
+                    "/graphql",
+                    json={"query": query},
+                    headers={"authorization": f"Bearer {mint_token(settings, user)}"},
+                )
+                answers.append(response.json())
+        admin, viewer = answers
+        for source in app.state.hub.sources().values():
+            await source.close()
+        await app.state.hub.engine.dispose()
+    status = admin["data"]["sources"][0]
+    assert status["name"] == "gx_students"
+    assert status["health"] is True
+    assert status["breakerState"] == "CLOSED"
+    assert status["lastSync"]["rowsRead"] == STUDENTS
+    student = admin["data"]["students"]["edges"][0]["node"]
+    assert "*" not in student["idNumber"]
+    assert viewer["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert viewer["errors"][0]["path"] == ["sources"]
+    assert viewer["data"] is None or viewer["data"].get("students") is None
