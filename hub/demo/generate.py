@@ -12,11 +12,11 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import cache
 
 from stdnum.cn import ric
 
 from hub.codes.divisions import Division, all_divisions, province_divisions
+from hub.codes.identity import birthplace_existed
 from hub.demo.names import (
     ASSET_KINDS,
     EMPLOYERS,
@@ -321,7 +321,7 @@ class Demo:
             first17 = f"{stem}{sequence:03d}"
             # stdnum computes the check over all but the last character it is given.
             number = first17 + ric.calc_check_digit(first17 + "0")
-            if _place_existed(place, birth.year):
+            if birthplace_existed(place, birth.year):
                 self.id_sequences[stem] = n + 1
                 return number
         raise RuntimeError(f"no valid birthplace code for {birthplace} in {birth.year}")
@@ -338,17 +338,6 @@ class Demo:
             f"{county.province_name}{county.city_name}{county.division.name}"
             f"{rng.choice(STREETS)}{rng.randrange(1, 400)}号"
         )
-
-
-@cache
-def _place_existed(place: str, year: int) -> bool:
-    """Whether stdnum accepts ``place`` as a birthplace in ``year`` (cached: the lookup is
-    the slow part of validating a number)."""
-    try:
-        ric.get_birth_place(f"{place}{year}01010000")
-    except ValueError:  # stdnum's ValidationError derives from ValueError
-        return False
-    return True
 
 
 def weighted(rng: random.Random, pairs: tuple[tuple[str, float], ...]) -> str:

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from stdnum.cn import ric
 
 from hub.codes.divisions import all_divisions
+from hub.codes.identity import citizen_id_problem
 from hub.codes.registry import CodeRegistry
 from hub.db.base import table_of
 from hub.orgunits.models import OrgLevel, OrgUnit
@@ -355,7 +356,7 @@ async def _write_students(
     if records:
         all_columns = sorted({k for record in records for k in record})
         records = [{k: record.get(k) for k in all_columns} for record in records]
-        statement = _insert(connection, STUDENT).values(records)
+        statement = _insert(connection, STUDENT)
         statement = statement.on_conflict_do_update(
             index_elements=["sync_source", "sync_key"],
             set_={
@@ -364,7 +365,8 @@ async def _write_students(
                 if k not in ("sync_source", "sync_key")
             },
         )
-        await connection.execute(statement)
+        # executemany: SQLAlchemy pages the rows within the driver's parameter limits.
+        await connection.execute(statement, records)
     return len(records), sum(1 for row in rows if row.problems)
 
 
@@ -378,11 +380,10 @@ def _check_identity(row: MappedRow) -> None:
     id_number = values.get("id_number")
     if id_number is None or values.get("id_type_code") != "1":
         return
-    try:
-        ric.validate(str(id_number))
-    except ValueError as error:  # stdnum's ValidationError
+    problem = citizen_id_problem(str(id_number))
+    if problem is not None:
         row.problems.append(
-            Problem("id_number", None, str(id_number), f"invalid citizen ID: {error}")
+            Problem("id_number", None, str(id_number), f"invalid citizen ID: {problem}")
         )
         return
     birth = values.get("birth_date")

@@ -62,3 +62,23 @@ def test_retired_codes_stay_resolvable() -> None:
     assert not dongshan.current
     registry = registry_from_packaged()
     assert registry.label("division", "440102") == "东山区"
+
+
+def test_citizen_id_check_agrees_with_stdnum() -> None:
+    from stdnum.cn import ric
+
+    from hub.codes.identity import citizen_id_problem
+
+    valid = "440103201909030015"
+    cases = [
+        valid,
+        valid[:17] + "9",  # wrong check character
+        "44010320191332001" + ric.calc_check_digit("44010320191332001X"),  # month 13
+        "99999920190903001" + ric.calc_check_digit("99999920190903001X"),  # no such place
+        "44011520000903001" + ric.calc_check_digit("44011520000903001X"),  # 南沙区 from 2005
+        "4401032019090300",
+        "44010320190903001A",
+    ]
+    for number in cases:
+        assert (citizen_id_problem(number) is None) == ric.is_valid(number), number
+    assert citizen_id_problem(valid[:17] + "9") == "wrong check character"
