@@ -31,7 +31,7 @@ from hub.context import Context
 from hub.db.engine import make_engine, make_sessionmaker
 from hub.settings import Settings, get_settings
 from hub.sources.mapping import load_sources
-from hub.sources.sql import SqlSource
+from hub.sources.protocol import Source, make_source
 
 log = logging.getLogger("hub")
 
@@ -48,17 +48,15 @@ class HubState:
         self._codes: CodeRegistry | None = None
         self._enforcer: casbin.Enforcer | None = None
         self._lock = asyncio.Lock()
-        self._sources: dict[str, SqlSource] | None = None
+        self._sources: dict[str, Source] | None = None
 
-    def sources(self) -> dict[str, SqlSource]:
+    def sources(self) -> dict[str, Source]:
         """The adapters of the sources file (none if there is no such file), kept per process
         so their circuit breakers remember failures."""
         if self._sources is None:
             path = self.settings.sources_file
             configs = load_sources(path) if path.exists() else {}
-            self._sources = {
-                name: SqlSource(config) for name, config in configs.items() if config.kind == "sql"
-            }
+            self._sources = {name: make_source(config) for name, config in configs.items()}
         return self._sources
 
     async def enforcer(self) -> casbin.Enforcer:

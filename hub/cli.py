@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from hub.db.engine import make_engine
 from hub.settings import DEFAULT_DATABASE_URL, Settings
-from hub.sources.sql import SqlSource
+from hub.sources.protocol import Source, make_source
 
 app = typer.Typer(
     help="eduhub: unified education data hub (教育数据统一枢纽).", no_args_is_help=True
@@ -129,7 +129,7 @@ SourcesOption = Annotated[
 ]
 
 
-def _source(name: str, sources: Path | None) -> SqlSource:
+def _source(name: str, sources: Path | None) -> Source:
     from hub.sources.mapping import MappingError, load_sources
 
     path = sources or Settings().sources_file
@@ -141,11 +141,7 @@ def _source(name: str, sources: Path | None) -> SqlSource:
     if name not in configs:
         console.print(f"[red]no source {name!r} in {path} (known: {', '.join(configs)})[/red]")
         raise typer.Exit(2)
-    config = configs[name]
-    if config.kind != "sql":
-        console.print(f"[red]source {name!r} is of kind {config.kind!r}: not syncable yet[/red]")
-        raise typer.Exit(2)
-    return SqlSource(config)
+    return make_source(configs[name])
 
 
 @app.command()
@@ -165,7 +161,8 @@ def sync(
     from hub.sources.sync import sync as run_sync
 
     adapter = _source(source, sources)
-    wanted = entities or [e for e in ("school", "student") if e in adapter.config.entities]
+    order = ("school", "student", "building")  # schools first: the others hang on them
+    wanted = entities or [e for e in order if e in adapter.config.entities]
 
     async def run() -> None:
         engine = make_engine(_url(database))

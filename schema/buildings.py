@@ -17,7 +17,6 @@ from schema.common import (
     HubInfo,
     Node,
     RowType,
-    code_field,
     connection,
     filter_spec,
     optional_code_field,
@@ -60,12 +59,12 @@ class Building(RowType, Node):
     pk: strawberry.Private[int]
     code: str = strawberry.field(description="Building number (建筑物编号).")
     name: str = strawberry.field(description="Name (名称).")
-    storeys: int = strawberry.field(description="Storeys (层数).")
-    built_on: str = strawberry.field(description="Completed YYYY-MM (建成年月).")
+    storeys: int | None = strawberry.field(description="Storeys (层数).")
+    built_on: str | None = strawberry.field(description="Completed YYYY-MM (建成年月).")
     investment: Decimal | None = strawberry.field(
         description="Total investment, 10k yuan (总投资 万元)."
     )
-    floor_area: float = strawberry.field(description="Total floor area m² (建筑面积).")
+    floor_area: float | None = strawberry.field(description="Total floor area m² (建筑面积).")
     usable_area: float | None = strawberry.field(description="Usable area m² (使用面积).")
     design_life_years: int | None = strawberry.field(
         description="Design service life (设计使用年限)."
@@ -75,7 +74,7 @@ class Building(RowType, Node):
     appraisal_document: str | None = strawberry.field(description="Appraisal document (鉴定文号).")
     appraised_on: dt.date | None = strawberry.field(description="Appraisal date (鉴定日期).")
     retrofitted_on: dt.date | None = strawberry.field(description="Last retrofit (最近加固日期).")
-    emergency_shelter: bool = strawberry.field(
+    emergency_shelter: bool | None = strawberry.field(
         description="Usable as emergency shelter (应急避难场所)."
     )
     area_teaching: float | None = strawberry.field(
@@ -86,30 +85,36 @@ class Building(RowType, Node):
     area_other: float | None = strawberry.field(description="Other m² (其他用房).")
     school_id: strawberry.Private[int]
     path: strawberry.Private[str]
-    use_code: strawberry.Private[str]
-    use_status_code: strawberry.Private[str]
-    ownership_code: strawberry.Private[str]
-    structure_code: strawberry.Private[str]
+    use_code: strawberry.Private[str | None]
+    use_status_code: strawberry.Private[str | None]
+    ownership_code: strawberry.Private[str | None]
+    structure_code: strawberry.Private[str | None]
     funding_source_code: strawberry.Private[str | None]
-    seismic_intensity_code: strawberry.Private[str]
-    seismic_category_code: strawberry.Private[str]
+    seismic_intensity_code: strawberry.Private[str | None]
+    seismic_category_code: strawberry.Private[str | None]
     danger_rating_code: strawberry.Private[str | None]
+    sync_source: strawberry.Private[str | None]
+    sync_key: strawberry.Private[str | None]
 
-    use: Code = code_field("building_use", "use_code", "Use (用途).")
-    use_status: Code = code_field(
+    use: Code | None = optional_code_field("building_use", "use_code", "Use (用途).")
+    use_status: Code | None = optional_code_field(
         "building_use_status", "use_status_code", "Use status (使用状况)."
     )
-    ownership: Code = code_field("building_ownership", "ownership_code", "Ownership (产权).")
-    structure: Code = code_field("structure", "structure_code", "Structure type (结构类型).")
+    ownership: Code | None = optional_code_field(
+        "building_ownership", "ownership_code", "Ownership (产权)."
+    )
+    structure: Code | None = optional_code_field(
+        "structure", "structure_code", "Structure type (结构类型)."
+    )
     funding_source: Code | None = optional_code_field(
         "funding_source", "funding_source_code", "Funding source (经费来源)."
     )
-    seismic_intensity: Code = code_field(
+    seismic_intensity: Code | None = optional_code_field(
         "seismic_intensity",
         "seismic_intensity_code",
         "Seismic fortification intensity (抗震设防烈度).",
     )
-    seismic_category: Code = code_field(
+    seismic_category: Code | None = optional_code_field(
         "seismic_category",
         "seismic_category_code",
         "Seismic fortification category (抗震设防类别).",

@@ -28,6 +28,7 @@ import datetime as dt
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,11 @@ CODED_FIELDS = {
     "ownership_code": "ownership",
     "urban_rural_code": "urban_rural",
     "division_code": "division",
+    "structure_code": "structure",
+    "use_code": "building_use",
+    "danger_rating_code": "danger_rating",
+    "seismic_intensity_code": "seismic_intensity",
+    "seismic_category_code": "seismic_category",
     "birthplace_code": "division",
     "household_place_code": "division",
 }
@@ -70,6 +76,8 @@ class FieldMap:
     strip: bool = True
     upper: bool = False
     boolean: bool = False
+    integer: bool = False
+    decimal: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +136,17 @@ class MappedRow:
     problems: list[Problem] = field(default_factory=list)
 
 
-_FIELD_OPTIONS = {"column", "translate", "date", "default", "strip", "upper", "boolean"}
+_FIELD_OPTIONS = {
+    "column",
+    "translate",
+    "date",
+    "default",
+    "strip",
+    "upper",
+    "boolean",
+    "integer",
+    "decimal",
+}
 _SOURCE_OPTIONS = {
     "kind",
     "url",
@@ -161,6 +179,8 @@ def _field(target: str, spec: Any, where: str) -> FieldMap:
         bool(spec.get("strip", True)),
         bool(spec.get("upper", False)),
         bool(spec.get("boolean", False)),
+        bool(spec.get("integer", False)),
+        bool(spec.get("decimal", False)),
     )
 
 
@@ -275,6 +295,16 @@ class Mapper:
             if text in ("0", "否", "N", "n", "false", "False"):
                 return False, None
             return None, Problem(spec.target, spec.column, text, "not a yes/no value")
+        if spec.integer or spec.decimal:
+            try:
+                number = Decimal(text)
+            except InvalidOperation:
+                return None, Problem(spec.target, spec.column, text, "not a number")
+            if spec.integer:
+                if number != number.to_integral_value():
+                    return None, Problem(spec.target, spec.column, text, "not a whole number")
+                return int(number), None
+            return number, None
         code_set = CODED_FIELDS.get(spec.target)
         if code_set is not None and not self.codes.contains(code_set, text):
             return None, Problem(spec.target, spec.column, text, f"not in code set {code_set}")

@@ -11,14 +11,19 @@ from typing import Any
 from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub.buildings.models import Building
 from hub.codes.registry import CodeRegistry
 from hub.db.base import table_of
 from hub.schools.models import School
 from hub.sources.mapping import CODED_FIELDS, Mapper
-from hub.sources.sql import SqlSource
+from hub.sources.protocol import Source
 from hub.students.models import Student
 
-TARGETS: dict[str, Table] = {"school": table_of(School), "student": table_of(Student)}
+TARGETS: dict[str, Table] = {
+    "school": table_of(School),
+    "student": table_of(Student),
+    "building": table_of(Building),
+}
 INTERNAL = {"id", "path", "school_id", "org_unit_id", "class_id", "sync_source", "sync_key"}
 
 
@@ -45,7 +50,7 @@ class EntityReport:
 
 
 async def entity_report(
-    source: SqlSource,
+    source: Source,
     entity: str,
     codes: CodeRegistry,
     engine: AsyncEngine | None = None,
@@ -81,7 +86,7 @@ async def entity_report(
 
 
 async def _disagreements(
-    source: SqlSource,
+    source: Source,
     entity: str,
     mapper: Mapper,
     engine: AsyncEngine,

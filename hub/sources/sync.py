@@ -23,6 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from stdnum.cn import ric
 
+from hub.buildings.models import Building
 from hub.codes.divisions import all_divisions
 from hub.codes.identity import citizen_id_problem
 from hub.codes.registry import CodeRegistry
@@ -31,17 +32,19 @@ from hub.orgunits.models import OrgLevel, OrgUnit
 from hub.schools.models import School
 from hub.sources.mapping import MappedRow, Mapper, Problem
 from hub.sources.models import SyncRejection, SyncRun
-from hub.sources.sql import SqlSource
+from hub.sources.protocol import Source
 from hub.students.models import Student
 
 UNIT = table_of(OrgUnit)
 SCHOOL = table_of(School)
+BUILDING = table_of(Building)
 STUDENT = table_of(Student)
 RUN = table_of(SyncRun)
 REJECTION = table_of(SyncRejection)
 
 REQUIRED = {
     "school": ("code", "name", "division_code"),
+    "building": ("code", "name", "school_code"),
     "student": (
         "student_number",
         "name",
@@ -104,7 +107,7 @@ async def _open_run(engine: AsyncEngine, source: str, entity: str) -> tuple[int,
 
 async def sync(
     engine: AsyncEngine,
-    source: SqlSource,
+    source: Source,
     entity: str,
     codes: CodeRegistry,
     *,
@@ -125,10 +128,12 @@ async def sync(
         for row in mapped:
             _required(entity, row, mapper)
         async with engine.begin() as connection:
-            if entity == "school":
-                written, rejected = await _write_schools(connection, source.name, mapped)
-            else:
-                written, rejected = await _write_students(connection, source.name, mapped)
+            write = {
+                "school": _write_schools,
+                "student": _write_students,
+                "building": _write_buildings,
+            }[entity]
+            written, rejected = await write(connection, source.name, mapped)
             rejections = [
                 {
                     "run_id": run_id,
@@ -366,6 +371,69 @@ async def _write_students(
             },
         )
         # executemany: SQLAlchemy pages the rows within the driver's parameter limits.
+        await connection.execute(statement, records)
+    return len(records), sum(1 for row in rows if row.problems)
+
+
+async def _schools_by_code(
+    connection: AsyncConnection, codes: set[str]
+) -> dict[str, tuple[int, str]]:
+    rows = await connection.execute(
+        select(SCHOOL.c.id, SCHOOL.c.code, SCHOOL.c.path).where(SCHOOL.c.code.in_(codes))
+    )
+    return {code: (pk, path) for pk, code, path in rows.all()}
+
+
+async def _write_buildings(
+    connection: AsyncConnection, source: str, rows: list[MappedRow]
+) -> tuple[int, int]:
+    candidates = [row for row in rows if not row.problems]
+    schools = await _schools_by_code(connection, {str(r.values["school_code"]) for r in candidates})
+    codes = [str(r.values["code"]) for r in candidates]
+    holders = {
+        code: (src, key)
+        for code, src, key in (
+            await connection.execute(
+                select(BUILDING.c.code, BUILDING.c.sync_source, BUILDING.c.sync_key).where(
+                    BUILDING.c.code.in_(codes)
+                )
+            )
+        ).all()
+    }
+    columns = set(BUILDING.c.keys())
+    records = []
+    for row in candidates:
+        school = schools.get(str(row.values["school_code"]))
+        if school is None:
+            row.problems.append(
+                Problem(
+                    "school_code", None, str(row.values["school_code"]), "school not in the hub"
+                )
+            )
+            continue
+        holder = holders.get(str(row.values["code"]))
+        if holder is not None and holder != (source, row.key):
+            row.problems.append(
+                Problem(
+                    "code", None, str(row.values["code"]), "building number held by another record"
+                )
+            )
+            continue
+        record = {k: v for k, v in row.values.items() if k in columns}
+        record.update(school_id=school[0], path=school[1], sync_source=source, sync_key=row.key)
+        records.append(record)
+    if records:
+        all_columns = sorted({k for record in records for k in record})
+        records = [{k: record.get(k) for k in all_columns} for record in records]
+        statement = _insert(connection, BUILDING)
+        statement = statement.on_conflict_do_update(
+            index_elements=["sync_source", "sync_key"],
+            set_={
+                k: statement.excluded[k]
+                for k in all_columns
+                if k not in ("sync_source", "sync_key")
+            },
+        )
         await connection.execute(statement, records)
     return len(records), sum(1 for row in rows if row.problems)
 

@@ -1,0 +1,51 @@
+"""The one protocol every source implements: the hub store's adapters to docked SQL systems,
+REST services, files and other hubs alike."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from hub.sources.mapping import EntityMap, SourceConfig
+from hub.sources.resilience import Resilience
+
+Row = dict[str, Any]
+
+
+class Source(Protocol):
+    name: str
+    kind: str
+    config: SourceConfig
+    resilience: Resilience
+
+    def entity(self, name: str) -> EntityMap: ...
+
+    async def rows_after(
+        self, entity_name: str, after: str | None, limit: int, scope: Sequence[str] | None = None
+    ) -> list[Row]:
+        """Rows in key order after ``after``; ``scope`` (values of the entity's scope column:
+        school or division codes) is pushed into the source's own query."""
+
+    async def fetch(self, entity_name: str, keys: Sequence[str]) -> list[Row | None]:
+        """Rows by key in the order of ``keys`` (for DataLoaders)."""
+
+    async def health(self) -> bool: ...
+
+    async def column_stats(self, entity_name: str) -> tuple[int, Mapping[str, int]]: ...
+
+    async def value_counts(self, entity_name: str, column_name: str) -> dict[str, int]: ...
+
+    async def close(self) -> None: ...
+
+
+def make_source(config: SourceConfig) -> Source:
+    """The adapter for a configured source, by its kind."""
+    if config.kind == "sql":
+        from hub.sources.sql import SqlSource
+
+        return SqlSource(config)
+    if config.kind == "rest":
+        from hub.sources.rest import RestSource
+
+        return RestSource(config)
+    raise ValueError(f"source {config.name!r}: unknown kind {config.kind!r} (sql, rest)")
