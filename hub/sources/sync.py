@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from stdnum.cn import ric
@@ -75,6 +75,48 @@ def _insert(connection: AsyncConnection, target: Table) -> Any:
     if connection.dialect.name == "postgresql":
         return postgresql.insert(target)
     return sqlite.insert(target)
+
+
+async def _upsert(
+    connection: AsyncConnection, target: Table, records: list[dict[str, Any]]
+) -> None:
+    """Insert or update ``records`` keyed by (sync_source, sync_key), in one statement per
+    batch. PostgreSQL: COPY into a staging table, then INSERT … SELECT … ON CONFLICT (the
+    bulk path); SQLite: executemany, paged by SQLAlchemy."""
+    if not records:
+        return
+    columns = sorted({k for record in records for k in record})
+    updates = [c for c in columns if c not in ("sync_source", "sync_key")]
+    if connection.dialect.name == "postgresql":
+        stage = f"sync_stage_{target.name}"
+        names = ", ".join(columns)
+        await connection.execute(
+            text(
+                f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS"
+                f" SELECT {names} FROM {target.name} WITH NO DATA"
+            )
+        )
+        raw = await connection.get_raw_connection()
+        driver: Any = raw.driver_connection
+        await driver.copy_records_to_table(
+            stage, records=[tuple(r.get(c) for c in columns) for r in records], columns=columns
+        )
+        assignments = ", ".join(f"{c} = excluded.{c}" for c in updates)
+        await connection.execute(
+            text(
+                f"INSERT INTO {target.name} ({names}) SELECT {names} FROM {stage}"
+                f" ON CONFLICT (sync_source, sync_key) DO UPDATE SET {assignments}"
+            )
+        )
+        await connection.execute(text(f"TRUNCATE {stage}"))
+        return
+    rows = [{c: record.get(c) for c in columns} for record in records]
+    statement = _insert(connection, target)
+    statement = statement.on_conflict_do_update(
+        index_elements=["sync_source", "sync_key"],
+        set_={c: statement.excluded[c] for c in updates},
+    )
+    await connection.execute(statement, rows)
 
 
 async def _open_run(engine: AsyncEngine, source: str, entity: str) -> tuple[int, str | None, bool]:
@@ -358,20 +400,7 @@ async def _write_students(
         record = {k: v for k, v in row.values.items() if k in columns}
         record.update(school_id=school[0], path=school[1], sync_source=source, sync_key=row.key)
         records.append(record)
-    if records:
-        all_columns = sorted({k for record in records for k in record})
-        records = [{k: record.get(k) for k in all_columns} for record in records]
-        statement = _insert(connection, STUDENT)
-        statement = statement.on_conflict_do_update(
-            index_elements=["sync_source", "sync_key"],
-            set_={
-                k: statement.excluded[k]
-                for k in all_columns
-                if k not in ("sync_source", "sync_key")
-            },
-        )
-        # executemany: SQLAlchemy pages the rows within the driver's parameter limits.
-        await connection.execute(statement, records)
+    await _upsert(connection, STUDENT, records)
     return len(records), sum(1 for row in rows if row.problems)
 
 
@@ -422,19 +451,7 @@ async def _write_buildings(
         record = {k: v for k, v in row.values.items() if k in columns}
         record.update(school_id=school[0], path=school[1], sync_source=source, sync_key=row.key)
         records.append(record)
-    if records:
-        all_columns = sorted({k for record in records for k in record})
-        records = [{k: record.get(k) for k in all_columns} for record in records]
-        statement = _insert(connection, BUILDING)
-        statement = statement.on_conflict_do_update(
-            index_elements=["sync_source", "sync_key"],
-            set_={
-                k: statement.excluded[k]
-                for k in all_columns
-                if k not in ("sync_source", "sync_key")
-            },
-        )
-        await connection.execute(statement, records)
+    await _upsert(connection, BUILDING, records)
     return len(records), sum(1 for row in rows if row.problems)
 
 
