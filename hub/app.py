@@ -32,6 +32,7 @@ from hub.db.engine import make_engine, make_sessionmaker
 from hub.settings import Settings, get_settings
 from hub.sources.mapping import load_sources
 from hub.sources.protocol import Source, make_source
+from hub.sources.routes import Route, load_routes
 
 log = logging.getLogger("hub")
 
@@ -49,6 +50,7 @@ class HubState:
         self._enforcer: casbin.Enforcer | None = None
         self._lock = asyncio.Lock()
         self._sources: dict[str, Source] | None = None
+        self._routes: list[Route] | None = None
 
     def sources(self) -> dict[str, Source]:
         """The adapters of the sources file (none if there is no such file), kept per process
@@ -58,6 +60,14 @@ class HubState:
             configs = load_sources(path) if path.exists() else {}
             self._sources = {name: make_source(config) for name, config in configs.items()}
         return self._sources
+
+    def routes(self) -> list[Route]:
+        """Which source serves which entity under which subtree (the sources file's
+        ``[routes]``); none without a sources file."""
+        if self._routes is None:
+            path = self.settings.sources_file
+            self._routes = load_routes(path, set(self.sources())) if path.exists() else []
+        return self._routes
 
     async def enforcer(self) -> casbin.Enforcer:
         """Casbin with the policy files and every grant in the database (loaded once; grant

@@ -54,6 +54,8 @@ class Context(BaseContext):
         self._lock = asyncio.Lock()
         self._loaders: dict[Hashable, DataLoader[Any, Any]] = {}
         self.after_commit: list[Any] = []
+        # Errors of sources that failed while the rest of the query was answered.
+        self.partial_errors: list[Exception] = []
 
     @property
     def principal(self) -> Principal | None:

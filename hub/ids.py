@@ -28,3 +28,21 @@ def decode_id_of(global_id: str, type_name: str, where: str) -> int:
     if found != type_name:
         raise BadInput(f"'{where}' must be the id of a {type_name}, got the id of a {found}")
     return pk
+
+
+def encode_federated_id(type_name: str, source: str, key: str) -> str:
+    """The global ID of a record read live from a source: type, source and its key there."""
+    return base64.urlsafe_b64encode(f"{type_name}@{source}:{key}".encode()).decode().rstrip("=")
+
+
+def decode_federated_id(global_id: str) -> tuple[str, str, str] | None:
+    """(type, source, key) of a federated global ID; None for any other ID."""
+    try:
+        raw = base64.urlsafe_b64decode(global_id + "=" * (-len(global_id) % 4)).decode()
+    except (binascii.Error, UnicodeError, ValueError):
+        return None
+    head, _, key = raw.partition(":")
+    type_name, at, source = head.partition("@")
+    if not at or not type_name.isidentifier() or not source or not key:
+        return None
+    return type_name, source, key

@@ -1,4 +1,8 @@
-"""Relay-style keyset pagination: opaque cursors over the primary key."""
+"""Relay-style keyset pagination with opaque cursors.
+
+A store list is ordered by primary key (``k1:<id>``). A federated list is a sequence of
+segments, the store's rows first and then each routed source's rows in its key order; its
+cursors say which segment and where in it (``f1:<segment>:<key>``)."""
 
 from __future__ import annotations
 
@@ -8,23 +12,53 @@ from dataclasses import dataclass
 
 from hub.errors import BadInput
 
-_CURSOR_PREFIX = "k1:"
+_STORE = "k1:"
+_FEDERATED = "f1:"
+
+
+def _encode(raw: str) -> str:
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
 def encode_cursor(pk: int) -> str:
-    raw = f"{_CURSOR_PREFIX}{pk}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return _encode(f"{_STORE}{pk}")
+
+
+def encode_segment_cursor(segment: int, key: str) -> str:
+    return _encode(f"{_FEDERATED}{segment}:{key}")
+
+
+def _raw(cursor: str) -> str:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        return base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8")
+    except (binascii.Error, UnicodeError, ValueError):
+        raise BadInput(f"invalid cursor {cursor!r} for 'after': not a cursor of this API") from None
 
 
 def decode_cursor(cursor: str) -> int:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        raw = base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8")
-    except (binascii.Error, UnicodeError, ValueError):
-        raise BadInput(f"invalid cursor {cursor!r} for 'after': not a cursor of this API") from None
-    if not raw.startswith(_CURSOR_PREFIX) or not raw[len(_CURSOR_PREFIX) :].isdigit():
+    raw = _raw(cursor)
+    if not raw.startswith(_STORE) or not raw[len(_STORE) :].isdigit():
         raise BadInput(f"invalid cursor {cursor!r} for 'after': not a cursor of this API")
-    return int(raw[len(_CURSOR_PREFIX) :])
+    return int(raw[len(_STORE) :])
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentCursor:
+    segment: int
+    key: str
+
+
+def decode_any(cursor: str) -> int | SegmentCursor:
+    """A store cursor's id, or a federated cursor's segment and key."""
+    raw = _raw(cursor)
+    if raw.startswith(_FEDERATED):
+        segment, _, key = raw[len(_FEDERATED) :].partition(":")
+        if segment.isdigit() and key:
+            return SegmentCursor(int(segment), key)
+    elif raw.startswith(_STORE) and raw[len(_STORE) :].isdigit():
+        return int(raw[len(_STORE) :])
+    raise BadInput(f"invalid cursor {cursor!r} for 'after': not a cursor of this API")
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +67,8 @@ class PageArgs:
 
     first: int
     after: int | None
+    # A federated list's position (segment and key), when ``after`` came from one.
+    segment: SegmentCursor | None = None
 
     @classmethod
     def parse(cls, first: int | None, after: str | None, *, default: int, cap: int) -> PageArgs:
@@ -40,4 +76,9 @@ class PageArgs:
             first = default
         if first < 0 or first > cap:
             raise BadInput(f"'first' must be between 0 and {cap}, got {first}")
-        return cls(first, decode_cursor(after) if after is not None else None)
+        if after is None:
+            return cls(first, None)
+        position = decode_any(after)
+        if isinstance(position, SegmentCursor):
+            return cls(first, None, position)
+        return cls(first, position)

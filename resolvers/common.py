@@ -12,6 +12,7 @@ from sqlalchemy import ColumnElement, Row, Table, and_, func, literal, select
 
 from hub.context import Context
 from hub.db.base import table_of
+from hub.errors import BadInput
 from hub.orgunits.models import OrgUnit
 from hub.pagination import PageArgs
 
@@ -20,10 +21,12 @@ Conditions = tuple[ColumnElement[bool], ...]
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    """One page of rows ordered by primary key, and whether more follow."""
+    """One page of rows ordered by primary key, and whether more follow. A federated page
+    carries its own cursors (segment and key) and rows of other systems."""
 
-    rows: Sequence[Row[Any]]
+    rows: Sequence[Any]
     has_next: bool
+    cursors: Sequence[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +86,8 @@ def listing(ctx: Context, table: Table, conditions: Conditions, args: PageArgs) 
     where = scoped(ctx, table, conditions)
 
     async def page() -> Page:
+        if args.segment is not None:
+            raise BadInput("this list is not federated: the cursor belongs to another list")
         keyset = [*where, table.c.id > args.after] if args.after is not None else where
         statement = select(table).where(*keyset).order_by(table.c.id).limit(args.first + 1)
         rows = await ctx.rows(statement)

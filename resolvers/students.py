@@ -12,7 +12,7 @@ from hub.errors import BadInput
 from hub.ids import decode_id_of
 from hub.pagination import PageArgs
 from hub.students.models import FamilyMember, StatusChange, Student
-from resolvers import filters
+from resolvers import federation, filters
 from resolvers.common import (
     ByParent,
     Listing,
@@ -43,10 +43,32 @@ async def by_id(ctx: Context, pk: int) -> Row[Any] | None:
     return await load_by_id(ctx, TABLE, pk)
 
 
-async def by_number(ctx: Context, number: str) -> Row[Any] | None:
+async def by_number(ctx: Context, number: str) -> Any:
+    """A student by national number: the store, else a routed source (keyed by number)."""
     check_student_number(number)
+    row = await load_by_column(ctx, TABLE, "student_number", number)
+    if row is not None:
+        return row
+    for routed in await federation.routes_of(ctx, "student"):
+        found = await routed_by_key(ctx, routed.route.source, number)
+        if found is not None:
+            return found
+    return None
 
-    return await load_by_column(ctx, TABLE, "student_number", number)
+
+async def routed_by_key(ctx: Context, source: str, key: str) -> Any:
+    """A student of a routed source by its key there (batched per source)."""
+    for routed in await federation.routes_of(ctx, "student"):
+        if routed.route.source != source:
+            continue
+
+        async def load(keys: list[str], routed: Any = routed) -> list[Any]:
+            return await federation.fetch_routed(ctx, routed, "Student", keys)
+
+        found = await ctx.loader(("routed_student", source), load).load(key)
+        if found is not None:
+            return found
+    return None
 
 
 async def conditions(ctx: Context, spec: dict[str, Any]) -> filters.Conditions:
@@ -77,6 +99,11 @@ async def conditions(ctx: Context, spec: dict[str, Any]) -> filters.Conditions:
 
 
 async def page(ctx: Context, spec: dict[str, Any], args: PageArgs) -> Listing:
+    routes = await federation.routes_of(ctx, "student")
+    if routes:
+        return await federation.federated_listing(
+            ctx, TABLE, await conditions(ctx, spec), spec, args, routes, "Student"
+        )
     return listing(ctx, TABLE, await conditions(ctx, spec), args)
 
 

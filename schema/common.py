@@ -15,6 +15,7 @@ from hub.context import Context
 from hub.ids import decode_id, encode_id
 from hub.pagination import PageArgs, encode_cursor
 from resolvers.common import Listing
+from resolvers.federation import FederatedRow
 
 HubInfo = Info[Context, None]
 
@@ -150,7 +151,12 @@ class RowType:
         return cached
 
     @classmethod
-    def from_row(cls, row: Row[Any]) -> Self:
+    def from_row(cls, row: Any) -> Self:
+        if isinstance(row, FederatedRow):  # read live from a source: its own kind of id
+            build_federated: Any = cls
+            values = {name: row.values.get(name) for name in cls.row_fields()}
+            federated: Self = build_federated(id=row.global_id, pk=None, **values)
+            return federated
         mapping = row._mapping
         values = {name: mapping[name] for name in cls.row_fields()}
         pk = mapping["id"]
@@ -159,7 +165,7 @@ class RowType:
         return instance
 
     @classmethod
-    def maybe(cls, row: Row[Any] | None) -> Self | None:
+    def maybe(cls, row: Any) -> Self | None:
         return None if row is None else cls.from_row(row)
 
 
@@ -190,17 +196,18 @@ class Connection(Generic[T]):
     async def edges(self) -> list[Edge[T]]:
         page = await self._listing.page()
         build = self._build
-        return [Edge(cursor=encode_cursor(row.id), node=build(row)) for row in page.rows]
+        cursors = page.cursors or [encode_cursor(row.id) for row in page.rows]
+        return [Edge(cursor=c, node=build(row)) for c, row in zip(cursors, page.rows, strict=True)]
 
     @strawberry.field(description="Where this page sits (分页信息).")
     async def page_info(self) -> PageInfo:
         page = await self._listing.page()
-        rows = page.rows
+        cursors = page.cursors or [encode_cursor(row.id) for row in page.rows]
         return PageInfo(
             has_next_page=page.has_next,
             has_previous_page=self._had_cursor,
-            start_cursor=encode_cursor(rows[0].id) if rows else None,
-            end_cursor=encode_cursor(rows[-1].id) if rows else None,
+            start_cursor=cursors[0] if cursors else None,
+            end_cursor=cursors[-1] if cursors else None,
         )
 
     @strawberry.field(

@@ -154,7 +154,7 @@ class StatusChange(RowType, Node):
 @strawberry.type(description="A student record (学生学籍).")
 class Student(RowType, Node):
     type_name = "Student"
-    pk: strawberry.Private[int]
+    pk: strawberry.Private[int | None]  # None: read live from a routed source
     student_number: str = strawberry.field(description="National student number (全国学籍号).")
     local_number: str | None = strawberry.field(description="Provincial local number (学籍辅号).")
     name: str = strawberry.field(description="Name (姓名).")
@@ -316,10 +316,14 @@ class Student(RowType, Node):
 
     @strawberry.field(description="Family members and guardians (家庭成员或监护人).")
     async def guardians(self, info: HubInfo) -> list[Guardian]:
+        if self.pk is None:  # the docked systems deliver no family members yet
+            return []
         return rows_to(Guardian.from_row, await resolve.family_of(info.context, self.pk))
 
     @strawberry.field(description="Status changes, oldest first (学籍异动记录).")
     async def status_changes(self, info: HubInfo) -> list[StatusChange]:
+        if self.pk is None:
+            return []
         return rows_to(StatusChange.from_row, await resolve.changes_of(info.context, self.pk))
 
 

@@ -36,3 +36,10 @@ class Transaction(SchemaExtension):
         yield
         context.audit.operation = self.execution_context.operation_name
         await context.finish()
+        result = self.execution_context.result
+        if context.partial_errors and result is not None:
+            # A source that failed: the rest of the data stands, with its error beside it.
+            result.errors = [
+                *(result.errors or []),
+                *(GraphQLError(str(e), original_error=e) for e in context.partial_errors),
+            ]

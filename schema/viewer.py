@@ -10,6 +10,7 @@ from sqlalchemy import Row
 
 from hub.context import Context
 from hub.errors import Unauthenticated
+from hub.ids import decode_federated_id
 from hub.orgunits.models import OrgLevel
 from resolvers import access, assets, buildings, orgunits, schools, students, teachers
 from schema.access import AuditEvent, Grant
@@ -70,6 +71,12 @@ class ViewerQuery:
         description="Any object by global ID, under the same access rules (按全局标识查对象)."
     )
     async def node(self, info: HubInfo, id: strawberry.ID) -> Node | None:
+        federated = decode_federated_id(id)
+        if federated is not None:
+            type_name, source, key = federated
+            if type_name != "Student":
+                return None
+            return Student.maybe(await students.routed_by_key(info.context, source, key))
         type_name, pk = decode_id(id)
         entry = NODE_TYPES.get(type_name)
         if entry is None:

@@ -21,10 +21,23 @@ class Source(Protocol):
     def entity(self, name: str) -> EntityMap: ...
 
     async def rows_after(
-        self, entity_name: str, after: str | None, limit: int, scope: Sequence[str] | None = None
+        self,
+        entity_name: str,
+        after: str | None,
+        limit: int,
+        scope: Sequence[str] | None = None,
+        where: Mapping[str, Sequence[str]] | None = None,
     ) -> list[Row]:
         """Rows in key order after ``after``; ``scope`` (values of the entity's scope column:
-        school or division codes) is pushed into the source's own query."""
+        school or division codes) and ``where`` (column -> accepted source values) are pushed
+        into the source's own query."""
+
+    async def count(
+        self,
+        entity_name: str,
+        scope: Sequence[str] | None = None,
+        where: Mapping[str, Sequence[str]] | None = None,
+    ) -> int: ...
 
     async def fetch(self, entity_name: str, keys: Sequence[str]) -> list[Row | None]:
         """Rows by key in the order of ``keys`` (for DataLoaders)."""

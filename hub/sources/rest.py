@@ -71,8 +71,15 @@ class RestSource:
         return await self.resilience.call(call, read=True)
 
     async def rows_after(
-        self, entity_name: str, after: str | None, limit: int, scope: Sequence[str] | None = None
+        self,
+        entity_name: str,
+        after: str | None,
+        limit: int,
+        scope: Sequence[str] | None = None,
+        where: Mapping[str, Sequence[str]] | None = None,
     ) -> list[Row]:
+        if where:
+            raise ValueError(f"source {self.name!r} cannot filter by {sorted(where)}")
         entity = self.entity(entity_name)
         if scope is not None and not scope:
             return []
@@ -138,6 +145,23 @@ class RestSource:
                 text = str(value).strip()
                 counts[text] = counts.get(text, 0) + 1
         return counts
+
+    async def count(
+        self,
+        entity_name: str,
+        scope: Sequence[str] | None = None,
+        where: Mapping[str, Sequence[str]] | None = None,
+    ) -> int:
+        """The service does not count: page through what the scope selects."""
+        total = 0
+        after: str | None = None
+        key = self.entity(entity_name).key
+        while True:
+            page = await self.rows_after(entity_name, after, PAGE, scope, where)
+            if not page:
+                return total
+            total += len(page)
+            after = str(page[-1][key])
 
     async def close(self) -> None:
         await self.client.aclose()

@@ -60,31 +60,67 @@ class SqlSource:
 
         return await self.resilience.call(run, read=True)
 
+    def _conditions(
+        self,
+        entity: EntityMap,
+        columns: Mapping[str, ColumnClause[Any]],
+        scope: Sequence[str] | None,
+        where: Mapping[str, Sequence[str]] | None,
+    ) -> list[Any] | None:
+        """SQL conditions for a scope (values of the scope column) and ``where`` (column ->
+        accepted source values); None when they select nothing at all."""
+        conditions: list[Any] = []
+        if scope is not None:
+            if entity.scope_column is None:
+                raise ValueError(f"entity {entity.name!r} of {self.name!r} has no scope column")
+            if not scope:
+                return None
+            conditions.append(columns[entity.scope_column].in_(list(scope)))
+        for column_name, values in (where or {}).items():
+            if not values:
+                return None
+            conditions.append(column(column_name).in_(list(values)))
+        return conditions
+
     async def rows_after(
         self,
         entity_name: str,
         after: str | None,
         limit: int,
         scope: Sequence[str] | None = None,
+        where: Mapping[str, Sequence[str]] | None = None,
     ) -> list[Row]:
         """Rows in key order after ``after``; with ``scope``, only those whose scope column
-        holds one of the given values (school codes, division codes)."""
+        holds one of the given values (school codes, division codes); with ``where``, only
+        those whose columns hold one of the given source values."""
         entity = self.entity(entity_name)
         source_table, columns = self._table(entity)
         key = columns[entity.key]
-        conditions = []
+        conditions = self._conditions(entity, columns, scope, where)
+        if conditions is None:
+            return []
         if after is not None:
             conditions.append(key > literal(after))
-        if scope is not None:
-            if entity.scope_column is None:
-                raise ValueError(f"entity {entity_name!r} of {self.name!r} has no scope column")
-            if not scope:
-                return []
-            conditions.append(columns[entity.scope_column].in_(list(scope)))
         statement = select(*columns.values()).select_from(source_table)
         if conditions:
             statement = statement.where(and_(*conditions))
         return await self._rows(statement.order_by(key).limit(limit))
+
+    async def count(
+        self,
+        entity_name: str,
+        scope: Sequence[str] | None = None,
+        where: Mapping[str, Sequence[str]] | None = None,
+    ) -> int:
+        entity = self.entity(entity_name)
+        source_table, columns = self._table(entity)
+        conditions = self._conditions(entity, columns, scope, where)
+        if conditions is None:
+            return 0
+        statement = select(func.count().label("n")).select_from(source_table)
+        if conditions:
+            statement = statement.where(and_(*conditions))
+        return int((await self._rows(statement))[0]["n"])
 
     async def fetch(self, entity_name: str, keys: Sequence[str]) -> list[Row | None]:
         """Rows by key, in the order of ``keys`` (``None`` where missing): for DataLoaders."""

@@ -1,0 +1,44 @@
+"""The routing table (路由): which source serves which entity under which subtree.
+
+    [routes]
+    student = [ { under = "45", source = "gx_students" } ]
+
+Rows of a routed entity under a routed subtree are read live from the source, and the hub
+store's rows there are not shown (a synced copy would otherwise appear twice).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from hub.sources.mapping import MappingError
+
+ROUTABLE = ("student",)
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    entity: str
+    under: str  # org unit code of the subtree
+    source: str
+
+
+def load_routes(path: Path, sources: set[str]) -> list[Route]:
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise MappingError(f"{path}: {error}") from None
+    routes: list[Route] = []
+    for entity, entries in document.get("routes", {}).items():
+        where = f"{path}: routes.{entity}"
+        if entity not in ROUTABLE:
+            raise MappingError(f"{where}: only {', '.join(ROUTABLE)} can be routed so far")
+        for entry in entries:
+            if set(entry) != {"under", "source"}:
+                raise MappingError(f"{where}: each route names 'under' and 'source'")
+            if entry["source"] not in sources:
+                raise MappingError(f"{where}: unknown source {entry['source']!r}")
+            routes.append(Route(entity, str(entry["under"]), str(entry["source"])))
+    return routes

@@ -1,0 +1,283 @@
+"""Live federation (联邦查询): routed entities are read from their source per request.
+
+A federated list is the hub store's rows outside the routed subtrees followed by each route's
+rows, read from the source with the viewer's scope pushed into the source's own query (as the
+codes of the schools the viewer may see there) and the filters translated back into the
+source's values. Access, masking and audit then apply to these rows exactly as to the store's,
+because they carry the same path (their school's). A source that fails yields the rest of the
+list plus a SOURCE_UNAVAILABLE error naming it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import ColumnElement, Table, not_, select
+
+from hub.access.scope import Scope, under_path
+from hub.context import Context
+from hub.db.base import table_of
+from hub.errors import BadInput
+from hub.ids import encode_federated_id
+from hub.pagination import PageArgs, encode_segment_cursor
+from hub.schools.models import School
+from hub.sources.mapping import Mapper
+from hub.sources.protocol import Source
+from hub.sources.resilience import SourceUnavailable
+from hub.sources.routes import Route
+from resolvers import filters
+from resolvers.common import Listing, Page, once, scoped
+
+SCHOOL = table_of(School)
+# Student filters a source can be asked for: filter field -> hub field.
+PUSHABLE = {
+    "grade": "grade_code",
+    "status": "status_code",
+    "sex": "sex_code",
+    "ethnicity": "ethnicity_code",
+    "migrant_child": "migrant_child",
+}
+YES = ("1", "是", "Y", "y", "true", "True")
+NO = ("0", "否", "N", "n", "false", "False")
+
+
+@dataclass(frozen=True, slots=True)
+class FederatedRow:
+    """A record read live from a source, in the hub's field names (with its school's id and
+    path, which place it in the tree for access and masking)."""
+
+    type_name: str
+    source: str
+    key: str
+    values: dict[str, Any]
+
+    @property
+    def global_id(self) -> str:
+        return encode_federated_id(self.type_name, self.source, self.key)
+
+    @property
+    def path(self) -> str:
+        return str(self.values["path"])
+
+
+@dataclass(frozen=True, slots=True)
+class RoutedSource:
+    route: Route
+    path: str
+    source: Source
+
+
+async def routes_of(ctx: Context, entity: str) -> list[RoutedSource]:
+    """The routes of ``entity`` with their subtree paths (unknown codes are config errors)."""
+    state = ctx.state
+    if state is None:
+        return []
+    found = []
+    for route in state.routes():
+        if route.entity != entity:
+            continue
+        path = await filters.path_of(ctx, route.under)
+        if path is None:
+            raise BadInput(f"route of {entity} to {route.source!r}: no org unit {route.under!r}")
+        found.append(RoutedSource(route, path, state.sources()[route.source]))
+    return found
+
+
+def _unavailable(ctx: Context, error: SourceUnavailable) -> None:
+    if not any(
+        isinstance(e, SourceUnavailable) and e.source == error.source for e in ctx.partial_errors
+    ):
+        ctx.partial_errors.append(error)
+
+
+def _source_where(mapper: Mapper, spec: dict[str, Any]) -> dict[str, list[str]]:
+    """The filters as the source's own values (reverse translation); a filter the source
+    cannot apply is refused, never applied row by row afterwards."""
+    where: dict[str, list[str]] = {}
+    fields = {f.target: f for f in mapper.entity.fields}
+    for name, value in spec.items():
+        if name == "under":
+            continue
+        target = PUSHABLE.get(name)
+        mapped = fields.get(target) if target else None
+        if mapped is None or mapped.column is None:
+            raise BadInput(
+                f"'filter.{_camel(name)}' cannot be applied to records of source"
+                f" {mapper.source.name!r}: it does not deliver that field"
+            )
+        wanted = [value] if isinstance(value, (str, bool)) else list(value)
+        if mapped.boolean:
+            raw = [v for flag in wanted for v in (YES if flag else NO)]
+        elif mapped.translate:
+            table = mapper.table(mapped.translate) or {}
+            raw = [source for source, code in table.items() if code in wanted]
+        else:
+            raw = [str(v) for v in wanted]
+        where[mapped.column] = raw
+    return where
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+@dataclass
+class RouteSegment:
+    """The rows of one route visible to the viewer, read from the source."""
+
+    ctx: Context
+    routed: RoutedSource
+    entity: str
+    type_name: str
+    spec: dict[str, Any]
+    under: str | None
+    _schools: dict[str, tuple[int, str]] | None = field(default=None)
+
+    @property
+    def mapper(self) -> Mapper:
+        source = self.routed.source
+        return Mapper(source.config, source.entity(self.entity), self.ctx.codes)
+
+    async def schools(self) -> dict[str, tuple[int, str]]:
+        """Code -> (id, path) of the schools in the route the viewer may read students of:
+        the scope pushed down into the source."""
+        if self._schools is None:
+            scope = self.ctx.access.scope("student", "read").intersect(self.routed.path)
+            if self.under is not None:
+                scope = scope.intersect(self.under)
+            statement = select(SCHOOL.c.code, SCHOOL.c.id, SCHOOL.c.path).where(
+                scope.restrict(SCHOOL.c.path)
+            )
+            self._schools = {code: (pk, path) for code, pk, path in await self.ctx.rows(statement)}
+        return self._schools
+
+    async def fetch(self, after: str | None, limit: int) -> list[tuple[str, FederatedRow]]:
+        mapper = self.mapper
+        where = _source_where(mapper, self.spec)
+        schools = await self.schools()
+        try:
+            raw_rows = await self.routed.source.rows_after(
+                self.entity, after, limit, scope=sorted(schools), where=where
+            )
+        except SourceUnavailable as error:
+            _unavailable(self.ctx, error)
+            return []
+        rows = []
+        for raw in raw_rows:
+            mapped = mapper.map(raw)
+            school = schools.get(str(raw.get(mapper.entity.scope_column or "")))
+            if school is None:
+                continue  # outside the pushed-down scope: the source ignored it
+            values = dict(mapped.values)
+            values.update(school_id=school[0], path=school[1])
+            rows.append(
+                (
+                    mapped.key,
+                    FederatedRow(self.type_name, self.routed.source.name, mapped.key, values),
+                )
+            )
+        return rows
+
+    async def count(self) -> int:
+        where = _source_where(self.mapper, self.spec)
+        schools = await self.schools()
+        try:
+            return await self.routed.source.count(self.entity, scope=sorted(schools), where=where)
+        except SourceUnavailable as error:
+            _unavailable(self.ctx, error)
+            return 0
+
+
+async def federated_listing(
+    ctx: Context,
+    table: Table,
+    conditions: Sequence[ColumnElement[bool]],
+    spec: dict[str, Any],
+    args: PageArgs,
+    routes: list[RoutedSource],
+    type_name: str,
+) -> Listing:
+    """The store's rows outside the routes, then each route's rows (see the module)."""
+    from sqlalchemy import func
+
+    under = await filters.path_of(ctx, spec["under"]) if spec.get("under") else None
+    store_where = [
+        *scoped(ctx, table, tuple(conditions)),
+        *(not_(under_path(table.c.path, r.path)) for r in routes),
+    ]
+    segments = [
+        RouteSegment(ctx, routed, routed.route.entity, type_name, spec, under) for routed in routes
+    ]
+
+    async def store_rows(after: str | None, limit: int) -> list[tuple[str, Any]]:
+        where = [*store_where, table.c.id > int(after)] if after is not None else store_where
+        statement = select(table).where(*where).order_by(table.c.id).limit(limit)
+        return [(str(row.id), row) for row in await ctx.rows(statement)]
+
+    async def page() -> Page:
+        start, after = 0, None
+        if args.segment is not None:
+            start, after = args.segment.segment, args.segment.key
+        elif args.after is not None:
+            after = str(args.after)
+        if start > len(segments):
+            raise BadInput("invalid cursor for 'after': it points past this list")
+        wanted = args.first + 1
+        rows: list[Any] = []
+        cursors: list[str] = []
+        for index in range(start, len(segments) + 1):
+            position = after if index == start else None
+            need = wanted - len(rows)
+            if index == 0:
+                found = await store_rows(position, need)
+            else:
+                found = await segments[index - 1].fetch(position, need)
+            rows.extend(row for _key, row in found)
+            cursors.extend(encode_segment_cursor(index, key) for key, _row in found)
+            if len(rows) >= wanted:
+                break
+        return Page(rows[: args.first], len(rows) > args.first, cursors[: args.first])
+
+    async def count() -> int:
+        total = await ctx.scalar(select(func.count()).select_from(table).where(*store_where))
+        for segment in segments:
+            total += await segment.count()
+        return int(total or 0)
+
+    return Listing(once(page), once(count))
+
+
+async def fetch_routed(
+    ctx: Context, routed: RoutedSource, type_name: str, keys: list[str]
+) -> list[FederatedRow | None]:
+    """Records of one route by key, visible to the viewer or None; one source call per batch."""
+    source = routed.source
+    entity = routed.route.entity
+    mapper = Mapper(source.config, source.entity(entity), ctx.codes)
+    try:
+        raw_rows = await source.fetch(entity, keys)
+    except SourceUnavailable as error:
+        _unavailable(ctx, error)
+        return [None] * len(keys)
+    codes = {str(r.get(mapper.entity.scope_column or "")) for r in raw_rows if r is not None}
+    scope: Scope = ctx.access.scope("student", "read").intersect(routed.path)
+    statement = select(SCHOOL.c.code, SCHOOL.c.id, SCHOOL.c.path).where(
+        SCHOOL.c.code.in_(codes), scope.restrict(SCHOOL.c.path)
+    )
+    schools = {code: (pk, path) for code, pk, path in await ctx.rows(statement)}
+    found: list[FederatedRow | None] = []
+    for raw in raw_rows:
+        school = (
+            None if raw is None else schools.get(str(raw.get(mapper.entity.scope_column or "")))
+        )
+        if raw is None or school is None:
+            found.append(None)
+            continue
+        mapped = mapper.map(raw)
+        values = dict(mapped.values)
+        values.update(school_id=school[0], path=school[1])
+        found.append(FederatedRow(type_name, source.name, mapped.key, values))
+    return found

@@ -1,0 +1,216 @@
+"""Live federation: students of Guangxi (45) read per request from the docked system, next to
+the store's own, under the same access, masking and audit; a failing source yields partial
+data and SOURCE_UNAVAILABLE."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from dataclasses import replace as dc_replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from examples.legacy.provincial_students import build
+from hub.access.identity import mint_token
+from hub.app import create_app
+from hub.codes.registry import registry_from_packaged
+from hub.db.engine import make_engine
+from hub.demo.load import load_demo
+from hub.ids import decode_federated_id
+from hub.settings import Settings
+from hub.sources.mapping import load_sources
+from hub.sources.sql import SqlSource
+from hub.sources.sync import sync
+from tests.fixtures.databases import BACKENDS, fresh_database
+from tests.fixtures.users import make_user
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "legacy" / "sources.toml"
+STORE_STUDENTS = 600
+LEGACY_STUDENTS = 1200
+COUNTY = "450102"
+
+
+@dataclass
+class Federated:
+    url: str
+    legacy: Path
+    client: httpx.AsyncClient
+    settings: Settings
+
+    async def query(self, document: str, user: str, **variables: Any) -> dict[str, Any]:
+        response = await self.client.post(
+            "/graphql",
+            json={"query": document, "variables": variables},
+            headers={"authorization": f"Bearer {mint_token(self.settings, user)}"},
+        )
+        body: dict[str, Any] = response.json()
+        return body
+
+    def legacy_count(self, where: str = "1=1") -> int:
+        with sqlite3.connect(self.legacy) as connection:
+            count: int = connection.execute(
+                f"SELECT count(*) FROM XS_JBXX WHERE {where}"
+            ).fetchone()[0]
+            return count
+
+
+def _sources_file(directory: Path, legacy: Path) -> Path:
+    path = directory / "sources.toml"
+    path.write_text(
+        EXAMPLE.read_text(encoding="utf-8").replace("gx_students.db", str(legacy))
+        + '\n[routes]\nstudent = [ { under = "45", source = "gx_students" } ]\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+async def federated(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Federated]:
+    directory = tmp_path_factory.mktemp(f"federated-{request.param}")
+    legacy = directory / "gx.db"
+    build(legacy, LEGACY_STUDENTS, seed=3)
+    async with fresh_database(request.param, directory) as url:
+        engine = make_engine(url)
+        await load_demo(engine, STORE_STUDENTS, 5, school_size_cap=150)
+        source = SqlSource(
+            dc_replace(load_sources(EXAMPLE)["gx_students"], url=f"sqlite+aiosqlite:///{legacy}")
+        )
+        await sync(engine, source, "school", registry_from_packaged())  # reference data only
+        await source.close()
+        async with engine.connect() as connection:
+            rows = (await connection.execute(text("SELECT code, id FROM org_unit"))).all()
+            units: dict[str, int] = {row[0]: row[1] for row in rows}
+        await make_user(engine, "gx.registrar", units[COUNTY], [("registrar", units[COUNTY])])
+        await make_user(engine, "gx.viewer", units[COUNTY], [("viewer", units[COUNTY])])
+        await engine.dispose()
+        settings = Settings(database_url=url, sources_file=_sources_file(directory, legacy))
+        app = create_app(settings)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
+            yield Federated(url, legacy, client, settings)
+        for adapter in app.state.hub.sources().values():
+            await adapter.close()
+        await app.state.hub.engine.dispose()
+
+
+PAGE = """query ($after: String) { students(first: 500, after: $after) { totalCount
+  pageInfo { hasNextPage endCursor } edges { node { id studentNumber school { code } } } } }"""
+
+
+async def test_one_list_walks_the_store_then_the_docked_province(federated: Federated) -> None:
+    ids: list[str] = []
+    after = None
+    while True:
+        body = await federated.query(PAGE, "national.admin", after=after)
+        assert "errors" not in body, body
+        data = body["data"]["students"]
+        assert data["totalCount"] == STORE_STUDENTS + LEGACY_STUDENTS
+        ids.extend(e["node"]["id"] for e in data["edges"])
+        if not data["pageInfo"]["hasNextPage"]:
+            break
+        after = data["pageInfo"]["endCursor"]
+    assert len(ids) == len(set(ids)) == STORE_STUDENTS + LEGACY_STUDENTS
+    live = [i for i in ids if decode_federated_id(i)]
+    assert len(live) == LEGACY_STUDENTS
+    assert ids[:STORE_STUDENTS] == [i for i in ids if not decode_federated_id(i)]
+
+
+async def test_a_county_of_the_docked_province_sees_its_students_unmasked_and_audited(
+    federated: Federated,
+) -> None:
+    county_schools = "SELECT XXDM FROM XX_JBXX WHERE SSQXDM = '" + COUNTY + "'"
+    expected = federated.legacy_count(f"XXDM IN ({county_schools})")
+    document = """query Live { students(first: 500) { totalCount edges { node { id idNumber
+        school { code orgUnit { parent { code } } } } } } }"""
+    body = await federated.query(document, "gx.registrar")
+    data = body["data"]["students"]
+    assert data["totalCount"] == len(data["edges"]) == expected > 0
+    for edge in data["edges"]:
+        assert edge["node"]["school"]["orgUnit"]["parent"]["code"] == COUNTY
+        assert "*" not in edge["node"]["idNumber"]
+    masked = await federated.query(document, "gx.viewer")
+    assert all("*" in e["node"]["idNumber"] for e in masked["data"]["students"]["edges"])
+    engine = make_engine(federated.url)
+    async with engine.connect() as connection:
+        subjects = (
+            await connection.execute(
+                text(
+                    "SELECT subjects FROM audit_event WHERE username = 'gx.registrar'"
+                    " AND operation = 'Live' ORDER BY id DESC"
+                )
+            )
+        ).scalar()
+    await engine.dispose()
+    assert subjects is not None
+    assert data["edges"][0]["node"]["id"] in subjects
+
+
+async def test_other_provinces_see_nothing_of_the_docked_one(federated: Federated) -> None:
+    body = await federated.query(
+        "{ students(first: 500) { totalCount edges { node { id } } } }", "county.registrar"
+    )
+    edges = body["data"]["students"]["edges"]
+    assert edges
+    assert not any(decode_federated_id(e["node"]["id"]) for e in edges)
+
+
+async def test_filters_are_pushed_into_the_source_or_refused(federated: Federated) -> None:
+    body = await federated.query(
+        '{ students(filter: {under: "45", grade: ["11"], sex: "2"}, first: 0) { totalCount } }',
+        "national.admin",
+    )
+    expected = federated.legacy_count("NJ = '一年级' AND XBM IN ('女', '2')")
+    assert body["data"]["students"]["totalCount"] == expected > 0
+    refused = await federated.query(
+        '{ students(filter: {namePrefix: "王"}) { totalCount } }', "national.admin"
+    )
+    assert refused["errors"][0]["extensions"]["code"] == "BAD_INPUT"
+    assert "gx_students" in refused["errors"][0]["message"]
+
+
+async def test_lookups_by_number_and_global_id_reach_the_source(federated: Federated) -> None:
+    with sqlite3.connect(federated.legacy) as connection:
+        number = connection.execute("SELECT XJH FROM XS_JBXX ORDER BY XJH LIMIT 1").fetchone()[0]
+    document = "query ($n: String!) { student(studentNumber: $n) { id name } }"
+    found = await federated.query(document, "national.admin", n=number)
+    student = found["data"]["student"]
+    assert decode_federated_id(student["id"]) == ("Student", "gx_students", number)
+    node = await federated.query(
+        "query ($id: ID!) { node(id: $id) { id } }", "national.admin", id=student["id"]
+    )
+    assert node["data"]["node"]["id"] == student["id"]
+    outsider = await federated.query(document, "county.registrar", n=number)
+    assert outsider["data"]["student"] is None
+
+
+async def test_a_failing_source_yields_the_rest_and_source_unavailable(
+    federated: Federated, tmp_path: Path
+) -> None:
+    settings = Settings(
+        database_url=federated.url,
+        sources_file=_sources_file(tmp_path, tmp_path / "missing" / "gx.db"),
+    )
+    app = create_app(settings)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
+        response = await client.post(
+            "/graphql",
+            json={"query": "{ students(first: 5) { totalCount edges { node { id } } } }"},
+            headers={"authorization": f"Bearer {mint_token(settings, 'national.admin')}"},
+        )
+    for adapter in app.state.hub.sources().values():
+        await adapter.close()
+    await app.state.hub.engine.dispose()
+    body = response.json()
+    assert body["data"]["students"]["totalCount"] == STORE_STUDENTS
+    assert len(body["data"]["students"]["edges"]) == 5
+    error = body["errors"][0]
+    assert error["extensions"]["code"] == "SOURCE_UNAVAILABLE"
+    assert "gx_students" in error["message"]
