@@ -10,7 +10,7 @@ from hub.buildings.models import Building
 from hub.context import Context
 from hub.db.base import table_of
 from hub.pagination import PageArgs
-from resolvers import filters
+from resolvers import federation, filters
 from resolvers.common import ByParent, Listing, child_listing, listing, load_by_id
 
 TABLE = table_of(Building)
@@ -47,7 +47,27 @@ async def conditions(ctx: Context, spec: dict[str, Any]) -> filters.Conditions:
 
 
 async def page(ctx: Context, spec: dict[str, Any], args: PageArgs) -> Listing:
+    routes = await federation.routes_of(ctx, "building")
+    if routes:
+        return await federation.federated_listing(
+            ctx, TABLE, await conditions(ctx, spec), spec, args, routes, "Building"
+        )
     return listing(ctx, TABLE, await conditions(ctx, spec), args)
+
+
+async def routed_by_key(ctx: Context, source: str, key: str) -> Any:
+    """A building of a routed source by its key there (batched per source)."""
+    for routed in await federation.routes_of(ctx, "building"):
+        if routed.route.source != source:
+            continue
+
+        async def load(keys: list[str], routed: Any = routed) -> list[Any]:
+            return await federation.fetch_routed(ctx, routed, "Building", keys)
+
+        found = await ctx.loader(("routed_building", source), load).load(key)
+        if found is not None:
+            return found
+    return None
 
 
 async def of_school(ctx: Context, school_id: int, spec: dict[str, Any], args: PageArgs) -> Listing:

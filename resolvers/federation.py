@@ -31,14 +31,23 @@ from resolvers import filters
 from resolvers.common import Listing, Page, once, scoped
 
 SCHOOL = table_of(School)
-# Student filters a source can be asked for: filter field -> hub field.
+# Filters a source can be asked for, per entity: filter field -> hub field.
 PUSHABLE = {
-    "grade": "grade_code",
-    "status": "status_code",
-    "sex": "sex_code",
-    "ethnicity": "ethnicity_code",
-    "migrant_child": "migrant_child",
+    "student": {
+        "grade": "grade_code",
+        "status": "status_code",
+        "sex": "sex_code",
+        "ethnicity": "ethnicity_code",
+        "migrant_child": "migrant_child",
+    },
+    "building": {
+        "danger_rating": "danger_rating_code",
+        "use": "use_code",
+        "structure": "structure_code",
+    },
 }
+# The access resource of each routable entity (policies/policy.csv).
+RESOURCE = {"student": "student", "building": "building"}
 YES = ("1", "是", "Y", "y", "true", "True")
 NO = ("0", "否", "N", "n", "false", "False")
 
@@ -100,7 +109,7 @@ def _source_where(mapper: Mapper, spec: dict[str, Any]) -> dict[str, list[str]]:
     for name, value in spec.items():
         if name == "under":
             continue
-        target = PUSHABLE.get(name)
+        target = PUSHABLE[mapper.entity.name].get(name)
         mapped = fields.get(target) if target else None
         if mapped is None or mapped.column is None:
             raise BadInput(
@@ -145,7 +154,8 @@ class RouteSegment:
         """Code -> (id, path) of the schools in the route the viewer may read students of:
         the scope pushed down into the source."""
         if self._schools is None:
-            scope = self.ctx.access.scope("student", "read").intersect(self.routed.path)
+            resource = RESOURCE[self.entity]
+            scope = self.ctx.access.scope(resource, "read").intersect(self.routed.path)
             if self.under is not None:
                 scope = scope.intersect(self.under)
             statement = select(SCHOOL.c.code, SCHOOL.c.id, SCHOOL.c.path).where(
@@ -160,8 +170,10 @@ class RouteSegment:
         schools = await self.schools()
         try:
             raw_rows = await self.routed.source.rows_after(
-                self.entity, after, limit, scope=sorted(schools), where=where
+                self.entity, after, limit, scope=sorted(schools), where=where or None
             )
+        except ValueError as error:  # the source cannot apply these filters at all
+            raise BadInput(str(error)) from None
         except SourceUnavailable as error:
             _unavailable(self.ctx, error)
             return []
@@ -185,7 +197,11 @@ class RouteSegment:
         where = _source_where(self.mapper, self.spec)
         schools = await self.schools()
         try:
-            return await self.routed.source.count(self.entity, scope=sorted(schools), where=where)
+            return await self.routed.source.count(
+                self.entity, scope=sorted(schools), where=where or None
+            )
+        except ValueError as error:
+            raise BadInput(str(error)) from None
         except SourceUnavailable as error:
             _unavailable(self.ctx, error)
             return 0
@@ -263,7 +279,7 @@ async def fetch_routed(
         _unavailable(ctx, error)
         return [None] * len(keys)
     codes = {str(r.get(mapper.entity.scope_column or "")) for r in raw_rows if r is not None}
-    scope: Scope = ctx.access.scope("student", "read").intersect(routed.path)
+    scope: Scope = ctx.access.scope(RESOURCE[entity], "read").intersect(routed.path)
     statement = select(SCHOOL.c.code, SCHOOL.c.id, SCHOOL.c.path).where(
         SCHOOL.c.code.in_(codes), scope.restrict(SCHOOL.c.path)
     )

@@ -18,6 +18,7 @@ from schema.common import (
     Node,
     RowType,
     connection,
+    empty_listing,
     filter_spec,
     optional_code_field,
     page_args,
@@ -56,7 +57,7 @@ class BuildingFilter:
 @strawberry.type(description="A school building (校舍).")
 class Building(RowType, Node):
     type_name = "Building"
-    pk: strawberry.Private[int]
+    pk: strawberry.Private[int | None]  # None: read live from a routed source
     code: str = strawberry.field(description="Building number (建筑物编号).")
     name: str = strawberry.field(description="Name (名称).")
     storeys: int | None = strawberry.field(description="Storeys (层数).")
@@ -143,6 +144,8 @@ class Building(RowType, Node):
 
         args = page_args(info, first, after)
         spec = filter_spec(filter)
+        if self.pk is None:  # a building read live from another system holds no hub assets
+            return connection(empty_listing(), Asset.from_row, after is not None)
         listing = await resolve_assets.of_parent(info.context, "building_id", self.pk, spec, args)
         return connection(listing, Asset.from_row, after is not None)
 

@@ -14,7 +14,7 @@ from hub.access.masking import MASKED_LABEL
 from hub.context import Context
 from hub.ids import decode_id, encode_id
 from hub.pagination import PageArgs, encode_cursor
-from resolvers.common import Listing
+from resolvers.common import Listing, Page
 from resolvers.federation import FederatedRow
 
 HubInfo = Info[Context, None]
@@ -221,6 +221,18 @@ def connection(listing: Listing, build: Callable[[Row[Any]], T], had_cursor: boo
     """A connection that reads rows only if ``edges``/``pageInfo`` are selected and counts
     only if ``totalCount`` is."""
     return Connection(_listing=listing, _build=build, _had_cursor=had_cursor)
+
+
+def empty_listing() -> Listing:
+    """A list with nothing in it (a federated record has no hub-side children)."""
+
+    async def page() -> Page:
+        return Page([], False, [])
+
+    async def count() -> int:
+        return 0
+
+    return Listing(page, count)
 
 
 def page_args(info: HubInfo, first: int | None, after: str | None) -> PageArgs:

@@ -74,9 +74,11 @@ class ViewerQuery:
         federated = decode_federated_id(id)
         if federated is not None:
             type_name, source, key = federated
-            if type_name != "Student":
-                return None
-            return Student.maybe(await students.routed_by_key(info.context, source, key))
+            if type_name == "Student":
+                return Student.maybe(await students.routed_by_key(info.context, source, key))
+            if type_name == "Building":
+                return Building.maybe(await buildings.routed_by_key(info.context, source, key))
+            return None
         type_name, pk = decode_id(id)
         entry = NODE_TYPES.get(type_name)
         if entry is None:

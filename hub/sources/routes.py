@@ -15,7 +15,7 @@ from pathlib import Path
 
 from hub.sources.mapping import MappingError
 
-ROUTABLE = ("student",)
+ROUTABLE = ("student", "building")
 
 
 @dataclass(frozen=True, slots=True)

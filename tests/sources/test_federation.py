@@ -4,6 +4,8 @@ data and SOURCE_UNAVAILABLE."""
 
 from __future__ import annotations
 
+import asyncio
+import socket
 import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -13,8 +15,11 @@ from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 from sqlalchemy import text
 
+from examples.legacy.building_safety import buildings_for
+from examples.legacy.building_safety import create_app as safety_app
 from examples.legacy.provincial_students import build
 from hub.access.identity import mint_token
 from hub.app import create_app
@@ -41,6 +46,7 @@ class Federated:
     legacy: Path
     client: httpx.AsyncClient
     settings: Settings
+    schools: list[str]
 
     async def query(self, document: str, user: str, **variables: Any) -> dict[str, Any]:
         response = await self.client.post(
@@ -59,14 +65,25 @@ class Federated:
             return count
 
 
-def _sources_file(directory: Path, legacy: Path) -> Path:
+def _sources_file(directory: Path, legacy: Path, safety: str = "http://127.0.0.1:9") -> Path:
     path = directory / "sources.toml"
     path.write_text(
-        EXAMPLE.read_text(encoding="utf-8").replace("gx_students.db", str(legacy))
-        + '\n[routes]\nstudent = [ { under = "45", source = "gx_students" } ]\n',
+        EXAMPLE.read_text(encoding="utf-8")
+        .replace("gx_students.db", str(legacy))
+        .replace("http://127.0.0.1:8765", safety)
+        + "\n[routes]\n"
+        + 'student = [ { under = "45", source = "gx_students" } ]\n'
+        + 'building = [ { under = "45", source = "safety" } ]\n',
         encoding="utf-8",
     )
     return path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -90,14 +107,28 @@ async def federated(
         await make_user(engine, "gx.registrar", units[COUNTY], [("registrar", units[COUNTY])])
         await make_user(engine, "gx.viewer", units[COUNTY], [("viewer", units[COUNTY])])
         await engine.dispose()
-        settings = Settings(database_url=url, sources_file=_sources_file(directory, legacy))
+        with sqlite3.connect(legacy) as connection:
+            schools = [r[0] for r in connection.execute("SELECT XXDM FROM XX_JBXX")]
+        port = _free_port()
+        server = uvicorn.Server(
+            uvicorn.Config(safety_app(schools), host="127.0.0.1", port=port, log_level="warning")
+        )
+        serving = asyncio.create_task(server.serve())
+        for _ in range(500):  # uvicorn offers no event to await; 5 s at most
+            if server.started:
+                break
+            await asyncio.sleep(0.01)
+        safety = f"http://127.0.0.1:{port}"
+        settings = Settings(database_url=url, sources_file=_sources_file(directory, legacy, safety))
         app = create_app(settings)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
-            yield Federated(url, legacy, client, settings)
+            yield Federated(url, legacy, client, settings, schools)
         for adapter in app.state.hub.sources().values():
             await adapter.close()
         await app.state.hub.engine.dispose()
+        server.should_exit = True
+        await serving
 
 
 PAGE = """query ($after: String) { students(first: 500, after: $after) { totalCount
@@ -214,3 +245,36 @@ async def test_a_failing_source_yields_the_rest_and_source_unavailable(
     error = body["errors"][0]
     assert error["extensions"]["code"] == "SOURCE_UNAVAILABLE"
     assert "gx_students" in error["message"]
+
+
+async def test_one_request_reads_the_docked_system_the_safety_service_and_the_store(
+    federated: Federated,
+) -> None:
+    """The issue's scenario: students from the docked provincial system, buildings from the
+    REST service, schools and org units from the store; access and masking as everywhere."""
+    document = """query Everything { me { user }
+      students(first: 3) { totalCount edges { node { id idNumber school { code } } } }
+      buildings(first: 200) { totalCount edges { node { id code dangerRating { code label }
+        structure { label } floorArea school { code orgUnit { parent { code } } } } } }
+      schools(first: 50) { totalCount edges { node { code name } } } }"""
+    body = await federated.query(document, "gx.viewer")  # a viewer reads buildings too
+    assert "errors" not in body, body.get("errors")
+    data = body["data"]
+    assert all("*" in e["node"]["idNumber"] for e in data["students"]["edges"])
+    county_schools = {e["node"]["code"] for e in data["schools"]["edges"]}
+    assert county_schools
+    assert county_schools <= set(federated.schools)
+    expected = [b for b in buildings_for(federated.schools) if b["xxdm"] in county_schools]
+    buildings = [e["node"] for e in data["buildings"]["edges"]]
+    assert data["buildings"]["totalCount"] == len(buildings) == len(expected)
+    assert {b["code"] for b in buildings} == {b["jzwbh"] for b in expected}
+    for building in buildings:
+        assert decode_federated_id(building["id"])[1] == "safety"  # type: ignore[index]
+        assert building["school"]["orgUnit"]["parent"]["code"] == COUNTY
+        assert building["dangerRating"]["code"] in "ABCD"
+    assert all(decode_federated_id(e["node"]["id"]) for e in data["students"]["edges"])
+    dangerous = await federated.query(
+        '{ buildings(filter: {dangerRating: ["D"]}) { totalCount } }', "gx.viewer"
+    )
+    assert dangerous["errors"][0]["extensions"]["code"] == "BAD_INPUT"  # the service cannot
+    assert "safety" in dangerous["errors"][0]["message"]
