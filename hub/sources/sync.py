@@ -220,6 +220,12 @@ async def sync(
             )
         ).one()
     summary.read, summary.written, summary.rejected = (int(v) for v in totals)
+    if engine.dialect.name == "postgresql" and summary.written >= 10_000:
+        # Fresh statistics after a large load, or the planner keeps planning for the old table.
+        target = {"school": SCHOOL, "student": STUDENT, "building": BUILDING}[entity]
+        async with engine.connect() as connection:
+            await connection.execute(text(f"ANALYZE {target.name}"))
+            await connection.commit()
     summary.seconds = time.perf_counter() - started
     return summary
 
