@@ -200,6 +200,8 @@ def load_sources(path: Path) -> dict[str, SourceConfig]:
         for prefix in ("sqlite+aiosqlite:///", "sqlite:///"):
             if url.startswith(prefix) and not url.startswith(prefix + "/"):
                 url = prefix + str((path.parent / url[len(prefix) :]).resolve())
+        if spec.get("kind") == "file" and not url.startswith("/"):
+            url = str((path.parent / url).resolve())
         entities: dict[str, EntityMap] = {}
         for entity, entity_spec in spec.get("entities", {}).items():
             for required in ("table", "key", "fields"):

@@ -61,4 +61,8 @@ def make_source(config: SourceConfig) -> Source:
         from hub.sources.rest import RestSource
 
         return RestSource(config)
-    raise ValueError(f"source {config.name!r}: unknown kind {config.kind!r} (sql, rest)")
+    if config.kind == "file":
+        from hub.sources.files import FileSource
+
+        return FileSource(config)
+    raise ValueError(f"source {config.name!r}: unknown kind {config.kind!r} (sql, rest, file)")
