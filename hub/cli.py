@@ -215,6 +215,9 @@ def sources_check(
     from hub.sources.report import entity_report
 
     adapter = _source(source, sources)
+    if adapter.kind == "eduhub":
+        console.print(f"{source} is another hub: run its own `eduhub sources check`")
+        raise typer.Exit(0)
 
     async def run() -> None:
         engine = make_engine(_url(database))

@@ -109,6 +109,8 @@ def _source_where(mapper: Mapper, spec: dict[str, Any]) -> dict[str, list[str]]:
     for name, value in spec.items():
         if name == "under":
             continue
+        if name == "school_codes":  # a scope of its own: applied to the hub's schools
+            continue
         target = PUSHABLE[mapper.entity.name].get(name)
         mapped = fields.get(target) if target else None
         if mapped is None or mapped.column is None:
@@ -159,10 +161,13 @@ class RouteSegment:
             scope = self.ctx.access.scope(resource, "read").intersect(self.routed.path)
             if self.under is not None:
                 scope = scope.intersect(self.under)
-            self._whole = scope.prefixes == (self.routed.path,)
+            codes = self.spec.get("school_codes")
+            self._whole = scope.prefixes == (self.routed.path,) and codes is None
             statement = select(SCHOOL.c.code, SCHOOL.c.id, SCHOOL.c.path).where(
                 scope.restrict(SCHOOL.c.path)
             )
+            if codes is not None:
+                statement = statement.where(SCHOOL.c.code.in_(codes))
             self._schools = {code: (pk, path) for code, pk, path in await self.ctx.rows(statement)}
         return self._schools
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Row, Select, select
+from sqlalchemy import ColumnElement, Row, Select, select
 
 from hub.context import Context
 from hub.db.base import table_of
 from hub.errors import BadInput
 from hub.ids import decode_id_of
 from hub.pagination import PageArgs
+from hub.schools.models import School
 from hub.students.models import FamilyMember, StatusChange, Student
 from resolvers import federation, filters
 from resolvers.common import (
@@ -28,6 +29,7 @@ from resolvers.common import (
 TABLE = table_of(Student)
 FAMILY = table_of(FamilyMember)
 CHANGES = table_of(StatusChange)
+SCHOOLS = table_of(School)
 
 
 def check_student_number(number: str) -> str:
@@ -95,7 +97,17 @@ async def conditions(ctx: Context, spec: dict[str, Any]) -> filters.Conditions:
         *filters.equals(c.needs_aid, spec.get("needs_aid")),
         *filters.equals(c.inclusive_education, spec.get("inclusive_education")),
         *filters.prefix(c.name, spec.get("name_prefix"), "filter.namePrefix"),
+        *_in_schools(spec.get("school_codes")),
     )
+
+
+def _in_schools(codes: list[str] | None) -> list[ColumnElement[bool]]:
+    """Condition for ``filter.schoolCodes``: students of these schools (by 10-digit code)."""
+    if codes is None:
+        return []
+    if len(codes) > 5000 or any(not (len(c) == 10 and c.isdigit()) for c in codes):
+        raise BadInput("'filter.schoolCodes' takes at most 5000 10-digit school codes")
+    return [TABLE.c.school_id.in_(select(SCHOOLS.c.id).where(SCHOOLS.c.code.in_(codes)))]
 
 
 async def page(ctx: Context, spec: dict[str, Any], args: PageArgs) -> Listing:

@@ -41,6 +41,9 @@ class StudentFilter:
     under: str | None = strawberry.field(
         default=None, description="Only the subtree of this org unit code (所属区域)."
     )
+    school_codes: list[str] | None = strawberry.field(
+        default=None, description="Only students of these schools, by 10-digit code (学校)."
+    )
     grade: list[str] | None = strawberry.field(
         default=None, description="Grades, code set grade (年级)."
     )

@@ -17,7 +17,7 @@ from hub.codes.models import CodeValue
 from hub.codes.registry import code_value_rows
 from hub.db.migrate import upgrade
 from hub.db.models import Base
-from hub.demo.generate import COLUMNS, TABLE_ORDER, generate
+from hub.demo.generate import COLUMNS, DEFAULT_PROVINCE, TABLE_ORDER, generate
 from hub.demo.users import create_demo_users
 from hub.meta import HubMeta
 
@@ -43,6 +43,7 @@ async def load_demo(
     *,
     on_students: Callable[[int], None] | None = None,
     school_size_cap: int | None = None,
+    province: str = DEFAULT_PROVINCE,
 ) -> LoadSummary:
     """Replace the hub's data with a demo province; all or nothing."""
     started = time.perf_counter()
@@ -54,7 +55,7 @@ async def load_demo(
         await load_code_values(connection)
         buffers: dict[str, list[tuple[object, ...]]] = {t: [] for t in TABLE_ORDER}
         buffered = 0
-        for table, rows in generate(students, seed, school_size_cap=school_size_cap):
+        for table, rows in generate(students, seed, province, school_size_cap=school_size_cap):
             buffers[table].extend(rows)
             buffered += len(rows)
             if buffered >= FLUSH_ROWS:

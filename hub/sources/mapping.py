@@ -109,6 +109,8 @@ class SourceConfig:
     retries: int = 2
     breaker_failures: int = 5
     breaker_reset_seconds: float = 30.0
+    # Kind-specific settings (an eduhub source's ``token`` or ``token_env``).
+    options: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +149,7 @@ _FIELD_OPTIONS = {
     "integer",
     "decimal",
 }
+_KIND_OPTIONS = {"token", "token_env"}
 _SOURCE_OPTIONS = {
     "kind",
     "url",
@@ -157,6 +160,7 @@ _SOURCE_OPTIONS = {
     "retries",
     "breaker_failures",
     "breaker_reset_seconds",
+    *_KIND_OPTIONS,
 }
 
 
@@ -225,6 +229,7 @@ def load_sources(path: Path) -> dict[str, SourceConfig]:
             retries=int(spec.get("retries", 2)),
             breaker_failures=int(spec.get("breaker_failures", 5)),
             breaker_reset_seconds=float(spec.get("breaker_reset_seconds", 30.0)),
+            options={k: str(spec[k]) for k in _KIND_OPTIONS if k in spec},
         )
     return configs
 

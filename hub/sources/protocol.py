@@ -65,4 +65,10 @@ def make_source(config: SourceConfig) -> Source:
         from hub.sources.files import FileSource
 
         return FileSource(config)
-    raise ValueError(f"source {config.name!r}: unknown kind {config.kind!r} (sql, rest, file)")
+    if config.kind == "eduhub":
+        from hub.sources.eduhub import EduhubSource
+
+        return EduhubSource(config)
+    raise ValueError(
+        f"source {config.name!r}: unknown kind {config.kind!r} (sql, rest, file, eduhub)"
+    )

@@ -1,0 +1,209 @@
+"""eduhub adapter: another hub over GraphQL, so a national hub federates provincial hubs.
+
+Columns of its mappings are paths into the other hub's objects (``studentNumber``,
+``sex.code``, ``school.code``). The key of a record is its global ID there; as both hubs speak
+this same schema, the ID names the record's position in the other hub's key order, which is
+the cursor for the next page. The viewer's scope goes down as ``filter.schoolCodes``, filters
+as the other hub's own filter arguments. The other hub applies its own access rules to the
+token this hub presents (a service account there), and this hub applies its rules on top.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import httpx
+
+from hub.ids import decode_id
+from hub.pagination import encode_cursor
+from hub.sources.mapping import EntityMap, SourceConfig
+from hub.sources.resilience import CircuitBreaker, Resilience
+
+Row = dict[str, Any]
+LISTS = {"student": ("students", "Student"), "school": ("schools", "School")}
+# Source columns (paths) that a filter argument of the other hub can narrow.
+FILTERS = {
+    "grade.code": "grade",
+    "sex.code": "sex",
+    "status.code": "status",
+    "ethnicity.code": "ethnicity",
+}
+SINGLE = {"sex", "ethnicity"}  # filter arguments that take one value, not a list
+ALIASES = 25  # lookups by id per request: below the other hub's alias limit
+
+
+class RemoteError(Exception):
+    pass
+
+
+def _selection(paths: Sequence[str]) -> str:
+    tree: dict[str, Any] = {}
+    for path in paths:
+        node = tree
+        for part in path.split("."):
+            node = node.setdefault(part, {})
+
+    def render(node: dict[str, Any]) -> str:
+        return " ".join(f"{k} {{ {render(v)} }}" if v else k for k, v in node.items())
+
+    return render(tree)
+
+
+def _flatten(item: Mapping[str, Any], prefix: str = "") -> Row:
+    flat: Row = {}
+    for key, value in item.items():
+        if isinstance(value, Mapping):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+class EduhubSource:
+    kind = "eduhub"
+
+    def __init__(self, config: SourceConfig, client: httpx.AsyncClient | None = None) -> None:
+        self.config = config
+        self.name = config.name
+        token = config.options.get("token") or os.environ.get(config.options.get("token_env", ""))
+        headers = {"authorization": f"Bearer {token}"} if token else {}
+        self.client = client or httpx.AsyncClient(base_url=config.url, headers=headers)
+        self.resilience = Resilience(
+            config.name,
+            config.timeout_seconds,
+            config.retries,
+            CircuitBreaker(config.breaker_failures, config.breaker_reset_seconds),
+        )
+
+    def entity(self, name: str) -> EntityMap:
+        try:
+            return self.config.entities[name]
+        except KeyError:
+            raise KeyError(f"source {self.name!r} maps no entity {name!r}") from None
+
+    async def _query(self, document: str, variables: Mapping[str, Any]) -> dict[str, Any]:
+        async def call() -> dict[str, Any]:
+            response = await self.client.post(
+                "/graphql", json={"query": document, "variables": dict(variables)}
+            )
+            response.raise_for_status()
+            body = response.json()
+            if body.get("errors"):
+                first = body["errors"][0]
+                code = (first.get("extensions") or {}).get("code")
+                raise RemoteError(f"{code}: {first.get('message')}")
+            data: dict[str, Any] = body["data"]
+            return data
+
+        return await self.resilience.call(call, read=True)
+
+    def _filter(
+        self, scope: Sequence[str] | None, where: Mapping[str, Sequence[str]] | None
+    ) -> dict[str, Any]:
+        remote: dict[str, Any] = {}
+        if scope is not None:
+            remote["schoolCodes"] = list(scope)
+        for column, values in (where or {}).items():
+            argument = FILTERS.get(column)
+            if argument is None:
+                raise ValueError(f"source {self.name!r} cannot filter by {column!r}")
+            if argument in SINGLE:
+                if len(values) != 1:
+                    raise ValueError(f"source {self.name!r} filters {argument} by one value")
+                remote[argument] = values[0]
+            else:
+                remote[argument] = list(values)
+        return remote
+
+    def _columns(self, entity: EntityMap) -> list[str]:
+        return sorted({"id", *entity.columns()})
+
+    async def rows_after(
+        self,
+        entity_name: str,
+        after: str | None,
+        limit: int,
+        scope: Sequence[str] | None = None,
+        where: Mapping[str, Sequence[str]] | None = None,
+    ) -> list[Row]:
+        entity = self.entity(entity_name)
+        if scope is not None and not scope:
+            return []
+        field, type_name = LISTS[entity_name]
+        cursor = None
+        if after is not None:
+            found_type, pk = decode_id(after, "after")
+            if found_type != type_name:
+                raise ValueError(f"{after!r} is not a {type_name} of {self.name!r}")
+            cursor = encode_cursor(pk)
+        document = (
+            f"query ($f: {type_name}Filter, $n: Int, $a: String) {{ {field}(filter: $f,"
+            f" first: $n, after: $a) {{ edges {{ node {{ {_selection(self._columns(entity))} }}"
+            " } } }"
+        )
+        rows: list[Row] = []
+        while len(rows) < limit:  # the other hub pages at most 500 at a time
+            page = min(500, limit - len(rows))
+            data = await self._query(
+                document, {"f": self._filter(scope, where), "n": page, "a": cursor}
+            )
+            edges = data[field]["edges"]
+            rows.extend(_flatten(edge["node"]) for edge in edges)
+            if len(edges) < page:
+                break
+            cursor = encode_cursor(decode_id(rows[-1]["id"])[1])
+        return rows
+
+    async def count(
+        self,
+        entity_name: str,
+        scope: Sequence[str] | None = None,
+        where: Mapping[str, Sequence[str]] | None = None,
+    ) -> int:
+        if scope is not None and not scope:
+            return 0
+        field, type_name = LISTS[entity_name]
+        data = await self._query(
+            f"query ($f: {type_name}Filter) {{ {field}(filter: $f, first: 0) {{ totalCount }} }}",
+            {"f": self._filter(scope, where)},
+        )
+        return int(data[field]["totalCount"])
+
+    async def fetch(self, entity_name: str, keys: Sequence[str]) -> list[Row | None]:
+        entity = self.entity(entity_name)
+        _field, type_name = LISTS[entity_name]
+        selection = _selection(self._columns(entity))
+        unique = sorted(set(keys))
+        found: dict[str, Row] = {}
+        for start in range(0, len(unique), ALIASES):  # one request per batch of keys
+            chunk = unique[start : start + ALIASES]
+            document = "query (" + ", ".join(f"$k{i}: ID!" for i in range(len(chunk))) + ") { "
+            document += " ".join(
+                f"n{i}: node(id: $k{i}) {{ ... on {type_name} {{ {selection} }} }}"
+                for i in range(len(chunk))
+            )
+            document += " }"
+            data = await self._query(document, {f"k{i}": key for i, key in enumerate(chunk)})
+            for i, key in enumerate(chunk):
+                node = data.get(f"n{i}")
+                if node:
+                    found[key] = _flatten(node)
+        return [found.get(k) for k in keys]
+
+    async def health(self) -> bool:
+        try:
+            data = await self._query("{ me { user } }", {})
+        except Exception:  # health reports, it does not raise
+            return False
+        return bool(data.get("me"))
+
+    async def column_stats(self, entity_name: str) -> tuple[int, Mapping[str, int]]:
+        raise NotImplementedError("the mapping report of another hub is that hub's own report")
+
+    async def value_counts(self, entity_name: str, column_name: str) -> dict[str, int]:
+        raise NotImplementedError("the mapping report of another hub is that hub's own report")
+
+    async def close(self) -> None:
+        await self.client.aclose()
