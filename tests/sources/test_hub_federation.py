@@ -140,6 +140,7 @@ async def test_a_national_hub_federates_two_provincial_hubs(
                     )
                 )
             ).scalar()
+        assert isinstance(county, str)
         await make_user(engine, "nation", units["CN"], [("administrator", units["CN"])])
         await make_user(engine, "county44", units[county], [("viewer", units[county])])
         await engine.dispose()
