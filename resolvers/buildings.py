@@ -71,6 +71,11 @@ async def routed_by_key(ctx: Context, source: str, key: str) -> Any:
 
 
 async def of_school(ctx: Context, school_id: int, spec: dict[str, Any], args: PageArgs) -> Listing:
+    routed = await federation.routed_school_listing(
+        ctx, TABLE, "building", "Building", school_id, spec, args, conditions
+    )
+    if routed is not None:
+        return routed
     conditions_ = await conditions(ctx, spec)
     return child_listing(
         ctx, TABLE, ByParent("school_id"), conditions_, filters.key(spec), args, school_id

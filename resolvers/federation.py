@@ -322,3 +322,37 @@ async def fetch_routed(
         values.update(school_id=school[0], path=school[1])
         found.append(FederatedRow(type_name, source.name, mapped.key, values))
     return found
+
+
+async def routed_school_listing(
+    ctx: Context,
+    table: Table,
+    entity: str,
+    type_name: str,
+    school_id: int,
+    spec: dict[str, Any],
+    args: PageArgs,
+    conditions_of: Any,
+) -> Listing | None:
+    """The nested list of one school whose entity is routed to a source, or None when the
+    school's subtree is not routed (the store's batched nested list applies). A routed school
+    costs its own source call: nested lists of routed schools are not batched across schools
+    yet."""
+    routes = await routes_of(ctx, entity)
+    if not routes:
+        return None
+
+    async def load(ids: list[int]) -> list[Any]:
+        rows = await ctx.rows(
+            select(SCHOOL.c.id, SCHOOL.c.code, SCHOOL.c.path).where(SCHOOL.c.id.in_(set(ids)))
+        )
+        found = {row.id: row for row in rows}
+        return [found.get(i) for i in ids]
+
+    school = await ctx.loader("school_code_path", load).load(school_id)
+    if school is None or not any(school.path.startswith(r.path) for r in routes):
+        return None
+    narrowed = {**spec, "under": school.code}
+    return await federated_listing(
+        ctx, table, await conditions_of(ctx, narrowed), narrowed, args, routes, type_name
+    )

@@ -122,7 +122,14 @@ async def page(ctx: Context, spec: dict[str, Any], args: PageArgs) -> Listing:
 async def of_parent(
     ctx: Context, column: str, parent_id: int, spec: dict[str, Any], args: PageArgs
 ) -> Listing:
-    """Students of a school (``school_id``) or a class (``class_id``), batched."""
+    """Students of a school (``school_id``) or a class (``class_id``), batched; a school
+    whose students are routed to a source reads them there."""
+    if column == "school_id":
+        routed = await federation.routed_school_listing(
+            ctx, TABLE, "student", "Student", parent_id, spec, args, conditions
+        )
+        if routed is not None:
+            return routed
     conditions_ = await conditions(ctx, spec)
     return child_listing(
         ctx, TABLE, ByParent(column), conditions_, filters.key(spec), args, parent_id

@@ -278,3 +278,25 @@ async def test_one_request_reads_the_docked_system_the_safety_service_and_the_st
     )
     assert dangerous["errors"][0]["extensions"]["code"] == "BAD_INPUT"  # the service cannot
     assert "safety" in dangerous["errors"][0]["message"]
+
+
+async def test_nested_lists_of_a_routed_school_read_its_source(federated: Federated) -> None:
+    body = await federated.query(
+        """{ schools(first: 50) { edges { node { code
+             students(first: 500, filter: {grade: ["11", "12", "13", "14", "15", "16", "21"]}) {
+               totalCount edges { node { id school { code } } } }
+             buildings(first: 50) { totalCount edges { node { code } } } } } } }""",
+        "gx.viewer",
+    )
+    assert "errors" not in body, body.get("errors")
+    schools = [e["node"] for e in body["data"]["schools"]["edges"]]
+    assert schools
+    buildings = buildings_for(federated.schools)
+    for school in schools:
+        expected = federated.legacy_count(f"XXDM = '{school['code']}'")  # every grade asked
+        students = school["students"]
+        assert students["totalCount"] == len(students["edges"]) == expected > 0
+        assert all(decode_federated_id(e["node"]["id"]) for e in students["edges"])
+        assert {e["node"]["school"]["code"] for e in students["edges"]} == {school["code"]}
+        mine = [b for b in buildings if b["xxdm"] == school["code"]]
+        assert school["buildings"]["totalCount"] == len(mine)
