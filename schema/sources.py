@@ -6,6 +6,8 @@ import datetime as dt
 
 import strawberry
 
+from hub.errors import BadInput, NotFound
+from hub.sources.report import entity_report
 from resolvers import sources as resolve
 from schema.common import HubInfo
 
@@ -30,6 +32,36 @@ class SourceStatus:
     )
     entities: list[str] = strawberry.field(description="Mapped entities (实体).")
     last_sync: SyncStatus | None = strawberry.field(description="Newest finished sync (最近同步).")
+
+
+@strawberry.type(description="How one hub field is fed by a source (映射).")
+class FieldMapping:
+    hub_field: str = strawberry.field(description="Hub field (字段).")
+    column: str | None = strawberry.field(description="Source column or path (来源列).")
+    mapped: bool = strawberry.field(description="Mapped at all (已映射).")
+    filled: float | None = strawberry.field(description="Share of rows with a value (填报率).")
+    untranslatable: list[UntranslatableValue] = strawberry.field(
+        description="Source values that cannot be taken, with counts (无法转换的值)."
+    )
+    disagreements: int = strawberry.field(
+        description="Synced rows that now differ from the source (与同步副本不一致)."
+    )
+
+
+@strawberry.type(description="A source value that cannot be translated or parsed.")
+class UntranslatableValue:
+    value: str
+    count: int
+
+
+@strawberry.type(description="The mapping report of a source's entity (映射报告).")
+class MappingReport:
+    source: str
+    entity: str
+    rows: int = strawberry.field(description="Rows in the source (记录数).")
+    coverage: float = strawberry.field(description="Share of hub fields mapped (覆盖率).")
+    synced_rows_compared: int = strawberry.field(description="Synced rows compared (已比对).")
+    fields: list[FieldMapping]
 
 
 @strawberry.type
@@ -62,3 +94,38 @@ class SourceQuery:
                 )
             )
         return result
+
+    @strawberry.field(description="The mapping report of a source, for administrators (映射报告).")
+    async def source_report(self, info: HubInfo, name: str, entity: str) -> MappingReport:
+        context = info.context
+        resolve.require_sources_reader(context)
+        sources = context.state.sources() if context.state else {}
+        source = sources.get(name)
+        if source is None:
+            raise NotFound(f"no source {name!r} (known: {', '.join(sources) or 'none'})")
+        if entity not in source.config.entities:
+            raise BadInput(f"source {name!r} maps no entity {entity!r}")
+        if source.kind == "eduhub":
+            raise BadInput(f"{name!r} is another hub: ask it for its own report")
+        report = await entity_report(source, entity, context.codes, context.state.engine)
+        return MappingReport(
+            source=name,
+            entity=entity,
+            rows=report.rows,
+            coverage=report.coverage,
+            synced_rows_compared=report.synced_rows_compared,
+            fields=[
+                FieldMapping(
+                    hub_field=f.hub_field,
+                    column=f.column,
+                    mapped=f.mapped,
+                    filled=f.filled,
+                    untranslatable=[
+                        UntranslatableValue(value=v, count=n)
+                        for v, n in sorted(f.untranslatable.items())
+                    ],
+                    disagreements=f.disagreements,
+                )
+                for f in report.fields
+            ],
+        )

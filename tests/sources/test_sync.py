@@ -275,6 +275,8 @@ async def test_synced_records_are_served_with_access_and_sources_report_status(
         app = create_app(settings)
         transport = httpx.ASGITransport(app=app)
         query = """{ sources { name health breakerState lastSync { entity rowsRead rowsRejected } }
+                     sourceReport(name: "gx_students", entity: "student") { rows coverage
+                       fields { hubField column mapped untranslatable { value count } } }
                      students(first: 1) { totalCount edges { node { idNumber
                        school { orgUnit { parent { code } } } } } } }"""
         async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
@@ -290,6 +292,13 @@ async def test_synced_records_are_served_with_access_and_sources_report_status(
         for source in app.state.hub.sources().values():
             await source.close()
         await app.state.hub.engine.dispose()
+    report = admin["data"]["sourceReport"]
+    assert report["rows"] == STUDENTS
+    ethnicity = next(f for f in report["fields"] if f["hubField"] == "ethnicity_code")
+    assert ethnicity["column"] == "MZM"
+    assert ethnicity["untranslatable"] == [
+        {"value": "汉", "count": _defects["abbreviated_ethnicity"]}
+    ]
     status = admin["data"]["sources"][0]
     assert status["name"] == "gx_students"
     assert status["health"] is True
