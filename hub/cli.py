@@ -66,6 +66,13 @@ def demo(
     students: Annotated[int, typer.Option(min=1, help="Number of students to generate.")] = 20_000,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed builds the same data.")] = 1,
     database: DatabaseOption = None,
+    federation: Annotated[
+        bool,
+        typer.Option(
+            help="Also dock the example Guangxi (45) student system: build its database, write"
+            " sources.toml routing its students live, sync its schools."
+        ),
+    ] = False,
 ) -> None:
     """Replace the database's data with a realistic demo province (演示数据)."""
     from hub.demo.load import load_demo
@@ -92,6 +99,46 @@ def demo(
         console.print(f"[green]demo loaded[/green] in {summary.seconds:.1f}s into {url}: {counts}")
 
     asyncio.run(run())
+    if federation:
+        legacy, sources = _example_files()
+        asyncio.run(_dock_example(url, legacy, sources))
+
+
+def _example_files() -> tuple[Path, Path]:
+    """The example docked system's database and a sources file routing its students live."""
+    from examples.legacy.provincial_students import build
+
+    legacy = Path("gx_students.db").resolve()
+    build(legacy, 3000, 45)
+    example = Path(__file__).resolve().parents[1] / "examples" / "legacy" / "sources.toml"
+    text = example.read_text(encoding="utf-8").replace("gx_students.db", str(legacy))
+    sources = Path("sources.toml").resolve()
+    sources.write_text(
+        text + '\n[routes]\nstudent = [ { under = "45", source = "gx_students" } ]\n',
+        encoding="utf-8",
+    )
+    return legacy, sources
+
+
+async def _dock_example(url: str, legacy: Path, sources: Path) -> None:
+    """Wire the example docked system in: its schools synced as reference data."""
+    from hub.codes.registry import registry_from_packaged
+    from hub.sources.mapping import load_sources
+    from hub.sources.sync import sync as run_sync
+
+    adapter = make_source(load_sources(sources)["gx_students"])
+    engine = make_engine(url)
+    try:
+        summary = await run_sync(engine, adapter, "school", registry_from_packaged())
+    finally:
+        await adapter.close()
+        await engine.dispose()
+    console.print(
+        f"[green]docked[/green] the example Guangxi system ({legacy}): {summary.written} schools"
+        f" synced; its 3,000 students are read live (route in {sources}). Try, as"
+        ' national.admin: { students(filter: {under: "45"}, first: 3) { totalCount edges'
+        " { node { id name school { name } } } } }"
+    )
 
 
 @app.command()
