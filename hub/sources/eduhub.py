@@ -19,7 +19,7 @@ import httpx
 from hub.ids import decode_id
 from hub.pagination import encode_cursor
 from hub.sources.mapping import EntityMap, SourceConfig
-from hub.sources.resilience import CircuitBreaker, Resilience
+from hub.sources.protocol import Adapter, flatten
 
 Row = dict[str, Any]
 LISTS = {"student": ("students", "Student"), "school": ("schools", "School")}
@@ -51,37 +51,14 @@ def _selection(paths: Sequence[str]) -> str:
     return render(tree)
 
 
-def _flatten(item: Mapping[str, Any], prefix: str = "") -> Row:
-    flat: Row = {}
-    for key, value in item.items():
-        if isinstance(value, Mapping):
-            flat.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
-
-
-class EduhubSource:
+class EduhubSource(Adapter):
     kind = "eduhub"
 
     def __init__(self, config: SourceConfig, client: httpx.AsyncClient | None = None) -> None:
-        self.config = config
-        self.name = config.name
+        super().__init__(config)
         token = config.options.get("token") or os.environ.get(config.options.get("token_env", ""))
         headers = {"authorization": f"Bearer {token}"} if token else {}
         self.client = client or httpx.AsyncClient(base_url=config.url, headers=headers)
-        self.resilience = Resilience(
-            config.name,
-            config.timeout_seconds,
-            config.retries,
-            CircuitBreaker(config.breaker_failures, config.breaker_reset_seconds),
-        )
-
-    def entity(self, name: str) -> EntityMap:
-        try:
-            return self.config.entities[name]
-        except KeyError:
-            raise KeyError(f"source {self.name!r} maps no entity {name!r}") from None
 
     async def _query(self, document: str, variables: Mapping[str, Any]) -> dict[str, Any]:
         async def call() -> dict[str, Any]:
@@ -150,7 +127,7 @@ class EduhubSource:
                 document, {"f": self._filter(scope, where), "n": page, "a": cursor}
             )
             edges = data[field]["edges"]
-            rows.extend(_flatten(edge["node"]) for edge in edges)
+            rows.extend(flatten(edge["node"]) for edge in edges)
             if len(edges) < page:
                 break
             cursor = encode_cursor(decode_id(rows[-1]["id"])[1])
@@ -189,7 +166,7 @@ class EduhubSource:
             for i, key in enumerate(chunk):
                 node = data.get(f"n{i}")
                 if node:
-                    found[key] = _flatten(node)
+                    found[key] = flatten(node)
         return [found.get(k) for k in keys]
 
     async def health(self) -> bool:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.sources.mapping import EntityMap, SourceConfig
-from hub.sources.resilience import CircuitBreaker, Resilience
+from hub.sources.protocol import Adapter
 
 Row = dict[str, Any]
 
@@ -39,26 +39,13 @@ def _cell(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
-class FileSource:
+class FileSource(Adapter):
     kind = "file"
 
     def __init__(self, config: SourceConfig) -> None:
-        self.config = config
-        self.name = config.name
+        super().__init__(config, retries=0)  # a file does not get better by reading it again
         self.path = _path(config.url)
-        self.resilience = Resilience(
-            config.name,
-            config.timeout_seconds,
-            0,  # a file does not get better by reading it again
-            CircuitBreaker(config.breaker_failures, config.breaker_reset_seconds),
-        )
         self._cache: dict[str, tuple[float, list[Row]]] = {}
-
-    def entity(self, name: str) -> EntityMap:
-        try:
-            return self.config.entities[name]
-        except KeyError:
-            raise KeyError(f"source {self.name!r} maps no entity {name!r}") from None
 
     def _read(self, entity: EntityMap) -> list[Row]:
         try:

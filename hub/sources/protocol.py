@@ -72,3 +72,38 @@ def make_source(config: SourceConfig) -> Source:
     raise ValueError(
         f"source {config.name!r}: unknown kind {config.kind!r} (sql, rest, file, eduhub)"
     )
+
+
+class Adapter:
+    """What every adapter shares: its configuration, its resilience, its entities."""
+
+    kind: str
+
+    def __init__(self, config: SourceConfig, *, retries: int | None = None) -> None:
+        from hub.sources.resilience import CircuitBreaker
+
+        self.config = config
+        self.name = config.name
+        self.resilience = Resilience(
+            config.name,
+            config.timeout_seconds,
+            config.retries if retries is None else retries,
+            CircuitBreaker(config.breaker_failures, config.breaker_reset_seconds),
+        )
+
+    def entity(self, name: str) -> EntityMap:
+        try:
+            return self.config.entities[name]
+        except KeyError:
+            raise KeyError(f"source {self.name!r} maps no entity {name!r}") from None
+
+
+def flatten(item: Mapping[str, Any], prefix: str = "") -> Row:
+    """A nested JSON object as dotted field names (``{"jd": {"dj": "A"}}`` -> ``jd.dj``)."""
+    flat: Row = {}
+    for key, value in item.items():
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat

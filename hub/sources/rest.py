@@ -13,8 +13,8 @@ from typing import Any
 
 import httpx
 
-from hub.sources.mapping import EntityMap, SourceConfig
-from hub.sources.resilience import CircuitBreaker, Resilience
+from hub.sources.mapping import SourceConfig
+from hub.sources.protocol import Adapter, flatten
 
 Row = dict[str, Any]
 PAGE = 1000
@@ -24,36 +24,12 @@ class MalformedAnswer(Exception):
     pass
 
 
-def _flatten(item: Mapping[str, Any], prefix: str = "") -> Row:
-    flat: Row = {}
-    for key, value in item.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            flat.update(_flatten(value, f"{name}."))
-        else:
-            flat[name] = value
-    return flat
-
-
-class RestSource:
+class RestSource(Adapter):
     kind = "rest"
 
     def __init__(self, config: SourceConfig, client: httpx.AsyncClient | None = None) -> None:
-        self.config = config
-        self.name = config.name
+        super().__init__(config)
         self.client = client or httpx.AsyncClient(base_url=config.url)
-        self.resilience = Resilience(
-            config.name,
-            config.timeout_seconds,
-            config.retries,
-            CircuitBreaker(config.breaker_failures, config.breaker_reset_seconds),
-        )
-
-    def entity(self, name: str) -> EntityMap:
-        try:
-            return self.config.entities[name]
-        except KeyError:
-            raise KeyError(f"source {self.name!r} maps no entity {name!r}") from None
 
     async def _items(self, path: str, params: Mapping[str, str]) -> list[Row]:
         async def call() -> list[Row]:
@@ -66,7 +42,7 @@ class RestSource:
             items = body.get("items") if isinstance(body, dict) else None
             if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
                 raise MalformedAnswer(f"{path}: no list of objects under 'items'")
-            return [_flatten(item) for item in items]
+            return [flatten(item) for item in items]
 
         return await self.resilience.call(call, read=True)
 

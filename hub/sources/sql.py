@@ -23,30 +23,17 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from hub.sources.mapping import EntityMap, SourceConfig
-from hub.sources.resilience import CircuitBreaker, Resilience
+from hub.sources.protocol import Adapter
 
 Row = dict[str, Any]
 
 
-class SqlSource:
+class SqlSource(Adapter):
     kind = "sql"
 
     def __init__(self, config: SourceConfig, engine: AsyncEngine | None = None) -> None:
-        self.config = config
-        self.name = config.name
+        super().__init__(config)
         self.engine = engine or create_async_engine(config.url)
-        self.resilience = Resilience(
-            config.name,
-            config.timeout_seconds,
-            config.retries,
-            CircuitBreaker(config.breaker_failures, config.breaker_reset_seconds),
-        )
-
-    def entity(self, name: str) -> EntityMap:
-        try:
-            return self.config.entities[name]
-        except KeyError:
-            raise KeyError(f"source {self.name!r} maps no entity {name!r}") from None
 
     def _table(self, entity: EntityMap) -> tuple[TableClause, dict[str, ColumnClause[Any]]]:
         columns: dict[str, ColumnClause[Any]] = {name: column(name) for name in entity.columns()}
