@@ -105,12 +105,9 @@ class School(RowType, Node):
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[Annotated[Student, strawberry.lazy("schema.students")]]:
-        from schema.students import Student
+        from schema.students import students_of
 
-        args = page_args(info, first, after)
-        spec = filter_spec(filter)
-        listing = await resolve_students.of_parent(info.context, "school_id", self.pk, spec, args)
-        return connection(listing, Student.from_row, after is not None)
+        return await students_of(info, "school_id", self.pk, filter, first, after)
 
     @strawberry.field(description="Teachers and staff of this school (教职工).")
     async def teachers(
@@ -187,12 +184,9 @@ class SchoolClass(RowType, Node):
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[Annotated[Student, strawberry.lazy("schema.students")]]:
-        from schema.students import Student
+        from schema.students import students_of
 
-        args = page_args(info, first, after)
-        spec = filter_spec(filter)
-        listing = await resolve_students.of_parent(info.context, "class_id", self.pk, spec, args)
-        return connection(listing, Student.from_row, after is not None)
+        return await students_of(info, "class_id", self.pk, filter, first, after)
 
     @strawberry.field(description="Number of students in the class (班额).")
     async def size(self, info: HubInfo) -> int:

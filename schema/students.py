@@ -330,6 +330,21 @@ class Student(RowType, Node):
         return rows_to(StatusChange.from_row, await resolve.changes_of(info.context, self.pk))
 
 
+async def students_of(
+    info: HubInfo,
+    column: str,
+    parent_id: int,
+    filter: StudentFilter | None,
+    first: int | None,
+    after: str | None,
+) -> Connection[Student]:
+    """The students of a school (``school_id``) or a class (``class_id``) as a connection."""
+    args = page_args(info, first, after)
+    spec = filter_spec(filter)
+    listing = await resolve.of_parent(info.context, column, parent_id, spec, args)
+    return connection(listing, Student.from_row, after is not None)
+
+
 @strawberry.type
 class StudentQuery:
     @strawberry.field(description="A student by national student number (按全国学籍号查学生).")
