@@ -167,6 +167,17 @@ def serve(
         f"eduhub on http://{host}:{port}/graphql (GraphiQL in development), database"
         f" {settings.database_url}\nTry:\n{EXAMPLE_QUERY}"
     )
+    if not settings.is_production:
+        from hub.access.identity import mint_token
+
+        token = mint_token(settings, "national.admin", 8 * 3600)
+        # Plain output: a wrapped token cannot be pasted.
+        typer.echo(
+            "As national.admin (development token, 8 h), put in GraphiQL's Headers pane:\n"
+            f'{{"Authorization": "Bearer {token}"}}\n'
+            "Other demo users: eduhub token county.viewer (see the README).",
+            err=True,
+        )
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 
 
