@@ -149,10 +149,12 @@ async def run(students: int, seed: int, iterations: int) -> None:
             *county_range,
         )
     ]
+    # Pages start after random students of the county; lists are ordered by (path, id).
     starts = [
-        r["id"] - 1
+        (r["id"], r["path"])
         for r in await raw.fetch(
-            "SELECT id FROM student WHERE path >= $1 AND path < $2 ORDER BY random() LIMIT $3",
+            "SELECT id, path FROM student WHERE path >= $1 AND path < $2"
+            " ORDER BY random() LIMIT $3",
             *county_range,
             iterations + 20,
         )
@@ -175,10 +177,10 @@ async def run(students: int, seed: int, iterations: int) -> None:
         if "errors" in body:
             raise RuntimeError(body["errors"])
 
-    def cursor(pk: int) -> str:
-        from hub.pagination import encode_cursor
+    def cursor(start: tuple[int, str]) -> str:
+        from hub.pagination import encode_tree_cursor
 
-        return encode_cursor(pk)
+        return encode_tree_cursor(*start)
 
     def code(code_set: str, value: str) -> dict[str, str]:
         return {"code": value, "label": labels.label(code_set, value)}
@@ -211,8 +213,9 @@ async def run(students: int, seed: int, iterations: int) -> None:
     async def raw_page(i: int) -> None:
         rows = await raw.fetch(
             "SELECT id, student_number, name, sex_code, birth_date, grade_code, school_id"
-            " FROM student WHERE path >= $2 AND path < $3 AND id > $1 ORDER BY id LIMIT 100",
-            starts[i],
+            " FROM student WHERE path >= $3 AND path < $4 AND (path, id) > ($2, $1)"
+            " ORDER BY path, id LIMIT 100",
+            *starts[i],
             *county_range,
         )
         ids = [r["id"] for r in rows]

@@ -1,8 +1,10 @@
 """Relay-style keyset pagination with opaque cursors.
 
-A store list is ordered by primary key (``k1:<id>``). A federated list is a sequence of
-segments, the store's rows first and then each routed source's rows in its key order; its
-cursors say which segment and where in it (``f1:<segment>:<key>``)."""
+A top-level store list is ordered by (materialised path, id) (``p1:<id>:<path>``), so a
+subtree's page is one index range; a nested list of one parent by id (``k1:<id>``). A
+federated list is a sequence of segments, the store's rows first and then each routed
+source's rows in its key order; its cursors say which segment and where in it
+(``f1:<segment>:<key>``)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ from dataclasses import dataclass
 
 from hub.errors import BadInput
 
-_STORE = "k1:"
+_STORE = "k1:"  # a nested list of one parent: ordered by id
+_TREE = "p1:"  # a top-level list: ordered by (path, id), so a subtree is one index range
 _FEDERATED = "f1:"
 
 
@@ -22,6 +25,10 @@ def _encode(raw: str) -> str:
 
 def encode_cursor(pk: int) -> str:
     return _encode(f"{_STORE}{pk}")
+
+
+def encode_tree_cursor(pk: int, path: str) -> str:
+    return _encode(f"{_TREE}{pk}:{path}")
 
 
 def encode_segment_cursor(segment: int, key: str) -> str:
@@ -44,15 +51,25 @@ def decode_cursor(cursor: str) -> int:
 
 
 @dataclass(frozen=True, slots=True)
+class TreeCursor:
+    pk: int
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
 class SegmentCursor:
     segment: int
     key: str
 
 
-def decode_any(cursor: str) -> int | SegmentCursor:
-    """A store cursor's id, or a federated cursor's segment and key."""
+def decode_any(cursor: str) -> int | TreeCursor | SegmentCursor:
+    """A nested list's id, a top-level list's (id, path), or a federated segment and key."""
     raw = _raw(cursor)
-    if raw.startswith(_FEDERATED):
+    if raw.startswith(_TREE):
+        pk, _, path = raw[len(_TREE) :].partition(":")
+        if pk.isdigit() and path.startswith("/") and path.endswith("/"):
+            return TreeCursor(int(pk), path)
+    elif raw.startswith(_FEDERATED):
         segment, _, key = raw[len(_FEDERATED) :].partition(":")
         if segment.isdigit() and key:
             return SegmentCursor(int(segment), key)
@@ -69,6 +86,8 @@ class PageArgs:
     after: int | None
     # A federated list's position (segment and key), when ``after`` came from one.
     segment: SegmentCursor | None = None
+    # The path of ``after`` in a top-level list ordered by (path, id).
+    path: str | None = None
 
     @classmethod
     def parse(cls, first: int | None, after: str | None, *, default: int, cap: int) -> PageArgs:
@@ -81,4 +100,6 @@ class PageArgs:
         position = decode_any(after)
         if isinstance(position, SegmentCursor):
             return cls(first, None, position)
+        if isinstance(position, TreeCursor):
+            return cls(first, position.pk, None, position.path)
         return cls(first, position)

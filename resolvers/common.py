@@ -8,13 +8,13 @@ from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Table, and_, func, literal, select
+from sqlalchemy import ColumnElement, Row, Table, and_, func, literal, select, tuple_
 
 from hub.context import Context
 from hub.db.base import table_of
 from hub.errors import BadInput
 from hub.orgunits.models import OrgUnit
-from hub.pagination import PageArgs
+from hub.pagination import PageArgs, encode_tree_cursor
 
 Conditions = tuple[ColumnElement[bool], ...]
 
@@ -65,6 +65,10 @@ RESOURCE_OF = {
 }
 
 
+def path_name(table: Table) -> str:
+    return "scope_path" if table.name == "audit_event" else "path"
+
+
 def path_column(table: Table) -> ColumnElement[str]:
     """The column placing a row in the tree (audit events: the subtree of their subjects)."""
     column: ColumnElement[str] = table.c.scope_path if table.name == "audit_event" else table.c.path
@@ -81,17 +85,33 @@ def scoped(ctx: Context, table: Table, conditions: Conditions) -> list[ColumnEle
     return [visible(ctx, table), *conditions]
 
 
+def tree_keyset(table: Table, args: PageArgs) -> list[ColumnElement[bool]]:
+    """The keyset condition of a top-level list ordered by (path, id)."""
+    if args.segment is not None or (args.after is not None and args.path is None):
+        raise BadInput("invalid cursor for 'after': it belongs to another list")
+    if args.after is None or args.path is None:
+        return []
+    position = tuple_(literal(args.path), literal(args.after))
+    return [tuple_(path_column(table), table.c.id) > position]
+
+
 def listing(ctx: Context, table: Table, conditions: Conditions, args: PageArgs) -> Listing:
-    """A top-level list: keyset page by primary key, and its count."""
+    """A top-level list: keyset page ordered by (path, id), and its count."""
     where = scoped(ctx, table, conditions)
+    path = path_column(table)
 
     async def page() -> Page:
-        if args.segment is not None:
-            raise BadInput("this list is not federated: the cursor belongs to another list")
-        keyset = [*where, table.c.id > args.after] if args.after is not None else where
-        statement = select(table).where(*keyset).order_by(table.c.id).limit(args.first + 1)
-        rows = await ctx.rows(statement)
-        return Page(rows[: args.first], len(rows) > args.first)
+        statement = (
+            select(table)
+            .where(*where, *tree_keyset(table, args))
+            .order_by(path, table.c.id)
+            .limit(args.first + 1)
+        )
+        rows = (await ctx.rows(statement))[: args.first + 1]
+        shown = rows[: args.first]
+        column = path_name(table)
+        cursors = [encode_tree_cursor(row.id, row._mapping[column]) for row in shown]
+        return Page(shown, len(rows) > args.first, cursors)
 
     async def count() -> int:
         total = await ctx.scalar(select(func.count()).select_from(table).where(*where))

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, not_, select
+from sqlalchemy import ColumnElement, Table, literal, not_, select, tuple_
 
 from hub.access.scope import Scope, under_path
 from hub.context import Context
@@ -24,7 +24,7 @@ from hub.ids import encode_federated_id
 from hub.pagination import PageArgs, encode_segment_cursor
 from hub.schools.models import School
 from hub.sources.mapping import Mapper
-from hub.sources.protocol import Source
+from hub.sources.protocol import Source, continuation
 from hub.sources.resilience import SourceUnavailable
 from hub.sources.routes import Route
 from resolvers import filters
@@ -203,7 +203,7 @@ class RouteSegment:
             values.update(school_id=school[0], path=school[1])
             rows.append(
                 (
-                    mapped.key,
+                    continuation(raw, mapper.entity.key),  # where the next page starts
                     FederatedRow(self.type_name, self.routed.source.name, mapped.key, values),
                 )
             )
@@ -250,18 +250,27 @@ async def federated_listing(
     store_empty = all(any(prefix.startswith(r.path) for r in routes) for prefix in visible.prefixes)
 
     async def store_rows(after: str | None, limit: int) -> list[tuple[str, Any]]:
+        """The store's part, ordered by (path, id) like every top-level list; its position
+        within the segment is ``<id>:<path>``."""
         if store_empty:
             return []
-        where = [*store_where, table.c.id > int(after)] if after is not None else store_where
-        statement = select(table).where(*where).order_by(table.c.id).limit(limit)
-        return [(str(row.id), row) for row in await ctx.rows(statement)]
+        where = list(store_where)
+        if after is not None:
+            pk, _, path = after.partition(":")
+            if not pk.isdigit() or not path:
+                raise BadInput("invalid cursor for 'after': not a position of this list")
+            where.append(tuple_(table.c.path, table.c.id) > tuple_(literal(path), literal(int(pk))))
+        statement = select(table).where(*where).order_by(table.c.path, table.c.id).limit(limit)
+        return [(f"{row.id}:{row.path}", row) for row in await ctx.rows(statement)]
 
     async def page() -> Page:
         start, after = 0, None
         if args.segment is not None:
             start, after = args.segment.segment, args.segment.key
+        elif args.after is not None and args.path is not None:
+            after = f"{args.after}:{args.path}"  # a store cursor of this same list
         elif args.after is not None:
-            after = str(args.after)
+            raise BadInput("invalid cursor for 'after': it belongs to another list")
         if start > len(segments):
             raise BadInput("invalid cursor for 'after': it points past this list")
         wanted = args.first + 1

@@ -1,10 +1,10 @@
 """eduhub adapter: another hub over GraphQL, so a national hub federates provincial hubs.
 
 Columns of its mappings are paths into the other hub's objects (``studentNumber``,
-``sex.code``, ``school.code``). The key of a record is its global ID there; as both hubs speak
-this same schema, the ID names the record's position in the other hub's key order, which is
-the cursor for the next page. The viewer's scope goes down as ``filter.schoolCodes``, filters
-as the other hub's own filter arguments. The other hub applies its own access rules to the
+``sex.code``, ``school.code``). The key of a record is its global ID there; pages continue
+from the other hub's own cursors (``continuation``), so this hub never needs to know its
+order. The viewer's scope goes down as ``filter.schoolCodes``, filters as the other hub's own
+filter arguments. The other hub applies its own access rules to the
 token this hub presents (a service account there), and this hub applies its rules on top.
 """
 
@@ -16,10 +16,8 @@ from typing import Any
 
 import httpx
 
-from hub.ids import decode_id
-from hub.pagination import encode_cursor
 from hub.sources.mapping import EntityMap, SourceConfig
-from hub.sources.protocol import Adapter, flatten
+from hub.sources.protocol import CONTINUATION, Adapter, flatten
 
 Row = dict[str, Any]
 LISTS = {"student": ("students", "Student"), "school": ("schools", "School")}
@@ -109,17 +107,12 @@ class EduhubSource(Adapter):
         if scope is not None and not scope:
             return []
         field, type_name = LISTS[entity_name]
-        cursor = None
-        if after is not None:
-            found_type, pk = decode_id(after, "after")
-            if found_type != type_name:
-                raise ValueError(f"{after!r} is not a {type_name} of {self.name!r}")
-            cursor = encode_cursor(pk)
         document = (
             f"query ($f: {type_name}Filter, $n: Int, $a: String) {{ {field}(filter: $f,"
-            f" first: $n, after: $a) {{ edges {{ node {{ {_selection(self._columns(entity))} }}"
-            " } } }"
+            f" first: $n, after: $a) {{ edges {{ cursor node {{"
+            f" {_selection(self._columns(entity))} }} }} }} }}"
         )
+        cursor = after  # the other hub's own cursor: it knows its order
         rows: list[Row] = []
         while len(rows) < limit:  # the other hub pages at most 500 at a time
             page = min(500, limit - len(rows))
@@ -127,10 +120,11 @@ class EduhubSource(Adapter):
                 document, {"f": self._filter(scope, where), "n": page, "a": cursor}
             )
             edges = data[field]["edges"]
-            rows.extend(flatten(edge["node"]) for edge in edges)
+            for edge in edges:
+                rows.append({**flatten(edge["node"]), CONTINUATION: edge["cursor"]})
             if len(edges) < page:
                 break
-            cursor = encode_cursor(decode_id(rows[-1]["id"])[1])
+            cursor = edges[-1]["cursor"]
         return rows
 
     async def count(

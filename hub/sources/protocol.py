@@ -107,3 +107,13 @@ def flatten(item: Mapping[str, Any], prefix: str = "") -> Row:
         else:
             flat[f"{prefix}{key}"] = value
     return flat
+
+
+CONTINUATION = "__after"
+
+
+def continuation(row: Row, key_column: str) -> str:
+    """Where to continue after ``row``: a source's own continuation token when it gives one
+    (another hub's cursor), else the row's key (key order)."""
+    token = row.get(CONTINUATION)
+    return str(token if token is not None else row[key_column])

@@ -16,7 +16,7 @@ from hub.codes.registry import CodeRegistry
 from hub.db.base import table_of
 from hub.schools.models import School
 from hub.sources.mapping import CODED_FIELDS, Mapper
-from hub.sources.protocol import Source
+from hub.sources.protocol import Source, continuation
 from hub.students.models import Student
 
 TARGETS: dict[str, Table] = {
@@ -102,7 +102,7 @@ async def _disagreements(
         raw_rows = await source.rows_after(entity, after, batch_size)
         if not raw_rows:
             return compared
-        after = str(raw_rows[-1][mapper.entity.key])
+        after = continuation(raw_rows[-1], mapper.entity.key)
         mapped = {row.key: row for row in (mapper.map(r) for r in raw_rows)}
         async with engine.connect() as connection:
             stored = (

@@ -32,7 +32,7 @@ from hub.orgunits.models import OrgLevel, OrgUnit
 from hub.schools.models import School
 from hub.sources.mapping import MappedRow, Mapper, Problem
 from hub.sources.models import SyncRejection, SyncRun
-from hub.sources.protocol import Source
+from hub.sources.protocol import Source, continuation
 from hub.students.models import Student
 
 UNIT = table_of(OrgUnit)
@@ -190,7 +190,7 @@ async def sync(
             ]
             if rejections:
                 await connection.execute(insert(REJECTION), rejections)
-            after = str(raw_rows[-1][mapper.entity.key])
+            after = continuation(raw_rows[-1], mapper.entity.key)
             await connection.execute(
                 update(RUN)
                 .where(RUN.c.id == run_id)
