@@ -344,9 +344,9 @@ async def routed_school_listing(
     conditions_of: Any,
 ) -> Listing | None:
     """The nested list of one school whose entity is routed to a source, or None when the
-    school's subtree is not routed (the store's batched nested list applies). A routed school
-    costs its own source call: nested lists of routed schools are not batched across schools
-    yet."""
+    school's subtree is not routed (the store's batched nested list applies). Counts of all
+    routed schools of a request go to the source in one call (``count_by``); each routed
+    school's page is its own source call."""
     routes = await routes_of(ctx, entity)
     if not routes:
         return None
@@ -362,6 +362,27 @@ async def routed_school_listing(
     if school is None or not any(school.path.startswith(r.path) for r in routes):
         return None
     narrowed = {**spec, "under": school.code}
-    return await federated_listing(
+    listing = await federated_listing(
         ctx, table, await conditions_of(ctx, narrowed), narrowed, args, routes, type_name
     )
+    routed = next(r for r in routes if school.path.startswith(r.path))
+    source = routed.source
+    where = _source_where(Mapper(source.config, source.entity(entity), ctx.codes), spec)
+
+    async def load_counts(codes: list[str]) -> list[int]:
+        try:
+            counts = await source.count_by(entity, codes, where or None)
+        except SourceUnavailable as error:
+            _unavailable(ctx, error)
+            return [0] * len(codes)
+        return [counts.get(code, 0) for code in codes]
+
+    counter = ctx.loader(("routed_counts", entity, source.name, filters.key(spec)), load_counts)
+
+    async def count() -> int:
+        if not ctx.access.may(RESOURCE[entity], "read", school.path):
+            return 0
+        total: int = await counter.load(school.code)
+        return total
+
+    return Listing(listing.page, count)

@@ -142,6 +142,35 @@ class EduhubSource(Adapter):
         )
         return int(data[field]["totalCount"])
 
+    async def count_by(
+        self,
+        entity_name: str,
+        scope: Sequence[str],
+        where: Mapping[str, Sequence[str]] | None = None,
+    ) -> dict[str, int]:
+        """Per-school counts asked of the other hub, one request per batch of schools."""
+        field, type_name = LISTS[entity_name]
+        codes = sorted(set(scope))
+        counts: dict[str, int] = {}
+        for start in range(0, len(codes), ALIASES):
+            chunk = codes[start : start + ALIASES]
+            document = (
+                "query ("
+                + ", ".join(f"$f{i}: {type_name}Filter" for i in range(len(chunk)))
+                + ") { "
+                + " ".join(
+                    f"c{i}: {field}(filter: $f{i}, first: 0) {{ totalCount }}"
+                    for i in range(len(chunk))
+                )
+                + " }"
+            )
+            data = await self._query(
+                document, {f"f{i}": self._filter([code], where) for i, code in enumerate(chunk)}
+            )
+            for i, code in enumerate(chunk):
+                counts[code] = int(data[f"c{i}"]["totalCount"])
+        return counts
+
     async def fetch(self, entity_name: str, keys: Sequence[str]) -> list[Row | None]:
         entity = self.entity(entity_name)
         _field, type_name = LISTS[entity_name]

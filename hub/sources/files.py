@@ -157,6 +157,19 @@ class FileSource(Adapter):
         entity = self.entity(entity_name)
         return len(self._select(entity, await self._rows(entity_name), scope, where))
 
+    async def count_by(
+        self,
+        entity_name: str,
+        scope: Sequence[str],
+        where: Mapping[str, Sequence[str]] | None = None,
+    ) -> dict[str, int]:
+        entity = self.entity(entity_name)
+        counts: dict[str, int] = {}
+        for row in self._select(entity, await self._rows(entity_name), scope, where):
+            value = str(row.get(entity.scope_column or ""))
+            counts[value] = counts.get(value, 0) + 1
+        return counts
+
     async def fetch(self, entity_name: str, keys: Sequence[str]) -> list[Row | None]:
         entity = self.entity(entity_name)
         found = {str(r.get(entity.key)): r for r in await self._rows(entity_name)}

@@ -39,6 +39,14 @@ class Source(Protocol):
         where: Mapping[str, Sequence[str]] | None = None,
     ) -> int: ...
 
+    async def count_by(
+        self,
+        entity_name: str,
+        scope: Sequence[str],
+        where: Mapping[str, Sequence[str]] | None = None,
+    ) -> dict[str, int]:
+        """Counts per value of the scope column (per school): one call for a batch."""
+
     async def fetch(self, entity_name: str, keys: Sequence[str]) -> list[Row | None]:
         """Rows by key in the order of ``keys`` (for DataLoaders)."""
 

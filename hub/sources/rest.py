@@ -67,6 +67,25 @@ class RestSource(Adapter):
         rows = await self._items(entity.table, params)
         return sorted(rows, key=lambda r: str(r.get(entity.key)))
 
+    async def count_by(
+        self,
+        entity_name: str,
+        scope: Sequence[str],
+        where: Mapping[str, Sequence[str]] | None = None,
+    ) -> dict[str, int]:
+        """The service does not count: page through the scope once, count per school."""
+        entity = self.entity(entity_name)
+        counts: dict[str, int] = {}
+        after: str | None = None
+        while True:
+            page = await self.rows_after(entity_name, after, PAGE, scope, where)
+            if not page:
+                return counts
+            for row in page:
+                value = str(row.get(entity.scope_column or ""))
+                counts[value] = counts.get(value, 0) + 1
+            after = str(page[-1][entity.key])
+
     async def fetch(self, entity_name: str, keys: Sequence[str]) -> list[Row | None]:
         entity = self.entity(entity_name)
         unique = sorted(set(keys))

@@ -109,6 +109,26 @@ class SqlSource(Adapter):
             statement = statement.where(and_(*conditions))
         return int((await self._rows(statement))[0]["n"])
 
+    async def count_by(
+        self,
+        entity_name: str,
+        scope: Sequence[str],
+        where: Mapping[str, Sequence[str]] | None = None,
+    ) -> dict[str, int]:
+        entity = self.entity(entity_name)
+        source_table, columns = self._table(entity)
+        conditions = self._conditions(entity, columns, scope, where)
+        if conditions is None or entity.scope_column is None:
+            return {}
+        group = columns[entity.scope_column]
+        statement = (
+            select(group.label("scope_value"), func.count().label("n"))
+            .select_from(source_table)
+            .where(and_(*conditions))
+            .group_by(group)
+        )
+        return {str(r["scope_value"]): int(r["n"]) for r in await self._rows(statement)}
+
     async def fetch(self, entity_name: str, keys: Sequence[str]) -> list[Row | None]:
         """Rows by key, in the order of ``keys`` (``None`` where missing): for DataLoaders."""
         entity = self.entity(entity_name)

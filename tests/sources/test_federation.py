@@ -47,6 +47,7 @@ class Federated:
     client: httpx.AsyncClient
     settings: Settings
     schools: list[str]
+    sources: dict[str, Any]
 
     async def query(self, document: str, user: str, **variables: Any) -> dict[str, Any]:
         response = await self.client.post(
@@ -123,7 +124,7 @@ async def federated(
         app = create_app(settings)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
-            yield Federated(url, legacy, client, settings, schools)
+            yield Federated(url, legacy, client, settings, schools, app.state.hub.sources())
         for adapter in app.state.hub.sources().values():
             await adapter.close()
         await app.state.hub.engine.dispose()
@@ -300,3 +301,30 @@ async def test_nested_lists_of_a_routed_school_read_its_source(federated: Federa
         assert {e["node"]["school"]["code"] for e in students["edges"]} == {school["code"]}
         mine = [b for b in buildings if b["xxdm"] == school["code"]]
         assert school["buildings"]["totalCount"] == len(mine)
+
+
+async def test_counts_of_routed_schools_take_one_source_call(
+    federated: Federated, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[list[str]] = []
+    docked = federated.sources["gx_students"]
+    original = docked.count_by
+
+    async def counting(entity: str, scope: Any, where: Any = None) -> dict[str, int]:
+        calls.append(list(scope))
+        result: dict[str, int] = await original(entity, scope, where)
+        return result
+
+    monkeypatch.setattr(docked, "count_by", counting)
+    body = await federated.query(
+        '{ schools(filter: {under: "45"}, first: 50) { edges { node { code'
+        " students { totalCount } } } } }",
+        "national.admin",
+    )
+    schools = [e["node"] for e in body["data"]["schools"]["edges"]]
+    assert len(schools) == len(federated.schools) > 1
+    assert len(calls) == 1
+    assert sorted(calls[0]) == sorted(s["code"] for s in schools)
+    for school in schools:
+        expected = federated.legacy_count(f"XXDM = '{school['code']}'")
+        assert school["students"]["totalCount"] == expected

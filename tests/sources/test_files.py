@@ -86,6 +86,7 @@ async def test_a_gb18030_csv_is_read(tmp_path: Path) -> None:
     assert sorted(r["姓名"] for r in read) == sorted(str(r[1]) for r in rows)
     assert await source.count("student", scope=["4145000001"]) == 3
     assert await source.count("student", scope=["4145000002"]) == 0
+    assert await source.count_by("student", ["4145000001", "4145000002"]) == {"4145000001": 3}
 
 
 @pytest.mark.parametrize(

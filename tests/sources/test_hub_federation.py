@@ -189,6 +189,14 @@ async def test_a_national_hub_federates_two_provincial_hubs(
             assert edge["node"]["school"]["orgUnit"]["parent"]["code"] == county
             assert "*" in edge["node"]["idNumber"]  # a viewer here: masked again
 
+        per_school = await query(
+            '{ schools(filter: {under: "45"}, first: 100) { edges { node {'
+            " students { totalCount } } } } }",
+            "nation",
+        )
+        counted = [e["node"]["students"]["totalCount"] for e in per_school["schools"]["edges"]]
+        assert sum(counted) == PROVINCES["45"]  # per-school counts asked of the other hub
+
         number = rest["students"]["edges"][-1]["node"]["id"]
         found = await query("query ($id: ID!) { node(id: $id) { id } }", "nation", id=number)
         assert found["node"]["id"] == number

@@ -99,6 +99,11 @@ async def test_pages_keys_scope_and_nested_fields(service: str) -> None:
         assert scoped
         assert {r["xxdm"] for r in scoped} == {SCHOOLS[0]}
         assert await source.rows_after("building", None, 10, scope=[]) == []
+        counts = await source.count_by("building", SCHOOLS[:2])
+        assert counts == {
+            code: sum(1 for r in await source.rows_after("building", None, 1000, scope=[code]))
+            for code in SCHOOLS[:2]
+        }
         keys = [first[2]["jzwbh"], "no-such-building", first[0]["jzwbh"]]
         before = await _hits(service)
         fetched = await source.fetch("building", keys)
