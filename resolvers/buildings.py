@@ -57,17 +57,7 @@ async def page(ctx: Context, spec: dict[str, Any], args: PageArgs) -> Listing:
 
 async def routed_by_key(ctx: Context, source: str, key: str) -> Any:
     """A building of a routed source by its key there (batched per source)."""
-    for routed in await federation.routes_of(ctx, "building"):
-        if routed.route.source != source:
-            continue
-
-        async def load(keys: list[str], routed: Any = routed) -> list[Any]:
-            return await federation.fetch_routed(ctx, routed, "Building", keys)
-
-        found = await ctx.loader(("routed_building", source), load).load(key)
-        if found is not None:
-            return found
-    return None
+    return await federation.routed_by_key(ctx, "building", "Building", source, key)
 
 
 async def of_school(ctx: Context, school_id: int, spec: dict[str, Any], args: PageArgs) -> Listing:

@@ -107,7 +107,7 @@ def listing(ctx: Context, table: Table, conditions: Conditions, args: PageArgs) 
             .order_by(path, table.c.id)
             .limit(args.first + 1)
         )
-        rows = (await ctx.rows(statement))[: args.first + 1]
+        rows = await ctx.rows(statement)
         shown = rows[: args.first]
         column = path_name(table)
         cursors = [encode_tree_cursor(row.id, row._mapping[column]) for row in shown]

@@ -386,3 +386,21 @@ async def routed_school_listing(
         return total
 
     return Listing(listing.page, count)
+
+
+async def routed_by_key(
+    ctx: Context, entity: str, type_name: str, source: str, key: str
+) -> FederatedRow | None:
+    """A record of a routed source by its key there, visible to the viewer or None; the
+    lookups of one request go to the source in one call per batch."""
+    for routed in await routes_of(ctx, entity):
+        if routed.route.source != source:
+            continue
+
+        async def load(keys: list[str], routed: RoutedSource = routed) -> list[FederatedRow | None]:
+            return await fetch_routed(ctx, routed, type_name, keys)
+
+        found: FederatedRow | None = await ctx.loader(("routed", entity, source), load).load(key)
+        if found is not None:
+            return found
+    return None

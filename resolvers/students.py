@@ -60,17 +60,7 @@ async def by_number(ctx: Context, number: str) -> Any:
 
 async def routed_by_key(ctx: Context, source: str, key: str) -> Any:
     """A student of a routed source by its key there (batched per source)."""
-    for routed in await federation.routes_of(ctx, "student"):
-        if routed.route.source != source:
-            continue
-
-        async def load(keys: list[str], routed: Any = routed) -> list[Any]:
-            return await federation.fetch_routed(ctx, routed, "Student", keys)
-
-        found = await ctx.loader(("routed_student", source), load).load(key)
-        if found is not None:
-            return found
-    return None
+    return await federation.routed_by_key(ctx, "student", "Student", source, key)
 
 
 async def conditions(ctx: Context, spec: dict[str, Any]) -> filters.Conditions:

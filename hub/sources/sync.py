@@ -358,28 +358,14 @@ async def _write_students(
     candidates = [row for row in rows if not row.problems]
     for row in candidates:
         _check_identity(row)
-    school_codes = {str(r.values["school_code"]) for r in candidates if not r.problems}
-    schools = {
-        code: (pk, path)
-        for pk, code, path in (
-            await connection.execute(
-                select(SCHOOL.c.id, SCHOOL.c.code, SCHOOL.c.path).where(
-                    SCHOOL.c.code.in_(school_codes)
-                )
-            )
-        ).all()
-    }
-    numbers = [str(r.values["student_number"]) for r in candidates if not r.problems]
-    holders = {
-        number: (src, key)
-        for number, src, key in (
-            await connection.execute(
-                select(STUDENT.c.student_number, STUDENT.c.sync_source, STUDENT.c.sync_key).where(
-                    STUDENT.c.student_number.in_(numbers)
-                )
-            )
-        ).all()
-    }
+    schools = await _schools_by_code(
+        connection, {str(r.values["school_code"]) for r in candidates if not r.problems}
+    )
+    holders = await _holders(
+        connection,
+        STUDENT.c.student_number,
+        [str(r.values["student_number"]) for r in candidates if not r.problems],
+    )
     records = []
     columns = set(STUDENT.c.keys())
     for row in candidates:
@@ -419,22 +405,25 @@ async def _schools_by_code(
     return {code: (pk, path) for pk, code, path in rows.all()}
 
 
+async def _holders(
+    connection: AsyncConnection, column: Any, values: list[str]
+) -> dict[str, tuple[str | None, str | None]]:
+    """Which record (sync source and key) already holds each of these unique values."""
+    table = column.table
+    rows = await connection.execute(
+        select(column, table.c.sync_source, table.c.sync_key).where(column.in_(values))
+    )
+    return {value: (src, key) for value, src, key in rows.all()}
+
+
 async def _write_buildings(
     connection: AsyncConnection, source: str, rows: list[MappedRow]
 ) -> tuple[int, int]:
     candidates = [row for row in rows if not row.problems]
     schools = await _schools_by_code(connection, {str(r.values["school_code"]) for r in candidates})
-    codes = [str(r.values["code"]) for r in candidates]
-    holders = {
-        code: (src, key)
-        for code, src, key in (
-            await connection.execute(
-                select(BUILDING.c.code, BUILDING.c.sync_source, BUILDING.c.sync_key).where(
-                    BUILDING.c.code.in_(codes)
-                )
-            )
-        ).all()
-    }
+    holders = await _holders(
+        connection, BUILDING.c.code, [str(r.values["code"]) for r in candidates]
+    )
     columns = set(BUILDING.c.keys())
     records = []
     for row in candidates:
