@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import Row
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Executable
 from strawberry.dataloader import DataLoader
@@ -56,6 +58,9 @@ class Context(BaseContext):
         self.after_commit: list[Any] = []
         # Errors of sources that failed while the rest of the query was answered.
         self.partial_errors: list[Exception] = []
+        # Set when a statement failed or a mutation reported errors: nothing is committed
+        # but the audit (``finish``).
+        self.failed = False
 
     @property
     def principal(self) -> Principal | None:
@@ -71,13 +76,36 @@ class Context(BaseContext):
         self.after_commit.clear()
 
     async def rows(self, statement: Executable) -> Sequence[AnyRow]:
-        async with self._lock:
-            result = await self.session.execute(statement)
-            return result.all()
+        result: Sequence[AnyRow] = await self._statement(statement, lambda r: r.all())
+        return result
 
     async def scalar(self, statement: Executable) -> Any:
+        return await self._statement(statement, lambda r: r.scalar())
+
+    async def _statement(self, statement: Executable, take: Callable[[Any], Any]) -> Any:
+        """Run one statement so that no field can leave the session unusable for the others.
+
+        A field cancelled while its statement runs (graphql-core cancels the siblings of a
+        failed non-null field) waits for the statement to finish before it gives up: a
+        statement cut off midway invalidates the connection. A statement that fails rolls
+        the transaction back, so the fields after it still read (reads lose nothing by it;
+        a request with errors never commits its writes, see ``finish``)."""
         async with self._lock:
-            return (await self.session.execute(statement)).scalar()
+            task = asyncio.ensure_future(self._execute(statement, take))
+            try:
+                return await asyncio.shield(task)
+            except asyncio.CancelledError:
+                with contextlib.suppress(Exception):
+                    await task
+                raise
+
+    async def _execute(self, statement: Executable, take: Callable[[Any], Any]) -> Any:
+        try:
+            return take(await self.session.execute(statement))
+        except DBAPIError:
+            self.failed = True
+            await self.session.rollback()
+            raise
 
     def loader(
         self, name: Hashable, load: Callable[[list[K]], Awaitable[Sequence[V]]]

@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, Row, Select, select
 
 from hub.context import Context
 from hub.db.base import table_of
-from hub.errors import BadInput
+from hub.errors import BadInput, Forbidden
 from hub.ids import decode_id_of
 from hub.pagination import PageArgs
 from hub.schools.models import School
@@ -63,8 +63,35 @@ async def routed_by_key(ctx: Context, source: str, key: str) -> Any:
     return await federation.routed_by_key(ctx, "student", "Student", source, key)
 
 
+# Filters on fields that are masked for viewers without unmask (a list filtered by them would
+# name exactly the pupils whose value is hidden in the output).
+MASKED_FILTERS = {
+    "disability": "filter.disability",
+    "inclusive_education": "filter.inclusiveEducation",
+}
+
+
+async def _require_unmask_for_masked_filters(ctx: Context, spec: dict[str, Any]) -> None:
+    used = [where for key, where in MASKED_FILTERS.items() if spec.get(key) is not None]
+    if not used:
+        return
+    reach = ctx.access.scope("student", "read")
+    under = spec.get("under")
+    if under is not None:
+        path = await filters.path_of(ctx, under)
+        if path is not None:
+            reach = reach.intersect(path)
+    if not ctx.access.may_everywhere("student_sensitive", "unmask", reach):
+        raise Forbidden(
+            f"'{used[0]}' filters on a masked field: it needs the unmask permission on"
+            " student_sensitive everywhere the list reaches (counts by such dimensions belong"
+            " to statistics)"
+        )
+
+
 async def conditions(ctx: Context, spec: dict[str, Any]) -> filters.Conditions:
     c = TABLE.c
+    await _require_unmask_for_masked_filters(ctx, spec)
     class_id = spec.get("class_id")
     if class_id is not None:
         class_id = decode_id_of(class_id, "Class", "filter.classId")

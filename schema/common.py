@@ -10,7 +10,7 @@ import strawberry
 from sqlalchemy import Row
 from strawberry.types import Info
 
-from hub.access.masking import MASKED_LABEL
+from hub.access.masking import MASKED_CODE, MASKED_LABEL, embeds_id, mask_student_number
 from hub.context import Context
 from hub.ids import decode_id, encode_id
 from hub.pagination import PageArgs, encode_cursor
@@ -92,6 +92,24 @@ def sensitive_field(
     )
 
 
+def student_number_field(resource: str, description: str) -> Any:
+    """The national student number: a ``G`` number embeds the citizen ID, so it is masked
+    (and its reading audited) like the ID; ``L``/``J`` numbers are plain."""
+
+    def resolve(root: Any, info: HubInfo) -> str:
+        value = str(root.student_number)
+        if not embeds_id(value) or _reveal(root, info, resource):
+            return value
+        return mask_student_number(value)
+
+    return strawberry.field(
+        resolver=resolve,
+        name="studentNumber",
+        description=f"{description} A G number embeds the citizen ID: masked unless unmask is"
+        " granted; lookups by the full number work for every reader.",
+    )
+
+
 def sensitive_code_field(
     resource: str, code_set: str, attribute: str, description: str, name: str
 ) -> Any:
@@ -99,11 +117,14 @@ def sensitive_code_field(
 
     def resolve(root: Any, info: HubInfo) -> Code | None:
         value = getattr(root, attribute)
+        if not info.context.access.may(resource, "unmask", root.path):
+            # One masked code whatever the value, absent included: otherwise the mask itself
+            # would tell who has a disability.
+            return Code(code=MASKED_CODE, label=MASKED_LABEL)
         if value is None:
             return None
-        if _reveal(root, info, resource):
-            return Code(code=value, label=info.context.codes.label(code_set, value))
-        return Code(code="*", label=MASKED_LABEL)
+        info.context.audit.unmasked(resource, info.field_name, root.id, root.path)
+        return Code(code=value, label=info.context.codes.label(code_set, value))
 
     return strawberry.field(
         resolver=resolve,

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from hub.access.masking import mask_id, mask_phone, mask_text
+from hub.access.masking import mask_email, mask_id, mask_phone, mask_text
 from resolvers import schools as resolve_schools
 from resolvers import students as resolve
 from schema.common import (
@@ -26,6 +26,7 @@ from schema.common import (
     sensitive_code_field,
     sensitive_field,
     sensitive_flag_field,
+    student_number_field,
 )
 
 if TYPE_CHECKING:
@@ -158,7 +159,7 @@ class StatusChange(RowType, Node):
 class Student(RowType, Node):
     type_name = "Student"
     pk: strawberry.Private[int | None]  # None: read live from a routed source
-    student_number: str = strawberry.field(description="National student number (全国学籍号).")
+    student_number: strawberry.Private[str]
     local_number: str | None = strawberry.field(description="Provincial local number (学籍辅号).")
     name: str = strawberry.field(description="Name (姓名).")
     name_pinyin: str | None = strawberry.field(description="Name in pinyin (姓名拼音).")
@@ -226,6 +227,9 @@ class Student(RowType, Node):
     sync_source: strawberry.Private[str | None]
     sync_key: strawberry.Private[str | None]
 
+    student_number_value: str = student_number_field(
+        SENSITIVE, "National student number (全国学籍号)."
+    )
     sex: Code = code_field("sex", "sex_code", "Sex (性别).")
     birthplace: Code | None = optional_code_field(
         "division", "birthplace_code", "Birthplace (出生地)."
@@ -284,7 +288,7 @@ class Student(RowType, Node):
         SENSITIVE, "phone", mask_phone, "Phone (联系电话).", "phone"
     )
     email_value: str | None = sensitive_field(
-        SENSITIVE, "email", mask_text, "Email (电子信箱).", "email"
+        SENSITIVE, "email", mask_email, "Email (电子信箱).", "email"
     )
     inclusive_education_value: bool | None = sensitive_flag_field(
         SENSITIVE,

@@ -1,22 +1,47 @@
 """How sensitive values look to a viewer who may not unmask them (脱敏).
 
 The same query shape serves every level: a masked field returns a masked value of the same
-type, never an error."""
+type, never an error. The policy (written out in ``policies/README.md``) is chosen so that no
+combination of the fields a masked viewer can read determines a masked value:
+
+- Identity numbers (citizen IDs, passports, …) show **no character** of the value: a fixed
+  mask. Birthplace, birth date and sex are readable, so any visible digit of a citizen ID
+  (the old ``440103********0015``) narrowed it to one candidate.
+- A national student number that embeds a citizen ID (``G`` + ID) is masked the same way;
+  ``L``/``J`` numbers embed no ID and stay readable.
+- Phones keep the operator prefix and the last four digits (``138****5678``, GB/T 35273
+  practice): the four hidden digits are not held by any other readable field.
+- Addresses keep their first six characters (province and city, readable from the school
+  anyway); e-mail addresses keep only their domain.
+- Health and disability are one fixed masked code whatever the value, absent values included
+  (a masked value that appeared only for pupils with a disability would reveal it), and the
+  yes/no of inclusive education is null.
+"""
 
 from __future__ import annotations
 
 MASKED_LABEL = "已脱敏"
+MASKED_CODE = "*"
+ID_MASK = "*" * 18
 
 
 def mask_id(value: str) -> str:
-    """``440106201509021234`` -> ``440106********1234`` (birthplace and last four kept)."""
-    if len(value) <= 10:
-        return "*" * len(value)
-    return value[:6] + "*" * (len(value) - 10) + value[-4:]
+    """Any identity number -> ``******************`` (nothing of the value, not its length)."""
+    return ID_MASK
+
+
+def embeds_id(student_number: str) -> bool:
+    """A ``G`` number is ``G`` + the citizen ID (DATA.md §2)."""
+    return student_number.startswith("G")
+
+
+def mask_student_number(value: str) -> str:
+    """``G440106201509021234`` -> ``G******************``; ``L``/``J`` numbers unchanged."""
+    return "G" + ID_MASK if embeds_id(value) else value
 
 
 def mask_phone(value: str) -> str:
-    """``13812345678`` -> ``138****5678``."""
+    """``13812345678`` -> ``138****5678``; short numbers entirely."""
     if len(value) <= 7:
         return "*" * len(value)
     return value[:3] + "*" * (len(value) - 7) + value[-4:]
@@ -25,3 +50,9 @@ def mask_phone(value: str) -> str:
 def mask_text(value: str) -> str:
     """Addresses and other text: the first six characters (province and city), then ****."""
     return value[:6] + "****" if len(value) > 6 else "****"
+
+
+def mask_email(value: str) -> str:
+    """``zhang.san@example.cn`` -> ``****@example.cn``: the local part names a person."""
+    _local, at, domain = value.rpartition("@")
+    return "****@" + domain if at else "****"

@@ -122,6 +122,12 @@ class Access:
         """Single check on one object's path, equal to per-row ``enforce`` (tested)."""
         return self.scope(resource, action).allows(path)
 
+    def may_everywhere(self, resource: str, action: str, within: Scope) -> bool:
+        """Whether ``action`` on ``resource`` is allowed in the whole of ``within`` (a filter
+        on a masked field needs the unmask grant wherever the list can reach)."""
+        allowed = self.scope(resource, action)
+        return all(allowed.allows(prefix) for prefix in within.prefixes)
+
     def enforce(self, resource: str, action: str, path: str) -> bool:
         """Casbin's own decision for one object (used to cross-check ``scope``)."""
         if self.principal is None:
