@@ -180,7 +180,7 @@ async def run(students: int, seed: int, iterations: int) -> None:
     def cursor(start: tuple[int, str]) -> str:
         from hub.pagination import encode_tree_cursor
 
-        return encode_tree_cursor(*start)
+        return encode_tree_cursor(*start, "student")
 
     def code(code_set: str, value: str) -> dict[str, str]:
         return {"code": value, "label": labels.label(code_set, value)}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Any, TypeVar
 
@@ -18,7 +19,15 @@ from hub.access.audit import AuditLog
 from hub.access.policy import Access
 from hub.access.principal import Principal
 from hub.codes.registry import CodeRegistry
+from hub.errors import HubError
 from hub.settings import Settings
+
+log = logging.getLogger("hub.context")
+
+
+class AuditUnavailable(HubError):
+    code = "INTERNAL_SERVER_ERROR"
+
 
 # A row of any width (``Row[Any]`` would mean a row of exactly one column).
 AnyRow = Row[*tuple[Any, ...]]
@@ -61,19 +70,43 @@ class Context(BaseContext):
         # Set when a statement failed or a mutation reported errors: nothing is committed
         # but the audit (``finish``).
         self.failed = False
+        # Set by the schema's Transaction extension: whether execution began (a request
+        # refused before it has no ``data``), the operation's type and root fields.
+        self.executed = False
+        self.operation_type: str | None = None
 
     @property
     def principal(self) -> Principal | None:
         return self.access.principal
 
-    async def finish(self) -> None:
-        """Write the request's audit events and commit its transaction."""
+    async def finish(self, *, failed: bool = False) -> None:
+        """Write the request's audit events and commit: the one place a request commits.
+
+        A request that failed (errors, a failed statement, a mutation reporting errors) has
+        its writes rolled back first; its audit rows are written all the same. If the audit
+        cannot be written, nothing of the request is committed, its refusal is recorded in a
+        transaction of its own and ``AuditUnavailable`` withholds the data."""
+        failed = failed or self.failed
         async with self._lock:
-            await self.audit.flush(self.session)
-            await self.session.commit()
-        for action in self.after_commit:
-            action()
-        self.after_commit.clear()
+            if failed:
+                await self.session.rollback()
+            try:
+                await self.audit.flush(self.session)
+                await self.session.commit()
+            except Exception as error:
+                log.exception("audit of request %s failed", self.audit.correlation_id)
+                await self.session.rollback()
+                self.audit.withhold(type(error).__name__)
+                await self.audit.flush(self.session)
+                await self.session.commit()
+                raise AuditUnavailable(
+                    "The request could not be audited, so its data is withheld (reference"
+                    f" {self.audit.correlation_id})."
+                ) from None
+        actions, self.after_commit = self.after_commit, []
+        if not failed:
+            for action in actions:
+                action()
 
     async def rows(self, statement: Executable) -> Sequence[AnyRow]:
         result: Sequence[AnyRow] = await self._statement(statement, lambda r: r.all())

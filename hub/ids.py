@@ -16,7 +16,8 @@ def decode_id(global_id: str, where: str = "id") -> tuple[str, int]:
     try:
         raw = base64.urlsafe_b64decode(global_id + "=" * (-len(global_id) % 4)).decode()
         type_name, _, pk = raw.partition(":")
-        if not type_name.isidentifier() or not pk.isdigit():
+        # Keys are 64-bit: a longer number is no row of this API (and no SQL error later).
+        if not type_name.isidentifier() or not pk.isdigit() or len(pk) > 19 or int(pk) >= 2**63:
             raise ValueError(raw)
     except (binascii.Error, UnicodeError, ValueError):
         raise BadInput(f"invalid {where} {global_id!r}: not an id issued by this API") from None

@@ -1,10 +1,11 @@
 """Relay-style keyset pagination with opaque cursors.
 
-A top-level store list is ordered by (materialised path, id) (``p1:<id>:<path>``), so a
-subtree's page is one index range; a nested list of one parent by id (``k1:<id>``). A
-federated list is a sequence of segments, the store's rows first and then each routed
+A top-level store list is ordered by (materialised path, id) (``p2:<list>:<id>:<path>``), so
+a subtree's page is one index range; a nested list of one parent by id (``k2:<list>:<id>``).
+A federated list is a sequence of segments, the store's rows first and then each routed
 source's rows in its key order; its cursors say which segment and where in it
-(``f1:<segment>:<key>``)."""
+(``f2:<list>:<segment>:<key>``). Every cursor names its list (the table), so a cursor of
+another list is refused (BAD_INPUT), never applied as a position in this one."""
 
 from __future__ import annotations
 
@@ -14,25 +15,31 @@ from dataclasses import dataclass
 
 from hub.errors import BadInput
 
-_STORE = "k1:"  # a nested list of one parent: ordered by id
-_TREE = "p1:"  # a top-level list: ordered by (path, id), so a subtree is one index range
-_FEDERATED = "f1:"
+_STORE = "k2:"  # a nested list of one parent: ordered by id
+_TREE = "p2:"  # a top-level list: ordered by (path, id), so a subtree is one index range
+_FEDERATED = "f2:"
+# Keys are 64-bit integers: a longer number is no position of any list.
+MAX_KEY = 2**63 - 1
 
 
 def _encode(raw: str) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def encode_cursor(pk: int) -> str:
-    return _encode(f"{_STORE}{pk}")
+def encode_cursor(pk: int, list_name: str) -> str:
+    return _encode(f"{_STORE}{list_name}:{pk}")
 
 
-def encode_tree_cursor(pk: int, path: str) -> str:
-    return _encode(f"{_TREE}{pk}:{path}")
+def encode_tree_cursor(pk: int, path: str, list_name: str) -> str:
+    return _encode(f"{_TREE}{list_name}:{pk}:{path}")
 
 
-def encode_segment_cursor(segment: int, key: str) -> str:
-    return _encode(f"{_FEDERATED}{segment}:{key}")
+def encode_segment_cursor(segment: int, key: str, list_name: str) -> str:
+    return _encode(f"{_FEDERATED}{list_name}:{segment}:{key}")
+
+
+def _key(text: str) -> int | None:
+    return int(text) if text.isdigit() and len(text) <= 19 and int(text) <= MAX_KEY else None
 
 
 def _raw(cursor: str) -> str:
@@ -43,38 +50,44 @@ def _raw(cursor: str) -> str:
         raise BadInput(f"invalid cursor {cursor!r} for 'after': not a cursor of this API") from None
 
 
-def decode_cursor(cursor: str) -> int:
-    raw = _raw(cursor)
-    if not raw.startswith(_STORE) or not raw[len(_STORE) :].isdigit():
-        raise BadInput(f"invalid cursor {cursor!r} for 'after': not a cursor of this API")
-    return int(raw[len(_STORE) :])
+@dataclass(frozen=True, slots=True)
+class KeyCursor:
+    list_name: str
+    pk: int
 
 
 @dataclass(frozen=True, slots=True)
 class TreeCursor:
+    list_name: str
     pk: int
     path: str
 
 
 @dataclass(frozen=True, slots=True)
 class SegmentCursor:
+    list_name: str
     segment: int
     key: str
 
 
-def decode_any(cursor: str) -> int | TreeCursor | SegmentCursor:
-    """A nested list's id, a top-level list's (id, path), or a federated segment and key."""
+def decode_any(cursor: str) -> KeyCursor | TreeCursor | SegmentCursor:
+    """A nested list's id, a top-level list's (id, path), or a federated segment and key,
+    each with the list it belongs to."""
     raw = _raw(cursor)
-    if raw.startswith(_TREE):
-        pk, _, path = raw[len(_TREE) :].partition(":")
-        if pk.isdigit() and path.startswith("/") and path.endswith("/"):
-            return TreeCursor(int(pk), path)
-    elif raw.startswith(_FEDERATED):
-        segment, _, key = raw[len(_FEDERATED) :].partition(":")
-        if segment.isdigit() and key:
-            return SegmentCursor(int(segment), key)
-    elif raw.startswith(_STORE) and raw[len(_STORE) :].isdigit():
-        return int(raw[len(_STORE) :])
+    kind, body = raw[:3], raw[3:]
+    list_name, _, rest = body.partition(":")
+    if list_name.isidentifier():
+        if kind == _TREE:
+            pk, _, path = rest.partition(":")
+            key = _key(pk)
+            if key is not None and path.startswith("/") and path.endswith("/"):
+                return TreeCursor(list_name, key, path)
+        elif kind == _FEDERATED:
+            segment, _, position = rest.partition(":")
+            if segment.isdigit() and len(segment) < 4 and position:
+                return SegmentCursor(list_name, int(segment), position)
+        elif kind == _STORE and (key := _key(rest)) is not None:
+            return KeyCursor(list_name, key)
     raise BadInput(f"invalid cursor {cursor!r} for 'after': not a cursor of this API")
 
 
@@ -88,6 +101,19 @@ class PageArgs:
     segment: SegmentCursor | None = None
     # The path of ``after`` in a top-level list ordered by (path, id).
     path: str | None = None
+    # The list (table) the ``after`` cursor was issued by.
+    list_name: str | None = None
+
+    def require_list(self, list_name: str, *, top_level: bool) -> None:
+        """Refuse a cursor issued by another list (or by this table's other kind of list)."""
+        if self.after is None and self.segment is None:
+            return
+        own_kind = (self.path is not None) == top_level or self.segment is not None
+        if self.list_name != list_name or not own_kind:
+            raise BadInput(
+                f"invalid cursor for 'after': it belongs to another list, not this list of"
+                f" {list_name}"
+            )
 
     @classmethod
     def parse(cls, first: int | None, after: str | None, *, default: int, cap: int) -> PageArgs:
@@ -99,7 +125,7 @@ class PageArgs:
             return cls(first, None)
         position = decode_any(after)
         if isinstance(position, SegmentCursor):
-            return cls(first, None, position)
+            return cls(first, None, position, list_name=position.list_name)
         if isinstance(position, TreeCursor):
-            return cls(first, position.pk, None, position.path)
-        return cls(first, position)
+            return cls(first, position.pk, None, position.path, position.list_name)
+        return cls(first, position.pk, list_name=position.list_name)

@@ -26,6 +26,12 @@ class Settings(BaseSettings):
     max_aliases: int = Field(default=30, ge=0)
     max_tokens: int = Field(default=2000, ge=50)
     max_query_bytes: int = Field(default=20_000, ge=256)
+    # Objects a query may return at most, estimated before execution (schema/cost.py): a
+    # 500-row page with two nested lists of 50 (50,500) passes; 100 x 100 x 100 does not.
+    max_query_cost: int = Field(default=200_000, ge=1)
+    # Variables of one request: how many values in all, and how deeply nested.
+    max_variables: int = Field(default=1_000, ge=1)
+    max_variable_depth: int = Field(default=10, ge=1)
     sql_echo: bool = False
     # Identity: bearer JWTs. Development signs and verifies with an HS256 secret; production
     # verifies RS256 tokens of the province's identity service against a PEM public key or

@@ -14,7 +14,7 @@ from hub.context import Context
 from hub.db.base import table_of
 from hub.errors import BadInput
 from hub.orgunits.models import OrgUnit
-from hub.pagination import PageArgs, encode_tree_cursor
+from hub.pagination import PageArgs, encode_cursor, encode_tree_cursor
 
 Conditions = tuple[ColumnElement[bool], ...]
 
@@ -87,7 +87,8 @@ def scoped(ctx: Context, table: Table, conditions: Conditions) -> list[ColumnEle
 
 def tree_keyset(table: Table, args: PageArgs) -> list[ColumnElement[bool]]:
     """The keyset condition of a top-level list ordered by (path, id)."""
-    if args.segment is not None or (args.after is not None and args.path is None):
+    args.require_list(table.name, top_level=True)
+    if args.segment is not None:
         raise BadInput("invalid cursor for 'after': it belongs to another list")
     if args.after is None or args.path is None:
         return []
@@ -110,7 +111,7 @@ def listing(ctx: Context, table: Table, conditions: Conditions, args: PageArgs) 
         rows = await ctx.rows(statement)
         shown = rows[: args.first]
         column = path_name(table)
-        cursors = [encode_tree_cursor(row.id, row._mapping[column]) for row in shown]
+        cursors = [encode_tree_cursor(row.id, row._mapping[column], table.name) for row in shown]
         return Page(shown, len(rows) > args.first, cursors)
 
     async def count() -> int:
@@ -187,6 +188,7 @@ def child_page_loader(
 ) -> Children:
     """Return loaders of pages and counts per parent, batching every parent of one nested connection
     (same filter and page arguments) into one windowed query and one grouped count."""
+    args.require_list(table.name, top_level=False)
     parent, join = link.parent(table)
     where_base = scoped(ctx, table, conditions)
 
@@ -212,7 +214,12 @@ def child_page_loader(
         grouped: dict[int, list[Row[Any]]] = defaultdict(list)
         for row in await ctx.rows(statement):
             grouped[row.parent_key].append(row)
-        return [Page(grouped[p][: args.first], len(grouped[p]) > args.first) for p in parent_ids]
+        pages = []
+        for p in parent_ids:
+            shown = grouped[p][: args.first]
+            cursors = [encode_cursor(row.id, table.name) for row in shown]
+            pages.append(Page(shown, len(grouped[p]) > args.first, cursors))
+        return pages
 
     async def load_counts(parent_ids: list[int]) -> list[int]:
         statement = (

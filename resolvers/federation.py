@@ -265,6 +265,7 @@ async def federated_listing(
 
     async def page() -> Page:
         start, after = 0, None
+        args.require_list(table.name, top_level=True)
         if args.segment is not None:
             start, after = args.segment.segment, args.segment.key
         elif args.after is not None and args.path is not None:
@@ -284,7 +285,7 @@ async def federated_listing(
             else:
                 found = await segments[index - 1].fetch(position, need)
             rows.extend(row for _key, row in found)
-            cursors.extend(encode_segment_cursor(index, key) for key, _row in found)
+            cursors.extend(encode_segment_cursor(index, key, table.name) for key, _row in found)
             if len(rows) >= wanted:
                 break
         return Page(rows[: args.first], len(rows) > args.first, cursors[: args.first])

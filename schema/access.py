@@ -86,6 +86,7 @@ async def _change(info: HubInfo, change: grants.GrantChange, input: GrantInput) 
     try:
         assignment = await change(info.context, request)
     except HubError as error:
+        info.context.failed = True  # errors as data: nothing of it is committed
         return GrantPayload(
             grant=None,
             errors=[

@@ -13,7 +13,7 @@ from strawberry.types import Info
 from hub.access.masking import MASKED_CODE, MASKED_LABEL, embeds_id, mask_student_number
 from hub.context import Context
 from hub.ids import decode_id, encode_id
-from hub.pagination import PageArgs, encode_cursor
+from hub.pagination import PageArgs
 from resolvers.common import Listing, Page
 from resolvers.federation import FederatedRow
 
@@ -217,13 +217,13 @@ class Connection(Generic[T]):
     async def edges(self) -> list[Edge[T]]:
         page = await self._listing.page()
         build = self._build
-        cursors = page.cursors or [encode_cursor(row.id) for row in page.rows]
+        cursors = page.cursors or []
         return [Edge(cursor=c, node=build(row)) for c, row in zip(cursors, page.rows, strict=True)]
 
     @strawberry.field(description="Where this page sits (分页信息).")
     async def page_info(self) -> PageInfo:
         page = await self._listing.page()
-        cursors = page.cursors or [encode_cursor(row.id) for row in page.rows]
+        cursors = page.cursors or []
         return PageInfo(
             has_next_page=page.has_next,
             has_previous_page=self._had_cursor,

@@ -26,7 +26,8 @@ _TOO_COMPLEX_MARKERS = (
 )
 
 
-_SUGGESTION = re.compile(r" Did you mean .*\?$")
+# graphql-core puts its hint anywhere in a message ("… Did you mean 'under'? Found: …").
+_SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
 
 
 def classify(error: GraphQLError, *, hide_suggestions: bool = False) -> GraphQLError:

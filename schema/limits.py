@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
-from graphql import ASTValidationRule, GraphQLError
+from graphql import (
+    ArgumentNode,
+    ASTValidationRule,
+    GraphQLError,
+    ListValueNode,
+    ObjectValueNode,
+    StringValueNode,
+    ValueNode,
+    visit,
+)
+from graphql.language import Visitor
 from strawberry.extensions import (
     AddValidationRules,
     MaxTokensLimiter,
@@ -14,6 +25,7 @@ from strawberry.extensions import (
 )
 
 from hub.settings import Settings
+from schema.cost import QueryCost
 
 
 class MaxDocumentSize(SchemaExtension):
@@ -34,6 +46,74 @@ class MaxDocumentSize(SchemaExtension):
         yield
 
 
+def bad_text(value: str) -> str | None:
+    """Why a string cannot be taken (stored, compared, sent to a database), or None."""
+    if "\x00" in value:
+        return "a NUL character"
+    if any("\ud800" <= ch <= "\udfff" for ch in value):
+        return "a lone surrogate (not valid Unicode text)"
+    return None
+
+
+class _Literals(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[tuple[str, str]] = []
+
+    def enter_argument(self, node: ArgumentNode, *_args: Any) -> None:
+        for text in _strings(node.value):
+            reason = bad_text(text)
+            if reason:
+                self.found.append((node.name.value, reason))
+
+
+def _strings(node: ValueNode) -> list[str]:
+    if isinstance(node, StringValueNode):
+        return [node.value]
+    if isinstance(node, ListValueNode):
+        return [s for v in node.values for s in _strings(v)]
+    if isinstance(node, ObjectValueNode):
+        return [s for f in node.fields for s in _strings(f.value)]
+    return []
+
+
+def _variable_strings(value: Any, where: str) -> list[tuple[str, str]]:
+    stack, found = [(value, where)], []
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, str):
+            reason = bad_text(item)
+            if reason:
+                found.append((path, reason))
+        elif isinstance(item, dict):
+            stack.extend((v, f"{path}.{k}") for k, v in item.items())
+        elif isinstance(item, list):
+            stack.extend((v, f"{path}[{i}]") for i, v in enumerate(item))
+    return found
+
+
+class InputText(SchemaExtension):
+    """Refuse NUL characters and lone surrogates in any string argument or variable before
+    anything runs (PostgreSQL rejects NUL in text; a lone surrogate is not UTF-8): BAD_INPUT
+    naming the argument, never an internal error deep in a resolver or the database."""
+
+    def on_validate(self) -> Iterator[None]:
+        yield
+        context = self.execution_context
+        if context.graphql_document is None or context.pre_execution_errors:
+            return
+        literals = _Literals()
+        visit(context.graphql_document, literals)
+        found = literals.found
+        for name, value in (context.variables or {}).items():
+            found.extend(_variable_strings(value, f"${name}"))
+        if found:
+            where, reason = found[0]
+            raise GraphQLError(
+                f"'{where}' holds {reason}: send plain text.", extensions={"code": "BAD_INPUT"}
+            )
+
+
 def limit_extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
     """Factories (a fresh extension per request), in the order they must run.
 
@@ -47,4 +127,8 @@ def limit_extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
         lambda: MaxDocumentSize(settings.max_query_bytes),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: AddValidationRules(rules),
+        InputText,
+        lambda: QueryCost(
+            settings.max_query_cost, settings.page_size_default, settings.page_size_max
+        ),
     ]

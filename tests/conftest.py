@@ -92,7 +92,9 @@ async def hub(backend: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIt
             )
         finally:
             await loader.dispose()
-        settings = Settings(database_url=url)
+        # The suite's documents read whole demo counties at once (first: 500 at several
+        # levels); the cost budget itself is tested with the default (tests/api/test_limits).
+        settings = Settings(database_url=url, max_query_cost=10**9)
         app = create_app(settings)
         async with app.state.hub.engine.connect() as connection:
             units = await demo_units(connection)

@@ -10,13 +10,52 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
+from urllib.parse import unquote
 
 import orjson
-from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.access.models import AuditEvent
+from hub.access.chain import append
 from hub.access.principal import Principal
+from hub.errors import BadInput
+
+PURPOSE_MAX = 200
+OPERATION_MAX = 100
+
+
+def clean_text(value: str | None, limit: int) -> str | None:
+    """Client-supplied text as the audit row may hold it: no NUL or other control
+    characters, no lone surrogates (not encodable as UTF-8), at most ``limit`` characters.
+    Nothing a client sends can make the audit insert fail."""
+    if value is None:
+        return None
+    text = value.encode("utf-8", "replace").decode("utf-8")
+    text = "".join(ch for ch in text if ch >= " " and ch != "\x7f")
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text or None
+
+
+def decode_purpose(raw: bytes | None) -> str | None:
+    """The ``X-Hub-Purpose`` header (用途): percent-encoded UTF-8, or raw UTF-8 bytes. Text
+    that is not UTF-8 or holds control characters is refused, never stored garbled."""
+    if not raw:
+        return None
+    try:
+        text = unquote(raw.decode("utf-8"), errors="strict")
+    except UnicodeError:
+        raise BadInput(
+            "the X-Hub-Purpose header is not UTF-8 text: send it percent-encoded"
+            " (e.g. %E8%BD%AC%E5%AD%A6%E5%AE%A1%E6%A0%B8 for 转学审核) or as UTF-8"
+        ) from None
+    if any(ch < " " or ch == "\x7f" for ch in text) or any(
+        "\ud800" <= ch <= "\udfff" for ch in text
+    ):
+        raise BadInput("the X-Hub-Purpose header holds control characters")
+    text = text.strip()
+    if len(text) > PURPOSE_MAX:
+        raise BadInput(f"the X-Hub-Purpose header is longer than {PURPOSE_MAX} characters")
+    return text or None
 
 
 def common_path(paths: list[str]) -> str:
@@ -45,6 +84,10 @@ class AuditLog:
     operation: str | None
     purpose: str | None
     correlation_id: str
+    user_agent: str | None = None
+    operation_type: str | None = None
+    root_fields: str | None = None
+    written: int = 0  # rows appended by this request (for /metrics)
     _reads: dict[str, _Reads] = field(default_factory=lambda: defaultdict(_Reads))
     _events: list[dict[str, object]] = field(default_factory=list)
 
@@ -81,15 +124,18 @@ class AuditLog:
             "at": dt.datetime.now(dt.UTC),
             "username": principal.user if principal else "anonymous",
             "user_path": principal.org_unit_path if principal else None,
-            "operation": self.operation,
+            "operation": clean_text(self.operation, OPERATION_MAX),
+            "operation_type": self.operation_type,
+            "root_fields": clean_text(self.root_fields, 2000),
+            "user_agent": clean_text(self.user_agent, PURPOSE_MAX),
             "action": action,
             "resource": resource,
             "fields": ",".join(sorted(fields)) if fields else None,
             "subjects": orjson.dumps(subjects).decode() if subjects else None,
             "scope_path": path,
             "outcome": outcome,
-            "purpose": self.purpose,
-            "detail": detail,
+            "purpose": clean_text(self.purpose, PURPOSE_MAX),
+            "detail": clean_text(detail, 2000),
             "correlation_id": self.correlation_id,
         }
 
@@ -110,8 +156,50 @@ class AuditLog:
         return rows
 
     async def flush(self, session: AsyncSession) -> None:
+        """Append the request's events to the hash chain (in the session's transaction)."""
         rows = self.rows()
-        if rows:
-            await session.execute(insert(AuditEvent), rows)
         self._reads.clear()
         self._events.clear()
+        await append(session, rows)
+        self.written += len(rows)
+
+    def withhold(self, reason: str) -> None:
+        """The request's data could not be audited: forget its reads and record only that
+        it was refused (the data is not sent)."""
+        self._reads.clear()
+        self._events.clear()
+        self.event("audit", "request", "denied", "/CN/", detail=f"not audited: {reason}")
+
+
+# Kinds of failed authentication: the reasons of ``hub.access.identity`` folded into a few
+# classes, so the aggregation below has a fixed number of keys.
+def refusal_kind(reason: str | None) -> str:
+    text = (reason or "").lower()
+    for marker, kind in (
+        ("no bearer", "no token"),
+        ("expired", "expired token"),
+        ("unknown or inactive", "unknown user"),
+        ("must be 'bearer", "malformed header"),
+    ):
+        if marker in text:
+            return kind
+    return "invalid token"
+
+
+@dataclass
+class RefusalFolding:
+    """Failed authentications are recorded once per kind and window; the others of the window
+    are counted and the count goes into the next row of that kind. Anonymous callers can
+    then add at most (kinds x windows) rows, however many requests they send."""
+
+    window_seconds: float = 60.0
+    _open: dict[str, tuple[float, int]] = field(default_factory=dict)
+
+    def admit(self, kind: str, now: float) -> tuple[bool, int]:
+        """(write a row now?, refusals of this kind folded since the last row)."""
+        started, folded = self._open.get(kind, (float("-inf"), 0))
+        if now - started >= self.window_seconds:
+            self._open[kind] = (now, 0)
+            return True, folded
+        self._open[kind] = (started, folded + 1)
+        return False, 0

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.db.base import Base, BigId
@@ -41,7 +51,10 @@ class RoleAssignment(Base):
 
 
 class AuditEvent(Base):
-    """One audited event. Append-only: a trigger refuses UPDATE and DELETE (migration 0002)."""
+    """One audited event. Append-only: the hub's runtime role may only INSERT and SELECT it
+    (PostgreSQL), a trigger refuses UPDATE and DELETE, and every row carries a hash chain
+    (``hash`` = SHA-256 of its content and ``prev_hash``) that ``eduhub audit verify`` checks.
+    Ids are given by the chain (``audit_chain``), so they are gapless."""
 
     __tablename__ = "audit_event"
 
@@ -59,5 +72,21 @@ class AuditEvent(Base):
     purpose: Mapped[str | None] = mapped_column(String(200))  # stated purpose (X-Hub-Purpose)
     detail: Mapped[str | None] = mapped_column(Text)
     correlation_id: Mapped[str] = mapped_column(String(32))
+    operation_type: Mapped[str | None] = mapped_column(String(12))  # query, mutation
+    root_fields: Mapped[str | None] = mapped_column(Text)  # comma-separated root fields
+    user_agent: Mapped[str | None] = mapped_column(String(200))
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (Index("ix_audit_event_scope_path_id", "scope_path", "id"),)
+
+
+class AuditChain(Base):
+    """The head of the audit hash chain: one row. Writers lock it (UPDATE) before they read
+    it, so concurrent requests append one after the other."""
+
+    __tablename__ = "audit_chain"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_id: Mapped[int] = mapped_column(BigInteger)
+    last_hash: Mapped[str] = mapped_column(String(64))

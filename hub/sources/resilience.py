@@ -43,6 +43,7 @@ class CircuitBreaker:
         self.clock = clock
         self.consecutive = 0
         self.opened_at: float | None = None
+        self.trial_running = False  # the one call admitted while half-open
 
     @property
     def state(self) -> BreakerState:
@@ -53,16 +54,30 @@ class CircuitBreaker:
         return BreakerState.OPEN
 
     def allow(self) -> bool:
-        return self.state is not BreakerState.OPEN
+        """Closed: yes. Open: no. Half-open: yes to exactly one caller until its trial call
+        ends (``success``, ``failure`` or ``abandon``); no to everyone else meanwhile."""
+        state = self.state
+        if state is BreakerState.CLOSED:
+            return True
+        if state is BreakerState.OPEN or self.trial_running:
+            return False
+        self.trial_running = True
+        return True
 
     def success(self) -> None:
         self.consecutive = 0
         self.opened_at = None
+        self.trial_running = False
 
     def failure(self) -> None:
         self.consecutive += 1
-        if self.state is BreakerState.HALF_OPEN or self.consecutive >= self.failures:
+        if self.trial_running or self.consecutive >= self.failures:
             self.opened_at = self.clock()
+        self.trial_running = False
+
+    def abandon(self) -> None:
+        """The trial call was cancelled before it could tell: let another caller try."""
+        self.trial_running = False
 
 
 class Resilience:
@@ -75,7 +90,9 @@ class Resilience:
         retries: int,
         breaker: CircuitBreaker,
         backoff_seconds: float = 0.1,
+        observe: Callable[[str, str], None] | None = None,
     ) -> None:
+        self.observe = observe  # (source, outcome) of every call, for /metrics
         self.source = source
         self.timeout_seconds = timeout_seconds
         self.retries = retries
@@ -84,7 +101,24 @@ class Resilience:
 
     async def call(self, operation: Callable[[], Awaitable[T]], *, read: bool) -> T:
         if not self.breaker.allow():
+            self._observe("refused")
             raise SourceUnavailable(self.source, "circuit open after repeated failures")
+        try:
+            result = await self._attempts(operation, read=read)
+        except SourceUnavailable:
+            self._observe("failed")
+            raise
+        except BaseException:  # cancelled: the trial (if any) told nothing
+            self.breaker.abandon()
+            raise
+        self._observe("ok")
+        return result
+
+    def _observe(self, outcome: str) -> None:
+        if self.observe is not None:
+            self.observe(self.source, outcome)
+
+    async def _attempts(self, operation: Callable[[], Awaitable[T]], *, read: bool) -> T:
         attempts = self.retries + 1 if read else 1
         try:
             async for attempt in AsyncRetrying(

@@ -119,7 +119,6 @@ def check_secret(kind: str, field: str, secret: Any, masked: Any, readable: list
             assert not any(body in r for r in readable), field
             return
         assert id_candidates(body, readable) > 1, (field, masked, "the ID is determined")
-        assert not any(body[-4:] in r for r in readable if "*" in r), field
     elif kind == "phone":
         masks = [r for r in readable if "*" in r and fits(r, secret)]
         shown = {i for m in masks for i, ch in enumerate(m) if ch != "*"}

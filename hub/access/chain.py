@@ -1,0 +1,134 @@
+"""The audit hash chain (审计链): every audit row carries the SHA-256 of its content and of the
+row before it, so that a row altered, deleted or inserted afterwards, by anyone (the table's
+owner included, or anybody with the SQLite file), breaks the chain at that row.
+
+Appending takes the chain's head row first (an UPDATE: a row lock on PostgreSQL, the write
+lock on SQLite), so concurrent requests append one after the other and ids are gapless.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from hub.access.models import AuditChain, AuditEvent
+from hub.db.base import table_of
+
+EVENT = table_of(AuditEvent)
+CHAIN = table_of(AuditChain)
+GENESIS = "0" * 64
+# The content a row's hash covers, in this order.
+CHAINED = (
+    "id",
+    "at",
+    "username",
+    "user_path",
+    "operation",
+    "operation_type",
+    "root_fields",
+    "action",
+    "resource",
+    "fields",
+    "subjects",
+    "scope_path",
+    "outcome",
+    "purpose",
+    "detail",
+    "correlation_id",
+    "user_agent",
+    "prev_hash",
+)
+
+
+def _at(value: dt.datetime) -> str:
+    """One text for a moment, however the database hands it back (SQLite: naive UTC)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
+def row_hash(row: Mapping[Any, Any]) -> str:
+    content = [_at(row["at"]) if name == "at" else row[name] for name in CHAINED]
+    return hashlib.sha256(orjson.dumps(content)).hexdigest()
+
+
+async def append(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert ``rows`` at the end of the chain, in the session's transaction."""
+    if not rows:
+        return
+    head = (
+        await session.execute(
+            update(CHAIN)
+            .where(CHAIN.c.id == 1)
+            .values(last_id=CHAIN.c.last_id)
+            .returning(CHAIN.c.last_id, CHAIN.c.last_hash)
+        )
+    ).first()
+    if head is None:
+        raise RuntimeError(
+            "the audit chain has no head row: run the migrations (eduhub db upgrade)"
+        )
+    last_id, last_hash = int(head[0]), str(head[1])
+    chained = []
+    for row in rows:
+        last_id += 1
+        linked = {**row, "id": last_id, "prev_hash": last_hash}
+        linked["at"] = linked["at"].astimezone(dt.UTC)
+        last_hash = row_hash(linked)
+        chained.append({**linked, "hash": last_hash})
+    await session.execute(insert(EVENT), chained)
+    await session.execute(
+        update(CHAIN).where(CHAIN.c.id == 1).values(last_id=last_id, last_hash=last_hash)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    rows: int
+    broken_at: int | None  # id of the first row whose link does not hold
+    reason: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.broken_at is None
+
+
+async def verify(connection: AsyncConnection, batch: int = 5_000) -> Verdict:
+    """Walk the chain in id order; report the first broken link. A row deleted from the
+    middle breaks the link of the row after it; one deleted from the end, the head."""
+    expected_prev, last_id, count = GENESIS, 0, 0
+    after = 0
+    columns = [EVENT.c[name] for name in CHAINED] + [EVENT.c.hash]
+    while True:
+        result = await connection.execute(
+            select(*columns).where(EVENT.c.id > after).order_by(EVENT.c.id).limit(batch)
+        )
+        rows = result.mappings().all()
+        if not rows:
+            break
+        for row in rows:
+            pk = int(row["id"])
+            if row["prev_hash"] != expected_prev:
+                return Verdict(count, pk, "its link to the row before does not hold")
+            if row["hash"] != row_hash(row):
+                return Verdict(count, pk, "its content does not match its hash")
+            expected_prev, last_id, count = row["hash"], pk, count + 1
+        after = int(rows[-1]["id"])
+    head = (await connection.execute(select(CHAIN.c.last_id, CHAIN.c.last_hash))).first()
+    if head is None:
+        return Verdict(count, last_id, "the chain has no head row")
+    if int(head[0]) != last_id or head[1] != expected_prev:
+        return Verdict(
+            count,
+            int(head[0]),
+            f"the head says the chain ends at row {head[0]}, the table ends at row {last_id}:"
+            " rows were removed from its end",
+        )
+    return Verdict(count, None, None)
