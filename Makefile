@@ -4,6 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO_STUDENTS ?= 20000
+PORT ?= 8000
 
 .PHONY: demo serve test check lint typecheck sdl-check pytest sdl bench postgres clean
 
@@ -15,11 +16,11 @@ $(STAMP): pyproject.toml
 
 ## The newcomer's first command: demo data on the embedded SQLite, then serve it.
 demo: $(STAMP)
-	$(BIN)/eduhub demo --students $(DEMO_STUDENTS)
-	$(BIN)/eduhub serve
+	$(BIN)/eduhub demo --students $(DEMO_STUDENTS) --check-port $(PORT)
+	$(BIN)/eduhub serve --port $(PORT)
 
 serve: $(STAMP)
-	$(BIN)/eduhub serve
+	$(BIN)/eduhub serve --port $(PORT)
 
 ## The newcomer's second command (and CI's): lint, type check, tests on SQLite and PostgreSQL.
 test: check pytest

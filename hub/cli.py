@@ -20,6 +20,8 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 schema_app = typer.Typer(help="The GraphQL schema.", no_args_is_help=True)
 sources_app = typer.Typer(help="Sources: docked systems and their mappings.", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit log (审计日志).", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
 app.add_typer(schema_app, name="schema")
 app.add_typer(sources_app, name="sources")
@@ -45,19 +47,30 @@ def _url(database: str | None) -> str:
     return database or Settings().database_url
 
 
+def _owner_url(database: str | None) -> str:
+    """Where schema changes and bulk loads go: --database, else the migration URL."""
+    return database or Settings().owner_url
+
+
+async def _upgrade_and_grant(owner_url: str, runtime_url: str) -> None:
+    from hub.db.migrate import upgrade
+    from hub.db.roles import grant_runtime
+
+    engine = make_engine(owner_url)
+    try:
+        await upgrade(engine)
+        role = await grant_runtime(engine, runtime_url)
+        if role:
+            console.print(f"runtime role {role!r}: data tables, audit log INSERT/SELECT only")
+    finally:
+        await engine.dispose()
+
+
 @db_app.command("upgrade")
 def db_upgrade(database: DatabaseOption = None) -> None:
-    """Bring the database to the newest schema (alembic upgrade head)."""
-    from hub.db.migrate import upgrade
-
-    async def run() -> None:
-        engine = make_engine(_url(database))
-        try:
-            await upgrade(engine)
-        finally:
-            await engine.dispose()
-
-    asyncio.run(run())
+    """Bring the database to the newest schema (alembic upgrade head) as its owner, then grant
+    the runtime role of HUB_DATABASE_URL what it needs (PostgreSQL)."""
+    asyncio.run(_upgrade_and_grant(_owner_url(database), Settings().database_url))
     console.print("[green]database is up to date[/green]")
 
 
@@ -73,11 +86,17 @@ def demo(
             " sources.toml routing its students live, sync its schools."
         ),
     ] = False,
+    check_port: Annotated[
+        int | None,
+        typer.Option(help="Refuse to start (before loading) if this port is taken."),
+    ] = None,
 ) -> None:
     """Replace the database's data with a realistic demo province (演示数据)."""
     from hub.demo.load import load_demo
 
-    url = _url(database)
+    if check_port is not None:
+        _require_free_port("127.0.0.1", check_port)
+    url = _owner_url(database)
 
     async def run() -> None:
         engine = make_engine(url)
@@ -141,28 +160,40 @@ async def _dock_example(url: str, legacy: Path, sources: Path) -> None:
     )
 
 
+def _require_free_port(host: str, port: int) -> None:
+    """Say how to choose another port before anything is loaded or migrated."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            console.print(
+                f"[red]port {port} on {host} is taken ({error.strerror})[/red]. Choose another:"
+                f" eduhub serve --port {port + 1}  (or: make demo PORT={port + 1})"
+            )
+            raise typer.Exit(2) from None
+
+
+PortOption = Annotated[int, typer.Option(help="Port.")]
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    port: PortOption = 8000,
     database: DatabaseOption = None,
 ) -> None:
     """Run the hub (uvicorn): GraphQL at /graphql, health at /healthz."""
     import uvicorn
 
+    _require_free_port(host, port)
+
     from hub.app import create_app
-    from hub.db.migrate import upgrade
 
     settings = Settings(database_url=_url(database))
-
-    async def migrate() -> None:
-        engine = make_engine(settings.database_url)
-        try:
-            await upgrade(engine)
-        finally:
-            await engine.dispose()
-
-    asyncio.run(migrate())
+    asyncio.run(_upgrade_and_grant(settings.owner_url, settings.database_url))
     console.print(
         f"eduhub on http://{host}:{port}/graphql (GraphiQL in development), database"
         f" {settings.database_url}\nTry:\n{EXAMPLE_QUERY}"
@@ -324,12 +355,58 @@ def sources_check(
 def token(
     user: Annotated[str, typer.Argument(help="User name, e.g. county.registrar.")],
     ttl: Annotated[int, typer.Option(min=60, help="Lifetime in seconds.")] = 8 * 3600,
+    database: DatabaseOption = None,
 ) -> None:
     """Print a development bearer token for USER (HS256; production tokens come from the
-    province's identity service)."""
-    from hub.access.identity import mint_token
+    province's identity service). Unknown or inactive users get none."""
+    from sqlalchemy import select
 
+    from hub.access.identity import mint_token
+    from hub.access.models import HubUser
+
+    async def active() -> bool | None:
+        engine = make_engine(_url(database))
+        try:
+            async with engine.connect() as connection:
+                return (
+                    await connection.execute(select(HubUser.active).where(HubUser.username == user))
+                ).scalar()
+        finally:
+            await engine.dispose()
+
+    state = asyncio.run(active())
+    if not state:
+        why = "is inactive" if state is False else "does not exist"
+        console.print(
+            f"[red]user {user!r} {why} in {_url(database)}[/red]: no token. Demo users:"
+            " national.admin, county.viewer, … (README, 'Querying as each level')."
+        )
+        raise typer.Exit(2)
     print(mint_token(Settings(), user, ttl))
+
+
+@audit_app.command("verify")
+def audit_verify(database: DatabaseOption = None) -> None:
+    """Check the audit log's hash chain; report the first broken link (exit 1 if any)."""
+    from hub.access.chain import verify
+
+    async def run() -> None:
+        engine = make_engine(_url(database))
+        try:
+            async with engine.connect() as connection:
+                verdict = await verify(connection)
+        finally:
+            await engine.dispose()
+        if verdict.ok:
+            console.print(f"[green]audit chain intact[/green]: {verdict.rows:,} rows")
+            return
+        console.print(
+            f"[red]audit chain broken at row {verdict.broken_at}[/red]: {verdict.reason}"
+            f" ({verdict.rows:,} rows verified before it)"
+        )
+        raise typer.Exit(1)
+
+    asyncio.run(run())
 
 
 @schema_app.command("export")

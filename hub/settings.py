@@ -18,6 +18,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HUB_", frozen=True)
 
     database_url: str = DEFAULT_DATABASE_URL
+    # The owner's URL for migrations and demo loads (PostgreSQL: the hub itself runs as a
+    # role that owns nothing, see hub/db/roles.py). Unset: the same as database_url.
+    migration_database_url: str | None = None
     env: Literal["development", "production"] = "development"
     # GraphQL limits: checked before any resolver (and so any SQL) runs.
     page_size_default: int = Field(default=50, ge=1)
@@ -45,6 +48,10 @@ class Settings(BaseSettings):
     sources_file: Path = Path("sources.toml")
     # How long a verified user's grants are reused before they are read again.
     principal_cache_seconds: float = Field(default=30.0, ge=0)
+
+    @property
+    def owner_url(self) -> str:
+        return self.migration_database_url or self.database_url
 
     @property
     def is_production(self) -> bool:

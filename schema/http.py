@@ -222,16 +222,18 @@ class GraphQLEndpoint:
     ) -> tuple[dict[str, Any], int]:
         errors = classify_all(result.errors, hide_suggestions=self.settings.is_production)
         body: dict[str, Any] = {}
-        # A request that never reached execution has no data entry (parse, validation,
-        # variables, cost, authentication); one that ran has data, null or not.
-        if context.executed or media == JSON:
+        # A request error (parse, validation, variables, cost, authentication) happens before
+        # any field runs: no data, and no error with a path. Such a response has no data
+        # entry for application/graphql-response+json (and data null for application/json).
+        request_error = result.data is None and all(e.path is None for e in errors or [])
+        if not request_error or media == JSON:
             body["data"] = result.data
         if errors:
             body["errors"] = [e.formatted for e in errors]
         if result.extensions:
             body["extensions"] = result.extensions
         status = 200
-        if media == GRAPHQL_RESPONSE and not context.executed:
+        if media == GRAPHQL_RESPONSE and request_error:
             codes = {e.get("extensions", {}).get("code") for e in body.get("errors", [])}
             status = 401 if "UNAUTHENTICATED" in codes else 400
         return body, status

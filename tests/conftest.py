@@ -14,10 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from hub.access.identity import mint_token
 from hub.app import create_app
 from hub.db.engine import StatementCounter, make_engine
+from hub.db.roles import grant_runtime
 from hub.demo.load import LoadSummary, load_demo
 from hub.demo.users import demo_units
 from hub.settings import Settings
-from tests.fixtures.databases import BACKENDS, fresh_database
+from tests.fixtures.databases import BACKENDS, fresh_database, runtime_role
 
 DEMO_STUDENTS = 8000
 DEMO_SEED = 11
@@ -36,6 +37,7 @@ class Hub:
     summary: LoadSummary
     settings: Settings
     units: dict[str, tuple[int, str, str]]
+    owner_url: str  # the database owner's (migrations, tampering tests); url is the hub's
 
     def headers(self, user: str | None) -> dict[str, str]:
         if user is None:
@@ -84,21 +86,27 @@ def backend(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(scope="session")
 async def hub(backend: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Hub]:
     directory: Path = tmp_path_factory.mktemp(backend)
-    async with fresh_database(backend, directory) as url:
-        loader = make_engine(url)
+    async with fresh_database(backend, directory) as owner_url, runtime_role(owner_url) as url:
+        # The owner loads (and migrates); the hub runs as a role that owns nothing (PostgreSQL).
+        loader = make_engine(owner_url)
         try:
             summary = await load_demo(
                 loader, DEMO_STUDENTS, DEMO_SEED, school_size_cap=SCHOOL_SIZE_CAP
             )
+            await grant_runtime(loader, url)
         finally:
             await loader.dispose()
         # The suite's documents read whole demo counties at once (first: 500 at several
         # levels); the cost budget itself is tested with the default (tests/api/test_limits).
-        settings = Settings(database_url=url, max_query_cost=10**9)
+        settings = Settings(
+            database_url=url, migration_database_url=owner_url, max_query_cost=10**9
+        )
         app = create_app(settings)
         async with app.state.hub.engine.connect() as connection:
             units = await demo_units(connection)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
-            yield Hub(backend, url, app.state.hub.engine, client, summary, settings, units)
+            yield Hub(
+                backend, url, app.state.hub.engine, client, summary, settings, units, owner_url
+            )
         await app.state.hub.engine.dispose()

@@ -140,7 +140,14 @@ class AuditLog:
         }
 
     def rows(self) -> list[dict[str, object]]:
-        rows = list(self._events)
+        # The operation is known once the document is parsed: events recorded before that
+        # (or while it ran) take it now.
+        described = {
+            "operation": clean_text(self.operation, OPERATION_MAX),
+            "operation_type": self.operation_type,
+            "root_fields": clean_text(self.root_fields, 2000),
+        }
+        rows = [{**event, **described} for event in self._events]
         for resource, reads in sorted(self._reads.items()):
             rows.append(
                 self._row(

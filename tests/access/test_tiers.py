@@ -217,11 +217,12 @@ async def test_audit_rows_cannot_be_changed_or_deleted(hub: Hub) -> None:
         update(AUDIT).values(outcome="denied"),
         delete(AUDIT),
     ):
-        with pytest.raises(Exception, match="append-only"):
+        # The trigger refuses on SQLite; on PostgreSQL the hub's role is not even granted it.
+        with pytest.raises(Exception, match=r"append-only|permission denied"):
             async with hub.engine.begin() as connection:
                 await connection.execute(statement)
     if hub.backend == "postgresql":
-        with pytest.raises(Exception, match="append-only"):
+        with pytest.raises(Exception, match=r"append-only|permission denied"):
             async with hub.engine.begin() as connection:
                 await connection.execute(text("TRUNCATE audit_event"))
     assert await _audit_rows(hub, "county.registrar")

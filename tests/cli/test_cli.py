@@ -29,9 +29,12 @@ def test_demo_with_federation_wires_the_docked_example(
         users = connection.execute("SELECT count(*) FROM hub_user").fetchone()[0]
     assert docked_schools > 0
     assert users >= 9
-    token = CliRunner().invoke(app, ["token", "county.viewer"])
+    token = CliRunner().invoke(app, ["token", "county.viewer", "--database", database])
     assert token.exit_code == 0
     assert token.output.count(".") == 2  # header.payload.signature
+    unknown = CliRunner().invoke(app, ["token", "nobody.here", "--database", database])
+    assert unknown.exit_code == 2
+    assert "does not exist" in unknown.output
 
 
 def test_sources_check_says_when_the_source_is_unknown(tmp_path: Path) -> None:

@@ -1,0 +1,168 @@
+"""The audit cannot be silenced or quietly altered: client text cannot break the insert, the
+hub's own PostgreSQL role cannot lift the guard, tampering by the owner breaks the hash chain,
+anonymous refusals are folded, every row names the operation type and root fields."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select, text
+
+from hub.access.chain import verify
+from hub.access.models import AuditEvent
+from hub.db.base import table_of
+from hub.db.engine import make_engine
+from tests.conftest import Hub
+
+AUDIT = table_of(AuditEvent)
+UNMASKED = "query Unmasked { students(first: 2) { edges { node { idNumber } } } }"
+
+
+async def _last(hub: Hub) -> dict[str, object]:
+    async with hub.engine.connect() as connection:
+        row = (await connection.execute(select(AUDIT).order_by(AUDIT.c.id.desc()))).first()
+    assert row is not None
+    return dict(row._mapping)
+
+
+async def test_client_text_cannot_break_the_audit_insert(hub: Hub) -> None:
+    long_name = "Op" + "x" * 300
+    response = await hub.client.post(
+        "/graphql",
+        json={"query": "{ me { user } }"},
+        headers={**hub.headers("county.registrar"), "x-hub-purpose": "%00"},
+    )
+    # A NUL in the purpose is refused with a message, before anything runs.
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_INPUT"
+    data = await hub.data(
+        f"query {long_name} {{ students(first: 1) {{ edges {{ node {{ idNumber }} }} }} }}",
+        user="county.registrar",
+        headers={"user-agent": "agent" + "y" * 500},
+    )
+    assert "*" not in data["students"]["edges"][0]["node"]["idNumber"]
+    row = await _last(hub)
+    assert str(row["operation"]).startswith("Opxxx") and len(str(row["operation"])) == 100
+    assert row["operation_type"] == "query" and row["root_fields"] == "students"
+    assert len(str(row["user_agent"])) == 200
+
+
+async def test_a_raw_utf8_purpose_is_stored_as_sent_and_bad_bytes_are_refused(hub: Hub) -> None:
+    raw = "转学审核".encode()
+    response = await hub.client.post(
+        "/graphql",
+        content=b'{"query": "query P { students(first: 1) { edges { node { idNumber } } } }"}',
+        headers=[
+            (b"content-type", b"application/json"),
+            (b"authorization", hub.headers("county.registrar")["authorization"].encode()),
+            (b"x-hub-purpose", raw),
+        ],
+    )
+    assert response.status_code == 200, response.text
+    assert (await _last(hub))["purpose"] == "转学审核"
+    refused = await hub.client.post(
+        "/graphql",
+        content=b'{"query": "{ me { user } }"}',
+        headers=[
+            (b"content-type", b"application/json"),
+            (b"authorization", hub.headers("county.registrar")["authorization"].encode()),
+            (b"x-hub-purpose", b"\xff\xfe"),
+        ],
+    )
+    assert refused.json()["errors"][0]["extensions"]["code"] == "BAD_INPUT"
+    assert "X-Hub-Purpose" in refused.json()["errors"][0]["message"]
+
+
+async def test_anonymous_refusals_are_folded_not_one_row_each(hub: Hub) -> None:
+    async with hub.engine.connect() as connection:
+        before = (await connection.execute(select(func.count()).select_from(AUDIT))).scalar()
+    for _ in range(40):
+        body = await hub.query("{ students { totalCount } }", user=None)
+        assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    async with hub.engine.connect() as connection:
+        after = (await connection.execute(select(func.count()).select_from(AUDIT))).scalar()
+    assert int(after or 0) - int(before or 0) <= 1
+    folding = hub.client._transport.app.state.hub.refusals  # type: ignore[attr-defined]
+    admitted, folded = folding.admit("no token", 10**12)  # a later window
+    assert admitted and folded >= 39
+
+
+async def test_the_chain_holds_and_tampering_by_the_owner_is_detected(hub: Hub) -> None:
+    await hub.data(UNMASKED, user="county.registrar")
+    await hub.data(UNMASKED, user="county.registrar")
+    async with hub.engine.connect() as connection:
+        assert (await verify(connection)).ok
+    owner = make_engine(hub.owner_url)
+
+    async def set_username(pk: int, username: str) -> None:
+        """As the owner, who can lift the guard: on PostgreSQL by replication role, on SQLite
+        by dropping the trigger (put back afterwards)."""
+        async with owner.begin() as connection:
+            if hub.backend == "postgresql":
+                await connection.execute(text("SET LOCAL session_replication_role = replica"))
+            else:
+                await connection.execute(text("DROP TRIGGER audit_event_no_update"))
+            await connection.execute(
+                text("UPDATE audit_event SET username = :u WHERE id = :i"), {"u": username, "i": pk}
+            )
+            if hub.backend == "sqlite":
+                await connection.execute(
+                    text(
+                        "CREATE TRIGGER audit_event_no_update BEFORE UPDATE ON audit_event BEGIN"
+                        " SELECT RAISE(ABORT, 'audit_event is append-only (UPDATE refused)'); END"
+                    )
+                )
+
+    try:
+        async with owner.connect() as connection:
+            target = int((await connection.execute(select(func.max(AUDIT.c.id)))).scalar() or 0)
+        await set_username(target - 1, "someone.else")
+        async with owner.connect() as connection:
+            verdict = await verify(connection)
+        await set_username(target - 1, "county.registrar")  # put back: the chain holds again
+        async with owner.connect() as connection:
+            assert (await verify(connection)).ok
+    finally:
+        await owner.dispose()
+    assert not verdict.ok
+    assert verdict.broken_at == target - 1
+    assert "content" in str(verdict.reason)
+
+
+async def test_the_hubs_role_cannot_lift_the_guard(hub: Hub) -> None:
+    if hub.backend == "sqlite":
+        # SQLite has no roles: whoever holds the file is its owner, and the hash chain is the
+        # guard (test above).
+        assert hub.url == hub.owner_url
+        return
+    assert hub.url != hub.owner_url
+    attempts = (
+        "ALTER TABLE audit_event DISABLE TRIGGER USER",
+        "SET session_replication_role = replica",
+        "DELETE FROM audit_event",
+        "UPDATE audit_event SET outcome = 'denied'",
+        "TRUNCATE audit_event",
+        "DROP TABLE audit_event",
+    )
+    for statement in attempts:
+        with pytest.raises(Exception, match=r"permission denied|must be owner|append-only"):
+            async with hub.engine.begin() as connection:
+                await connection.execute(text(statement))
+
+
+async def test_a_refused_mutation_keeps_its_audit_row(hub: Hub) -> None:
+    before = await _last(hub)
+    data = await hub.data(
+        """mutation Escalate($c: String!) { grantRole(input: {username: "county.viewer",
+             role: "administrator", orgUnitCode: $c}) { grant { role } errors { code } } }""",
+        {"c": hub.units["county"][1]},
+        user="county.registrar",
+    )
+    assert data["grantRole"]["errors"][0]["code"] == "FORBIDDEN"
+    after = await _last(hub)
+    assert int(str(after["id"])) > int(str(before["id"]))
+    assert (after["action"], after["outcome"]) == ("grant", "denied")
+    assert (after["operation"], after["operation_type"]) == ("Escalate", "mutation")
+    me = await hub.data("{ me { roles } }", user="county.viewer")
+    assert "administrator" not in me["me"]["roles"]
+    async with hub.engine.connect() as connection:
+        assert (await verify(connection)).ok
