@@ -70,9 +70,7 @@ class Context(BaseContext):
         # Set when a statement failed or a mutation reported errors: nothing is committed
         # but the audit (``finish``).
         self.failed = False
-        # Set by the schema's Transaction extension: whether execution began (a request
-        # refused before it has no ``data``), the operation's type and root fields.
-        self.executed = False
+        # Set by the schema's Transaction extension once the document is parsed.
         self.operation_type: str | None = None
 
     @property

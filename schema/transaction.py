@@ -7,7 +7,7 @@ cannot be written returns no data, and its refusal is recorded instead."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 from graphql import GraphQLError, OperationDefinitionNode, parse
 from strawberry.extensions import SchemaExtension
@@ -44,12 +44,6 @@ class Transaction(SchemaExtension):
                 *(result.errors or []),
                 *(GraphQLError(str(e), original_error=e) for e in context.partial_errors),
             ]
-
-    def on_execute(self) -> Iterator[None]:
-        context = self.execution_context.context
-        if isinstance(context, Context):
-            context.executed = True
-        yield
 
     def _refuse_anonymous(self, context: Context) -> None:
         """One row per kind of refusal and window (see ``RefusalFolding``)."""

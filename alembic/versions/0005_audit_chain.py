@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 
 from alembic import op
-from hub.access.chain import GENESIS, row_hash
+from hub.access.chain import CHAINED, GENESIS, row_hash
 
 # revision identifiers, used by Alembic.
 revision: str = "0005"
@@ -51,29 +51,8 @@ def upgrade() -> None:
     event = sa.table(
         "audit_event",
         sa.column("at", sa.DateTime(timezone=True)),
-        *(
-            sa.column(name)
-            for name in (
-                "id",
-                "username",
-                "user_path",
-                "operation",
-                "operation_type",
-                "root_fields",
-                "action",
-                "resource",
-                "fields",
-                "subjects",
-                "scope_path",
-                "outcome",
-                "purpose",
-                "detail",
-                "correlation_id",
-                "user_agent",
-                "prev_hash",
-                "hash",
-            )
-        ),
+        sa.column("hash"),
+        *(sa.column(name) for name in CHAINED if name != "at"),
     )
     last_id, last_hash = 0, GENESIS
     rows = bind.execute(sa.select(event).order_by(event.c.id)).mappings().all()

@@ -16,6 +16,7 @@ from hub.access.models import AuditEvent
 from hub.db.base import table_of
 from hub.orgunits.models import OrgLevel, OrgUnit
 from tests.conftest import Hub
+from tests.fixtures.responses import strings
 
 AUDIT = table_of(AuditEvent)
 
@@ -34,14 +35,6 @@ EVERYTHING = """
   assets(first: 500) { totalCount edges { node { code school { code } } } }
 }
 """
-
-
-def _strings(data: Any) -> list[str]:
-    if isinstance(data, dict):
-        return [s for v in data.values() for s in _strings(v)]
-    if isinstance(data, list):
-        return [s for v in data for s in _strings(v)]
-    return [data] if isinstance(data, str) else []
 
 
 async def test_requests_without_a_valid_token_are_refused(hub: Hub) -> None:
@@ -82,7 +75,7 @@ async def test_every_entry_point_of_a_sibling_county_shows_nothing_of_the_county
     county_numbers = {e["node"]["studentNumber"] for e in mine["students"]["edges"]}
     leaked = [
         s
-        for s in _strings(theirs)
+        for s in strings(theirs)
         if s.startswith(county_path) or s in county_school_codes or s in county_numbers
     ]
     assert leaked == []
