@@ -120,13 +120,18 @@ class HubState:
         purpose = decode_purpose(_raw_header(request, b"x-hub-purpose"))
         agent = _raw_header(request, b"user-agent")
         CURRENT_TALLY.set(StatementTally())
+        # The process-wide objects load on their own connection: before the request takes its
+        # session's, so that a cold start under many concurrent requests cannot exhaust the
+        # pool with sessions that all wait for the one loader's second connection.
+        codes = await self.codes()
+        enforcer = await self.enforcer()
         async with self.sessions() as session:
             principal, problem = await self.authenticate(request, session)
             yield Context(
                 session=session,
                 settings=self.settings,
-                codes=await self.codes(),
-                access=Access(await self.enforcer(), principal),
+                codes=codes,
+                access=Access(enforcer, principal),
                 audit=AuditLog(
                     principal,
                     operation=None,
