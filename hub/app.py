@@ -48,7 +48,9 @@ class HubState:
         self.settings = settings
         self.engine = make_engine(settings.database_url, echo=settings.sql_echo)
         self.sessions: async_sessionmaker[AsyncSession] = make_sessionmaker(self.engine)
-        self.principals = PrincipalCache(settings.principal_cache_seconds)
+        self.principals = PrincipalCache(
+            settings.principal_cache_seconds, settings.principal_cache_size
+        )
         self.refusals = RefusalFolding()
         self.metrics = Metrics(self.engine, self.breaker_states)
         self._codes: CodeRegistry | None = None
@@ -78,7 +80,8 @@ class HubState:
         ``[routes]``); none without a sources file."""
         if self._routes is None:
             path = self.settings.sources_file
-            self._routes = load_routes(path, set(self.sources())) if path.exists() else []
+            regions = {name: source.config.region for name, source in self.sources().items()}
+            self._routes = load_routes(path, regions) if path.exists() else []
         return self._routes
 
     async def enforcer(self) -> casbin.Enforcer:

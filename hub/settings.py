@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     sources_file: Path = Path("sources.toml")
     # How long a verified user's grants are reused before they are read again.
     principal_cache_seconds: float = Field(default=30.0, ge=0)
+    principal_cache_size: int = Field(default=10_000, ge=1)
 
     @property
     def owner_url(self) -> str:

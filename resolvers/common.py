@@ -121,6 +121,29 @@ def listing(ctx: Context, table: Table, conditions: Conditions, args: PageArgs) 
     return Listing(once(page), once(count))
 
 
+def newest_first(ctx: Context, table: Table, conditions: Conditions, args: PageArgs) -> Listing:
+    """A top-level list of an append-only log: newest first (id descending), keyset on the id,
+    and its count."""
+    args.require_list(table.name, top_level=False)
+    where = [*scoped(ctx, table, conditions)]
+    if args.after is not None:
+        where.append(table.c.id < args.after)
+
+    async def page() -> Page:
+        statement = select(table).where(*where).order_by(table.c.id.desc()).limit(args.first + 1)
+        rows = await ctx.rows(statement)
+        shown = rows[: args.first]
+        return Page(shown, len(rows) > args.first, [encode_cursor(r.id, table.name) for r in shown])
+
+    async def count() -> int:
+        total = await ctx.scalar(
+            select(func.count()).select_from(table).where(*scoped(ctx, table, conditions))
+        )
+        return int(total or 0)
+
+    return Listing(once(page), once(count))
+
+
 async def fetch_by_ids(ctx: Context, table: Table, ids: Sequence[int]) -> list[Row[Any] | None]:
     """Rows by primary key in the order of ``ids``; ``None`` where missing or out of scope."""
     if not ids:

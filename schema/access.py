@@ -50,8 +50,21 @@ class AuditEventFilter:
     under: str | None = strawberry.field(
         default=None, description="Only events about this org unit's subtree (范围)."
     )
-    username: str | None = strawberry.field(default=None, description="Only this user (用户).")
-    action: str | None = strawberry.field(default=None, description="Only this action (动作).")
+    username: str | None = strawberry.field(
+        default=None, description="Only this actor (操作人): a username."
+    )
+    action: str | None = strawberry.field(
+        default=None, description="Only this action (动作): unmask, denied, grant, revoke, ..."
+    )
+    since: dt.datetime | None = strawberry.field(
+        default=None, description="Only events at or after this time, with a time zone (起始时间)."
+    )
+    until: dt.datetime | None = strawberry.field(
+        default=None, description="Only events before this time, with a time zone (截止时间)."
+    )
+    subject: strawberry.ID | None = strawberry.field(
+        default=None, description="Only events about this object, by its global id (对象)."
+    )
 
 
 @strawberry.input(description="A role for a user at an org unit (授权).")
@@ -98,7 +111,7 @@ async def _change(info: HubInfo, change: grants.GrantChange, input: GrantInput) 
 
 @strawberry.type
 class AccessQuery:
-    @strawberry.field(description="Audit events the viewer may read (审计日志).")
+    @strawberry.field(description="Audit events the viewer may read, newest first (审计日志).")
     async def audit_events(
         self,
         info: HubInfo,

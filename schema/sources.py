@@ -6,7 +6,7 @@ import datetime as dt
 
 import strawberry
 
-from hub.errors import BadInput, NotFound
+from hub.errors import BadInput
 from hub.sources.report import entity_report
 from resolvers import sources as resolve
 from schema.common import HubInfo
@@ -26,6 +26,10 @@ class SourceStatus:
     name: str = strawberry.field(description="Name in the sources file (名称).")
     label: str = strawberry.field(description="Description (说明).")
     kind: str = strawberry.field(description="Adapter kind: sql, rest, file, eduhub (类型).")
+    region: str | None = strawberry.field(
+        description="Org unit code of the subtree it holds data for; null: undeclared, the whole"
+        " country (数据范围)."
+    )
     health: bool = strawberry.field(description="Answered a health probe just now (健康).")
     breaker_state: str = strawberry.field(
         description="Circuit breaker: CLOSED, OPEN or HALF_OPEN (熔断状态)."
@@ -66,19 +70,23 @@ class MappingReport:
 
 @strawberry.type
 class SourceQuery:
-    @strawberry.field(description="Connected systems, for administrators and auditors (数据源).")
+    @strawberry.field(
+        description="Connected systems whose region (数据范围) lies inside the viewer's sources"
+        " grant, for administrators and auditors (数据源)."
+    )
     async def sources(self, info: HubInfo) -> list[SourceStatus]:
         context = info.context
-        resolve.require_sources_reader(context)
+        shown = resolve.visible_sources(context)
         runs = await resolve.last_runs(context)
         result = []
-        for name, source in (context.state.sources() if context.state else {}).items():
+        for name, source in shown.items():
             run = runs.get(name)
             result.append(
                 SourceStatus(
                     name=name,
                     label=source.config.label,
                     kind=source.kind,
+                    region=source.config.region,
                     health=await source.health(),
                     breaker_state=source.resilience.breaker.state.value,
                     entities=list(source.config.entities),
@@ -95,19 +103,19 @@ class SourceQuery:
             )
         return result
 
-    @strawberry.field(description="The mapping report of a source, for administrators (映射报告).")
+    @strawberry.field(
+        description="The mapping report of a visible source (映射报告): values of sensitive"
+        " fields are masked unless unmask is granted in the source's whole region."
+    )
     async def source_report(self, info: HubInfo, name: str, entity: str) -> MappingReport:
         context = info.context
-        resolve.require_sources_reader(context)
-        sources = context.state.sources() if context.state else {}
-        source = sources.get(name)
-        if source is None:
-            raise NotFound(f"no source {name!r} (known: {', '.join(sources) or 'none'})")
+        source = resolve.source_for_report(context, name)
         if entity not in source.config.entities:
             raise BadInput(f"source {name!r} maps no entity {entity!r}")
         if source.kind == "eduhub":
             raise BadInput(f"{name!r} is another hub: ask it for its own report")
         report = await entity_report(source, entity, context.codes, context.state.engine)
+        values = resolve.untranslatable(context, source, report)
         return MappingReport(
             source=name,
             entity=entity,
@@ -121,8 +129,7 @@ class SourceQuery:
                     mapped=f.mapped,
                     filled=f.filled,
                     untranslatable=[
-                        UntranslatableValue(value=v, count=n)
-                        for v, n in sorted(f.untranslatable.items())
+                        UntranslatableValue(value=v, count=n) for v, n in values[f.hub_field]
                     ],
                     disagreements=f.disagreements,
                 )

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -32,16 +35,61 @@ def mint_token(settings: Settings, username: str, ttl_seconds: int = 3600) -> st
     return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
 
 
+class KeyFiles:
+    """Key files (JWKS, PEM) read and parsed once, then again only when the file changes (its
+    modification time, size or inode: an atomic replace counts): a key rotation needs no
+    restart, and a request costs a ``stat``, not a read and a parse."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._held: dict[tuple[Path, str], tuple[tuple[int, int, int], Any]] = {}
+
+    def load(self, path: Path, parse: Callable[[str], Any]) -> Any:
+        try:
+            stat = path.stat()
+        except OSError as error:
+            raise TokenError(f"the key file {path} cannot be read: {error}") from None
+        version = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+        key = (path, parse.__name__)
+        with self._lock:
+            held = self._held.get(key)
+            if held is not None and held[0] == version:
+                return held[1]
+        try:
+            value = parse(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError, jwt.PyJWTError) as error:
+            raise TokenError(f"the key file {path} cannot be used: {error}") from None
+        with self._lock:
+            self._held[key] = (version, value)
+        return value
+
+
+KEY_FILES = KeyFiles()
+
+
+def _jwks(text: str) -> dict[str, Any]:
+    """kid -> key of a JWKS document."""
+    return {
+        key.key_id: key.key
+        for key in jwt.PyJWKSet.from_dict(json.loads(text)).keys
+        if key.key_id is not None
+    }
+
+
+def _pem(text: str) -> str:
+    return text
+
+
 def _verification_key(settings: Settings, token: str) -> tuple[Any, str]:
     if settings.jwks_file is not None:
         header = jwt.get_unverified_header(token)
-        keys = json.loads(settings.jwks_file.read_text(encoding="utf-8"))
-        for key in jwt.PyJWKSet.from_dict(keys).keys:
-            if key.key_id == header.get("kid"):
-                return key.key, "RS256"
-        raise TokenError(f"no key {header.get('kid')!r} in the JWKS file")
+        keys: dict[str, Any] = KEY_FILES.load(settings.jwks_file, _jwks)
+        found = keys.get(str(header.get("kid")))
+        if found is None:
+            raise TokenError(f"no key {header.get('kid')!r} in the JWKS file")
+        return found, "RS256"
     if settings.jwt_public_key_file is not None:
-        return settings.jwt_public_key_file.read_text(encoding="utf-8"), "RS256"
+        return KEY_FILES.load(settings.jwt_public_key_file, _pem), "RS256"
     if settings.is_production:
         raise TokenError("no public key configured for RS256 tokens (HUB_JWT_PUBLIC_KEY_FILE)")
     return settings.jwt_secret, "HS256"

@@ -20,6 +20,8 @@ combination of the fields a masked viewer can read determines a masked value:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 MASKED_LABEL = "已脱敏"
 MASKED_CODE = "*"
 ID_MASK = "*" * 18
@@ -56,3 +58,30 @@ def mask_email(value: str) -> str:
     """``zhang.san@example.cn`` -> ``****@example.cn``: the local part names a person."""
     _local, at, domain = value.rpartition("@")
     return "****@" + domain if at else "****"
+
+
+def mask_code(value: str) -> str:
+    """A sensitive coded value (health, disability) or flag: one mask whatever the value."""
+    return MASKED_CODE
+
+
+# Hub fields of the entities a source maps that are sensitive, with the resource whose
+# ``unmask`` reveals them and their mask: a mapping report lists raw source values of
+# fields, and those of these fields are masked like the fields themselves.
+SENSITIVE_FIELDS: dict[str, tuple[str, dict[str, Callable[[str], str]]]] = {
+    "student": (
+        "student_sensitive",
+        {
+            "id_number": mask_id,
+            "student_number": mask_student_number,
+            "phone": mask_phone,
+            "email": mask_email,
+            "home_address": mask_text,
+            "current_address": mask_text,
+            "mailing_address": mask_text,
+            "health_code": mask_code,
+            "disability_code": mask_code,
+            "inclusive_education": mask_code,
+        },
+    ),
+}

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
-
+from cachetools import TTLCache
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -52,23 +50,29 @@ async def load_all_assignments(connection: AsyncConnection) -> list[Assignment]:
     return [Assignment(u, r, p) for u, r, p in (await connection.execute(statement)).all()]
 
 
-@dataclass
 class PrincipalCache:
-    """Verified principals by user name for ``ttl`` seconds: a request costs no statement
-    for identity while the entry is fresh; grant changes in this process drop the entry."""
+    """Verified principals by user name for ``ttl`` seconds, at most ``size`` of them (the
+    least recently used go first): a request costs no statement for identity while the entry
+    is fresh; grant changes in this process drop the entry."""
 
-    ttl: float
-    _entries: dict[str, tuple[float, Principal | None]] = field(default_factory=dict)
+    def __init__(self, ttl: float, size: int = 10_000) -> None:
+        self.ttl = ttl
+        self._entries: TTLCache[str, Principal | None] | None = (
+            TTLCache(maxsize=size, ttl=ttl) if ttl > 0 else None
+        )
+
+    def __len__(self) -> int:
+        return 0 if self._entries is None else len(self._entries)
 
     def get(self, username: str) -> tuple[bool, Principal | None]:
-        entry = self._entries.get(username)
-        if entry is None or entry[0] < time.monotonic():
+        if self._entries is None or username not in self._entries:
             return False, None
-        return True, entry[1]
+        return True, self._entries[username]
 
     def put(self, username: str, principal: Principal | None) -> None:
-        if self.ttl > 0:
-            self._entries[username] = (time.monotonic() + self.ttl, principal)
+        if self._entries is not None:
+            self._entries[username] = principal
 
     def drop(self, username: str) -> None:
-        self._entries.pop(username, None)
+        if self._entries is not None:
+            self._entries.pop(username, None)

@@ -111,6 +111,10 @@ class SourceConfig:
     breaker_reset_seconds: float = 30.0
     # Kind-specific settings (an eduhub source's ``token`` or ``token_env``).
     options: Mapping[str, str] = field(default_factory=dict)
+    # The subtree the source holds data for (数据范围), an org unit code: sync refuses rows
+    # outside it, routes must lie inside it, and only viewers whose ``sources`` grant covers
+    # it see the source. None: undeclared, seen by national viewers only.
+    region: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,8 +164,27 @@ _SOURCE_OPTIONS = {
     "retries",
     "breaker_failures",
     "breaker_reset_seconds",
+    "region",
     *_KIND_OPTIONS,
 }
+
+
+def covers(region: str | None, code: str) -> bool:
+    """Whether the org unit ``code`` (a division code prefix or a 10-digit school code) lies
+    in ``region``; no region or ``CN``: everywhere."""
+    return region in (None, "CN") or code.startswith(region)
+
+
+def _region(value: Any, where: str) -> str | None:
+    if value is None:
+        return None
+    region = str(value)
+    if region != "CN" and not (region.isdigit() and len(region) in (2, 4, 6)):
+        raise MappingError(
+            f'{where}.region: an org unit code ("CN" or 2, 4 or 6 digits of a division),'
+            f" got {region!r}"
+        )
+    return region
 
 
 def _field(target: str, spec: Any, where: str) -> FieldMap:
@@ -230,6 +253,7 @@ def load_sources(path: Path) -> dict[str, SourceConfig]:
             breaker_failures=int(spec.get("breaker_failures", 5)),
             breaker_reset_seconds=float(spec.get("breaker_reset_seconds", 30.0)),
             options={k: str(spec[k]) for k in _KIND_OPTIONS if k in spec},
+            region=_region(spec.get("region"), where),
         )
     return configs
 

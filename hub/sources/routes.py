@@ -10,10 +10,11 @@ store's rows there are not shown (a synced copy would otherwise appear twice).
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from hub.sources.mapping import MappingError
+from hub.sources.mapping import MappingError, covers
 
 ROUTABLE = ("student", "building")
 
@@ -25,7 +26,8 @@ class Route:
     source: str
 
 
-def load_routes(path: Path, sources: set[str]) -> list[Route]:
+def load_routes(path: Path, sources: Mapping[str, str | None]) -> list[Route]:
+    """The routes of the sources file; ``sources`` maps each source to its region."""
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as error:
@@ -40,5 +42,11 @@ def load_routes(path: Path, sources: set[str]) -> list[Route]:
                 raise MappingError(f"{where}: each route names 'under' and 'source'")
             if entry["source"] not in sources:
                 raise MappingError(f"{where}: unknown source {entry['source']!r}")
-            routes.append(Route(entity, str(entry["under"]), str(entry["source"])))
+            under, source = str(entry["under"]), str(entry["source"])
+            region = sources[source]
+            if not covers(region, under):
+                raise MappingError(
+                    f"{where}: {under!r} lies outside the region {region!r} of {source!r}"
+                )
+            routes.append(Route(entity, under, source))
     return routes

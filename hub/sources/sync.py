@@ -30,7 +30,7 @@ from hub.codes.registry import CodeRegistry
 from hub.db.base import table_of
 from hub.orgunits.models import OrgLevel, OrgUnit
 from hub.schools.models import School
-from hub.sources.mapping import MappedRow, Mapper, Problem
+from hub.sources.mapping import MappedRow, Mapper, Problem, covers
 from hub.sources.models import SyncRejection, SyncRun
 from hub.sources.protocol import Source, continuation
 from hub.students.models import Student
@@ -175,7 +175,7 @@ async def sync(
                 "student": _write_students,
                 "building": _write_buildings,
             }[entity]
-            written, rejected = await write(connection, source.name, mapped)
+            written, rejected = await write(connection, source.name, mapped, source.config.region)
             rejections = [
                 {
                     "run_id": run_id,
@@ -282,7 +282,7 @@ async def _ensure_county(connection: AsyncConnection, county_code: str) -> tuple
 
 
 async def _write_schools(
-    connection: AsyncConnection, source: str, rows: list[MappedRow]
+    connection: AsyncConnection, source: str, rows: list[MappedRow], region: str | None
 ) -> tuple[int, int]:
     divisions = all_divisions()
     written = 0
@@ -295,6 +295,15 @@ async def _write_schools(
         if not row.problems and (division is None or division.level != "COUNTY"):
             row.problems.append(
                 Problem("division_code", None, values.get("division_code"), "not a county code")
+            )
+        if not row.problems and not covers(region, str(values["division_code"])):
+            row.problems.append(
+                Problem(
+                    "division_code",
+                    None,
+                    str(values["division_code"]),
+                    f"outside the source's region {region}",
+                )
             )
         if not row.problems:
             taken = (
@@ -353,7 +362,7 @@ async def _write_schools(
 
 
 async def _write_students(
-    connection: AsyncConnection, source: str, rows: list[MappedRow]
+    connection: AsyncConnection, source: str, rows: list[MappedRow], region: str | None
 ) -> tuple[int, int]:
     candidates = [row for row in rows if not row.problems]
     for row in candidates:
@@ -381,6 +390,9 @@ async def _write_students(
                     "school not in the hub (sync the schools first)",
                 )
             )
+            continue
+        if not _in_region(region, school[1]):
+            row.problems.append(_outside(region, str(row.values["school_code"])))
             continue
         number = str(row.values["student_number"])
         holder = holders.get(number)
@@ -417,7 +429,7 @@ async def _holders(
 
 
 async def _write_buildings(
-    connection: AsyncConnection, source: str, rows: list[MappedRow]
+    connection: AsyncConnection, source: str, rows: list[MappedRow], region: str | None
 ) -> tuple[int, int]:
     candidates = [row for row in rows if not row.problems]
     schools = await _schools_by_code(connection, {str(r.values["school_code"]) for r in candidates})
@@ -435,6 +447,9 @@ async def _write_buildings(
                 )
             )
             continue
+        if not _in_region(region, school[1]):
+            row.problems.append(_outside(region, str(row.values["school_code"])))
+            continue
         holder = holders.get(str(row.values["code"]))
         if holder is not None and holder != (source, row.key):
             row.problems.append(
@@ -448,6 +463,14 @@ async def _write_buildings(
         records.append(record)
     await _upsert(connection, BUILDING, records)
     return len(records), sum(1 for row in rows if row.problems)
+
+
+def _in_region(region: str | None, path: str) -> bool:
+    return region in (None, "CN") or f"/{region}/" in path
+
+
+def _outside(region: str | None, school_code: str) -> Problem:
+    return Problem("school_code", None, school_code, f"school outside the source's region {region}")
 
 
 def _check_identity(row: MappedRow) -> None:

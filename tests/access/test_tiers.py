@@ -3,6 +3,7 @@ masking with its audit rows, delegated grants, the append-only audit log."""
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from typing import Any
 from urllib.parse import quote
@@ -14,6 +15,7 @@ from stdnum.cn import ric
 
 from hub.access.models import AuditEvent
 from hub.db.base import table_of
+from hub.ids import decode_id
 from hub.orgunits.models import OrgLevel, OrgUnit
 from tests.conftest import Hub
 from tests.fixtures.responses import strings
@@ -202,6 +204,60 @@ async def test_auditors_read_the_log_scoped(hub: Hub) -> None:
         user="county2.registrar",
     )
     assert sibling["auditEvents"]["totalCount"] == 0
+
+
+AUDIT_PAGE = """query ($f: AuditEventFilter, $after: String) {
+  auditEvents(filter: $f, first: 3, after: $after) {
+    totalCount edges { cursor node { id at username action subjects } }
+    pageInfo { hasNextPage endCursor } } }"""
+
+
+async def test_audit_events_newest_first_filtered_by_time_actor_action_and_subject(
+    hub: Hub,
+) -> None:
+    start = dt.datetime.now(dt.UTC)
+    first = await hub.data(SENSITIVE, user="county.registrar")
+    await hub.data(SENSITIVE, user="county.registrar")
+    subject = first["students"]["edges"][0]["node"]["id"]
+    mine = {"username": "county.registrar", "action": "unmask", "since": start.isoformat()}
+    seen: list[dict[str, Any]] = []
+    after = None
+    while True:
+        page = (await hub.data(AUDIT_PAGE, {"f": mine, "after": after}, user="national.auditor"))[
+            "auditEvents"
+        ]
+        seen += [e["node"] for e in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert len(seen) == page["totalCount"] >= 2
+    ids = [decode_id(e["id"])[1] for e in seen]
+    assert ids == sorted(ids, reverse=True), "newest first"
+    assert [e["at"] for e in seen] == sorted((e["at"] for e in seen), reverse=True)
+    assert {(e["username"], e["action"]) for e in seen} == {("county.registrar", "unmask")}
+    about = await hub.data(AUDIT_PAGE, {"f": {**mine, "subject": subject}}, user="national.auditor")
+    naming = [e for e in seen if f'"{subject}"' in e["subjects"]]
+    assert about["auditEvents"]["totalCount"] == len(naming) == 2
+    assert all(subject in e["node"]["subjects"] for e in about["auditEvents"]["edges"])
+    other = await hub.data(AUDIT_PAGE, {"f": {"subject": subject[:-2]}}, user="national.auditor")
+    assert other["auditEvents"]["totalCount"] == 0, "a subject matches whole ids only"
+    before = await hub.data(
+        AUDIT_PAGE,
+        {"f": {**mine, "since": None, "until": start.isoformat()}},
+        user="national.auditor",
+    )
+    assert not {e["node"]["id"] for e in before["auditEvents"]["edges"]} & {e["id"] for e in seen}
+    for bad, message in (
+        ({"since": "2026-01-01T00:00:00"}, "time zone"),
+        ({"since": "2026-02-01T00:00:00Z", "until": "2026-01-01T00:00:00Z"}, "before"),
+    ):
+        body = await hub.query(AUDIT_PAGE, {"f": bad}, user="national.auditor")
+        assert body["errors"][0]["extensions"]["code"] == "BAD_INPUT", body
+        assert message in body["errors"][0]["message"]
+    listed = await hub.data("{ students(first: 1) { edges { cursor } } }")
+    students_cursor = listed["students"]["edges"][0]["cursor"]
+    foreign = await hub.query(AUDIT_PAGE, {"after": students_cursor}, user="national.auditor")
+    assert foreign["errors"][0]["extensions"]["code"] == "BAD_INPUT"
 
 
 async def test_audit_rows_cannot_be_changed_or_deleted(hub: Hub) -> None:

@@ -16,7 +16,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from graphql import GraphQLError
 
 import schema
-from hub.access.identity import mint_token
+from hub.access.identity import KeyFiles, TokenError, mint_token
+from hub.access.principals import PrincipalCache
 from hub.app import create_app
 from hub.db.migrate import alembic_config
 from hub.settings import Settings
@@ -157,9 +158,57 @@ async def test_production_verifies_tokens_against_a_jwks_file(hub: Hub, tmp_path
             json={"query": "{ me { user } }"},
             headers={"authorization": f"Bearer {stranger}"},
         )
+        # The province rotates its key: the file is reread on change, without a restart.
+        jwks_file.write_text(
+            json.dumps({"keys": [{**jwk, "kid": "province-2027-rotated", "use": "sig"}]})
+        )
+        rotated = jwt.encode(
+            claims, private_pem, algorithm="RS256", headers={"kid": "province-2027-rotated"}
+        )
+        after_rotation = [
+            await client.post(
+                "/graphql",
+                json={"query": "{ me { user } }"},
+                headers={"authorization": f"Bearer {token}"},
+            )
+            for token in (rotated, good)
+        ]
     await app.state.hub.engine.dispose()
     assert ok.json()["data"]["me"]["user"] == "county.viewer"
     assert refused.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert after_rotation[0].json()["data"]["me"]["user"] == "county.viewer"
+    assert after_rotation[1].json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+def test_key_files_are_parsed_once_and_again_only_when_they_change(tmp_path: Path) -> None:
+    parsed: list[str] = []
+
+    def count(text: str) -> str:
+        parsed.append(text)
+        return text
+
+    files = KeyFiles()
+    key = tmp_path / "key.pem"
+    key.write_text("first")
+    assert [files.load(key, count) for _ in range(50)] == ["first"] * 50
+    key.write_text("second key")
+    assert files.load(key, count) == "second key"
+    assert parsed == ["first", "second key"]
+    key.unlink()
+    with pytest.raises(TokenError, match="cannot be read"):
+        files.load(key, count)
+
+
+def test_the_principal_cache_is_bounded() -> None:
+    cache = PrincipalCache(ttl=60, size=100)
+    for n in range(1000):
+        cache.put(f"user{n}", None)
+    assert len(cache) == 100
+    assert cache.get("user999") == (True, None)
+    assert cache.get("user0") == (False, None)
+    expired = PrincipalCache(ttl=0)
+    expired.put("user", None)
+    assert expired.get("user") == (False, None)
 
 
 def test_internal_errors_are_masked_with_a_reference_that_is_logged(

@@ -26,9 +26,10 @@ from hub.db.base import table_of
 from hub.db.engine import make_engine
 from hub.db.migrate import upgrade
 from hub.settings import Settings
-from hub.sources.mapping import load_sources
+from hub.sources.mapping import MappingError, load_sources
 from hub.sources.models import SyncRejection, SyncRun
 from hub.sources.report import entity_report
+from hub.sources.routes import load_routes
 from hub.sources.sql import SqlSource
 from hub.sources.sync import sync
 from hub.students.models import Student
@@ -309,3 +310,159 @@ async def test_synced_records_are_served_with_access_and_sources_report_status(
     assert viewer["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert viewer["errors"][0]["path"] == ["sources"]
     assert viewer["data"] is None or viewer["data"].get("students") is None
+
+
+SCOPED = """{ sources { name region }
+  sourceReport(name: "gx_students", entity: "student") {
+    fields { hubField untranslatable { value count } } } }"""
+
+
+async def test_sources_are_shown_only_inside_the_viewer_region_and_reports_masked(
+    tmp_path: Path, legacy: tuple[Path, dict[str, int]]
+) -> None:
+    """A source's region (45) bounds who sees it: national and Guangxi administrators and
+    auditors do, a Guangxi city's administrator does not (the source holds the whole
+    province). Raw values of a sensitive field are masked for the auditor (no unmask) and
+    shown to the administrator, whose reading is audited."""
+    path, defects = legacy
+    sources = tmp_path / "sources.toml"
+    sources.write_text(  # health fed from the ethnicity column: every value untranslatable
+        EXAMPLE.read_text(encoding="utf-8")
+        .replace("gx_students.db", str(path))
+        .replace(
+            'status_code = { column = "XJZT"',
+            'health_code = "MZM"\nstatus_code = { column = "XJZT"',
+        ),
+        encoding="utf-8",
+    )
+    async with fresh_database("sqlite", tmp_path) as url:
+        await _sync_all(url, path)
+        engine = make_engine(url)
+        async with engine.connect() as connection:
+            rows = (await connection.execute(text("SELECT code, id FROM org_unit"))).all()
+            units: dict[str, int] = {row[0]: row[1] for row in rows}
+        for name, role, unit in (
+            ("cn.auditor", "auditor", "CN"),
+            ("gx.admin", "administrator", "45"),
+            ("gx.auditor", "auditor", "45"),
+            ("nanning.admin", "administrator", "4501"),
+        ):
+            await make_user(engine, name, units[unit], [(role, units[unit])])
+        app = create_app(Settings(database_url=url, sources_file=sources))
+        transport = httpx.ASGITransport(app=app)
+        answers: dict[str, Any] = {}
+        async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
+            for user in ("cn.auditor", "gx.admin", "gx.auditor", "nanning.admin"):
+                token = mint_token(app.state.hub.settings, user)
+                for key, query in ((user, SCOPED), (f"{user}#list", "{ sources { name } }")):
+                    response = await client.post(
+                        "/graphql",
+                        json={"query": query},
+                        headers={"authorization": f"Bearer {token}"},
+                    )
+                    answers[key] = response.json()
+        for source in app.state.hub.sources().values():
+            await source.close()
+        await app.state.hub.engine.dispose()
+        async with engine.connect() as connection:
+            audited = (
+                await connection.execute(
+                    text(
+                        "SELECT username, action, resource, detail FROM audit_event"
+                        " WHERE action = 'unmask'"
+                    )
+                )
+            ).all()
+        await engine.dispose()
+
+    def health(user: str) -> list[dict[str, Any]]:
+        fields = answers[user]["data"]["sourceReport"]["fields"]
+        found: list[dict[str, Any]] = next(
+            f["untranslatable"] for f in fields if f["hubField"] == "health_code"
+        )
+        return found
+
+    guangxi = {"gx_students": "45", "safety": "45"}
+    for user in ("cn.auditor", "gx.admin", "gx.auditor"):
+        assert "errors" not in answers[user], answers[user]
+        shown = {s["name"]: s["region"] for s in answers[user]["data"]["sources"]}
+        # school_upload declares no region: the whole country, for national viewers only.
+        assert shown == (guangxi | {"school_upload": None} if user == "cn.auditor" else guangxi)
+    raw = health("gx.admin")
+    assert len(raw) > 1 and all(v["value"] != "*" for v in raw)
+    for auditor in ("cn.auditor", "gx.auditor"):
+        assert health(auditor) == [{"value": "*", "count": sum(v["count"] for v in raw)}]
+    ethnicity = next(
+        f
+        for f in answers["gx.auditor"]["data"]["sourceReport"]["fields"]
+        if f["hubField"] == "ethnicity_code"
+    )
+    assert ethnicity["untranslatable"] == [
+        {"value": "汉", "count": defects["abbreviated_ethnicity"]}
+    ]
+    city = answers["nanning.admin"]
+    assert city["data"] is None or city["data"].get("sourceReport") is None
+    assert city["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    assert city["errors"][0]["message"] == "no source 'gx_students' (known: none)"
+    assert answers["nanning.admin#list"] == {"data": {"sources": []}}
+    assert [tuple(row) for row in audited] == [
+        (
+            "gx.admin",
+            "unmask",
+            "student_sensitive",
+            "mapping report of gx_students/student: raw values of health_code",
+        )
+    ]
+
+
+async def test_sync_refuses_rows_outside_the_source_region(
+    tmp_path: Path, legacy: tuple[Path, dict[str, int]]
+) -> None:
+    path, _defects = legacy
+    with sqlite3.connect(path) as connection:
+        counties = Counter(r[0] for r in connection.execute("SELECT SSQXDM FROM XX_JBXX"))
+    inside = next(iter(counties))
+    source = SqlSource(
+        replace(_source(path).config, url=f"sqlite+aiosqlite:///{path}", region=inside)
+    )
+    async with fresh_database("sqlite", tmp_path) as url:
+        engine = make_engine(url)
+        try:
+            await upgrade(engine)
+            summary = await sync(engine, source, "school", registry_from_packaged())
+            async with engine.connect() as connection:
+                reasons = [
+                    json.loads(r[0])
+                    for r in (await connection.execute(select(REJECTION.c.reasons))).all()
+                ]
+                held = (await connection.execute(text("SELECT division_code FROM school"))).all()
+        finally:
+            await source.close()
+            await engine.dispose()
+    assert summary.written == counties[inside] == len(held)
+    assert {r[0] for r in held} == {inside}
+    assert summary.rejected == sum(counties.values()) - counties[inside] > 0
+    assert all(
+        r
+        == [
+            {
+                "field": "division_code",
+                "column": None,
+                "value": r[0]["value"],
+                "problem": f"outside the source's region {inside}",
+            }
+        ]
+        for r in reasons
+    )
+
+
+def test_routes_outside_a_source_region_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "sources.toml"
+    path.write_text(
+        EXAMPLE.read_text(encoding="utf-8")
+        + '\n[routes]\nstudent = [ { under = "4401", source = "gx_students" } ]\n',
+        encoding="utf-8",
+    )
+    regions = {name: config.region for name, config in load_sources(path).items()}
+    with pytest.raises(MappingError, match="'4401' lies outside the region '45' of 'gx_students'"):
+        load_routes(path, regions)
