@@ -6,10 +6,11 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Row, Select, select
 
+from hub.access.masking import embeds_id
 from hub.context import Context
 from hub.db.base import table_of
 from hub.errors import BadInput, Forbidden
-from hub.ids import decode_id_of
+from hub.ids import decode_id_of, encode_id
 from hub.pagination import PageArgs
 from hub.schools.models import School
 from hub.students.models import FamilyMember, StatusChange, Student
@@ -49,13 +50,46 @@ async def by_number(ctx: Context, number: str) -> Any:
     """A student by national number: the store, else a routed source (keyed by number)."""
     check_student_number(number)
     row = await load_by_column(ctx, TABLE, "student_number", number)
-    if row is not None:
-        return row
-    for routed in await federation.routes_of(ctx, "student"):
-        found = await routed_by_key(ctx, routed.route.source, number)
-        if found is not None:
-            return found
-    return None
+    if row is None:
+        for routed in await federation.routes_of(ctx, "student"):
+            row = await routed_by_key(ctx, routed.route.source, number)
+            if row is not None:
+                break
+    if embeds_id(number):
+        _audit_id_lookup(ctx, row)
+    return row
+
+
+def _audit_id_lookup(ctx: Context, row: Any) -> None:
+    """A ``G`` number is a citizen ID: a lookup by it confirms that ID to a viewer who may
+    not see it, so such lookups (found or not) are audited, and a series of guesses shows in
+    the log. Viewers who may unmask it are audited when they read the value, as always."""
+    principal = ctx.access.principal
+    if principal is None:
+        return
+    if row is None:
+        ctx.audit.event(
+            "lookup",
+            "student_sensitive",
+            "not_found",
+            principal.org_unit_path,
+            detail="student by a G number (a citizen ID): no student in the viewer's scope",
+        )
+        return
+    path = str(row.path)
+    if ctx.access.may("student_sensitive", "unmask", path):
+        return
+    subject = (
+        row.global_id if isinstance(row, federation.FederatedRow) else encode_id("Student", row.id)
+    )
+    ctx.audit.event(
+        "lookup",
+        "student_sensitive",
+        "allowed",
+        path,
+        detail="student by a G number (a citizen ID) without unmask",
+        subjects=[subject],
+    )
 
 
 async def routed_by_key(ctx: Context, source: str, key: str) -> Any:

@@ -15,11 +15,15 @@ from typing import Any
 
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import func, select
 from stdnum.cn import ric
 
+from hub.access.models import AuditEvent
+from hub.db.base import table_of
 from tests.conftest import Hub
 from tests.fixtures.responses import strings
 
+AUDIT = table_of(AuditEvent)
 MASKED_CODE = {"code": "*", "label": "已脱敏"}
 # (user, types whose sensitive fields this user reads masked)
 MASKED_READERS = (
@@ -213,6 +217,40 @@ async def test_lookup_by_the_full_number_works_for_a_masked_reader(hub: Hub) -> 
         user="county.viewer",
     )
     assert found["student"] == {"id": node["id"], "studentNumber": "G" + "*" * 18}
+    # A G number is a citizen ID: the lookup confirmed it to a viewer who may not see it,
+    # so it is audited, and so are misses (a series of guesses shows in the log).
+    guess = "G11010120150101001X"
+    await hub.data(
+        "query ($n: String!) { student(studentNumber: $n) { id } }",
+        {"n": guess},
+        user="county.viewer",
+    )
+    async with hub.engine.connect() as connection:
+        rows = (
+            await connection.execute(
+                select(AUDIT.c.action, AUDIT.c.outcome, AUDIT.c.subjects, AUDIT.c.scope_path)
+                .where(AUDIT.c.username == "county.viewer", AUDIT.c.action == "lookup")
+                .order_by(AUDIT.c.id.desc())
+                .limit(2)
+            )
+        ).all()
+    missed, hit = rows
+    assert (hit.outcome, hit.subjects) == ("allowed", f'["{node["id"]}"]')
+    assert missed.outcome == "not_found"
+    assert missed.scope_path == hub.units["county"][2]
+    # Readers who may unmask it are audited when they read values, not for the lookup.
+    await hub.data(
+        "query ($n: String!) { student(studentNumber: $n) { id } }",
+        {"n": node["studentNumber"]},
+        user="county.registrar",
+    )
+    async with hub.engine.connect() as connection:
+        lookups = await connection.scalar(
+            select(func.count())
+            .select_from(AUDIT)
+            .where(AUDIT.c.username == "county.registrar", AUDIT.c.action == "lookup")
+        )
+    assert lookups == 0
 
 
 FILTERED = """query ($f: StudentFilter) { students(filter: $f, first: 5) { totalCount }
