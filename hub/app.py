@@ -168,6 +168,7 @@ class HubState:
                 operation_name=context.audit.operation,
                 root_fields=context.audit.root_fields,
                 correlation_id=context.audit.correlation_id,
+                served_by=context.served_by,
             )
         self.metrics.request(
             operation,

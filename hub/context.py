@@ -72,6 +72,9 @@ class Context(BaseContext):
         self.failed = False
         # Set by the schema's Transaction extension once the document is parsed.
         self.operation_type: str | None = None
+        # Which read path served the operation: "planner" or "resolvers" (and why).
+        self.served_by: str | None = None
+        self.fallback_reason: str | None = None
 
     @property
     def principal(self) -> Principal | None:
@@ -112,6 +115,9 @@ class Context(BaseContext):
 
     async def scalar(self, statement: Executable) -> Any:
         return await self._statement(statement, lambda r: r.scalar())
+
+    async def first(self, statement: Executable) -> Any:
+        return await self._statement(statement, lambda r: r.first())
 
     async def _statement(self, statement: Executable, take: Callable[[Any], Any]) -> Any:
         """Run one statement so that no field can leave the session unusable for the others.

@@ -79,6 +79,12 @@ class Metrics:
             registry=self.registry,
         )
         self.audit_rows = Counter("eduhub_audit_rows", "Audit rows written", registry=self.registry)
+        self.read_path = Counter(
+            "eduhub_read_path",
+            "GraphQL operations by the read path that served them (planner or resolvers)",
+            ["path"],
+            registry=self.registry,
+        )
         self.source_calls = Counter(
             "eduhub_source_calls",
             "Calls to connected systems by outcome (ok, failed, refused by the breaker)",
@@ -103,6 +109,8 @@ class Metrics:
         self.requests.labels(operation_type, outcome).inc()
         self.latency.labels(operation_type, outcome).observe(seconds)
         self.statements.observe(statements)
+        if log_fields.get("served_by"):
+            self.read_path.labels(log_fields["served_by"]).inc()
         if audit_rows:
             self.audit_rows.inc(audit_rows)
         request_log.info(

@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     # How long a verified user's grants are reused before they are read again.
     principal_cache_seconds: float = Field(default=30.0, ge=0)
     principal_cache_size: int = Field(default=10_000, ge=1)
+    # The compiled read path (resolvers/plan.py): "on", or "off" to force the resolvers.
+    planner: Literal["on", "off"] = "on"
 
     @property
     def owner_url(self) -> str:

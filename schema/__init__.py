@@ -19,6 +19,7 @@ from schema.assets import AssetQuery
 from schema.buildings import BuildingQuery
 from schema.limits import limit_extensions
 from schema.orgunits import OrgUnitQuery
+from schema.planner import CompiledReads
 from schema.schools import SchoolQuery
 from schema.sources import SourceQuery
 from schema.students import StudentQuery
@@ -61,6 +62,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     extensions: list[Callable[[], SchemaExtension]] = [
         Transaction,
         *limit_extensions(settings),
+        CompiledReads,
         lambda: ParserCache(maxsize=512),
         lambda: ValidationCache(maxsize=512),
     ]

@@ -47,7 +47,11 @@ def code_field(code_set: str, attribute: str, description: str) -> Any:
         value = getattr(root, attribute)
         return Code(code=value, label=info.context.codes.label(code_set, value))
 
-    return strawberry.field(resolver=resolve, description=f"{description} Code set: {code_set}.")
+    return strawberry.field(
+        resolver=resolve,
+        description=f"{description} Code set: {code_set}.",
+        metadata={"plan": ("code", code_set, attribute)},
+    )
 
 
 def optional_code_field(code_set: str, attribute: str, description: str) -> Any:
@@ -59,7 +63,11 @@ def optional_code_field(code_set: str, attribute: str, description: str) -> Any:
             return None
         return Code(code=value, label=info.context.codes.label(code_set, value))
 
-    return strawberry.field(resolver=resolve, description=f"{description} Code set: {code_set}.")
+    return strawberry.field(
+        resolver=resolve,
+        description=f"{description} Code set: {code_set}.",
+        metadata={"plan": ("code", code_set, attribute)},
+    )
 
 
 # --- sensitive values ---------------------------------------------------------------------
@@ -89,6 +97,7 @@ def sensitive_field(
         resolver=resolve,
         name=name,
         description=f"{description} Sensitive: masked unless unmask is granted.",
+        metadata={"plan": ("sensitive", resource, attribute, mask.__name__)},
     )
 
 
@@ -105,6 +114,7 @@ def student_number_field(resource: str, description: str) -> Any:
     return strawberry.field(
         resolver=resolve,
         name="studentNumber",
+        metadata={"plan": ("sensitive", resource, "student_number", "mask_student_number")},
         description=f"{description} A G number embeds the citizen ID: masked unless unmask is"
         " granted; lookups by the full number work for every reader.",
     )
@@ -130,6 +140,7 @@ def sensitive_code_field(
         resolver=resolve,
         name=name,
         description=f"{description} Code set: {code_set}. Sensitive: masked unless granted.",
+        metadata={"plan": ("sensitive_code", resource, attribute, code_set)},
     )
 
 
@@ -146,6 +157,7 @@ def sensitive_flag_field(resource: str, attribute: str, description: str, name: 
         resolver=resolve,
         name=name,
         description=f"{description} Sensitive: null unless unmask is granted.",
+        metadata={"plan": ("sensitive_flag", resource, attribute)},
     )
 
 

@@ -3,6 +3,7 @@ tests each build their own engine from a URL."""
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from sqlalchemy import event
@@ -13,6 +14,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+from hub.access.masking import mask_email
 
 
 def is_sqlite(url: str) -> bool:
@@ -38,7 +41,22 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     return engine
 
 
+def _b64(text: str | None) -> str | None:
+    """base64url without padding: global ids and cursors built by the compiled read path."""
+    if text is None:
+        return None
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def _mask_email(value: str | None) -> str | None:
+    if value is None:
+        return None
+    return mask_email(value)
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.create_function("hub_b64", 1, _b64, deterministic=True)
+    dbapi_connection.create_function("hub_mask_email", 1, _mask_email, deterministic=True)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
