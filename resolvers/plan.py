@@ -56,6 +56,7 @@ from sqlalchemy import (
 from sqlalchemy import Text as _TEXT
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
+from hub.access.masking import embeds_id
 from hub.context import Context
 from hub.db.base import table_of
 from hub.pagination import PageArgs
@@ -314,6 +315,8 @@ class Planner:
         args = self.operation.arguments("Query", selected)
         if name == "student":
             student_rules.check_student_number(args["studentNumber"])
+            if embeds_id(args["studentNumber"]):
+                raise NotPlannable("a lookup by a G number is audited by the resolvers")
             rows = select(STUDENT).where(
                 STUDENT.c.student_number == args["studentNumber"], visible(self.ctx, STUDENT)
             )
@@ -425,7 +428,9 @@ class Planner:
 
     # -- objects -------------------------------------------------------------------------
 
-    def _object_of(self, rows: Select[Any], type_name: str, selected: Selected) -> Any:
+    def _object_of(
+        self, rows: Select[Any], type_name: str, selected: Selected
+    ) -> ColumnElement[Any]:
         """A nullable object: the one row of ``rows`` as JSON, or null."""
         source = rows.subquery()
         value = select(self._object(source, type_name, selected)).select_from(source)
@@ -491,7 +496,9 @@ class Planner:
             return self.json.date(column)
         raise NotPlannable(f"scalar {graphql_type}")
 
-    def _code(self, column: ColumnElement[Any], code_set: str, item: Selected) -> Any:
+    def _code(
+        self, column: ColumnElement[Any], code_set: str, item: Selected
+    ) -> ColumnElement[Any]:
         if code_set in ("division", "asset_category"):
             raise NotPlannable(f"labels of {code_set}")
         members = self.ctx.codes.members(code_set)

@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import FragmentDefinitionNode, OperationDefinitionNode
+from graphql.execution.values import get_variable_values
 from strawberry.extensions import SchemaExtension
 
 from hub.context import Context
@@ -63,13 +64,26 @@ class CompiledReads(SchemaExtension):
         chosen = [o for o in operations if name is None or (o.name and o.name.value == name)]
         if len(chosen) != 1:
             return  # graphql-core reports it
+        definition = chosen[0]
+        given = dict(execution.variables or {})
+        checked = get_variable_values(
+            self._schema._schema, definition.variable_definitions or (), given
+        )
+        if isinstance(checked, list):
+            return  # invalid variables: graphql-core reports them as a request error
+        if any(
+            v.default_value is not None and v.variable.name.value not in given
+            for v in definition.variable_definitions or ()
+        ):
+            context.fallback_reason = "a variable default"
+            return
         fragments = {
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
         schema = self._schema
         operation = Operation(schema._schema, fragments, dict(execution.variables or {}))
         planner = Planner(
-            context, operation, Json(context.session.bind.dialect.name), self._fields_of
+            context, operation, Json(context.session.get_bind().dialect.name), self._fields_of
         )
         try:
             keys, statement = await planner.plan(chosen[0])
