@@ -125,9 +125,8 @@ def newest_first(ctx: Context, table: Table, conditions: Conditions, args: PageA
     """A top-level list of an append-only log: newest first (id descending), keyset on the id,
     and its count."""
     args.require_list(table.name, top_level=False)
-    where = [*scoped(ctx, table, conditions)]
-    if args.after is not None:
-        where.append(table.c.id < args.after)
+    base = scoped(ctx, table, conditions)
+    where = [*base, *([] if args.after is None else [table.c.id < args.after])]
 
     async def page() -> Page:
         statement = select(table).where(*where).order_by(table.c.id.desc()).limit(args.first + 1)
@@ -136,9 +135,7 @@ def newest_first(ctx: Context, table: Table, conditions: Conditions, args: PageA
         return Page(shown, len(rows) > args.first, [encode_cursor(r.id, table.name) for r in shown])
 
     async def count() -> int:
-        total = await ctx.scalar(
-            select(func.count()).select_from(table).where(*scoped(ctx, table, conditions))
-        )
+        total = await ctx.scalar(select(func.count()).select_from(table).where(*base))
         return int(total or 0)
 
     return Listing(once(page), once(count))

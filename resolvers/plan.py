@@ -56,7 +56,7 @@ from sqlalchemy import (
 from sqlalchemy import Text as _TEXT
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
-from hub.access.masking import embeds_id
+from hub.access.masking import ID_MASK, MASKED_CODE, MASKED_LABEL, embeds_id
 from hub.context import Context
 from hub.db.base import table_of
 from hub.pagination import PageArgs
@@ -69,9 +69,7 @@ from resolvers.common import path_column, tree_keyset, visible
 STUDENT = table_of(Student)
 SCHOOL = table_of(School)
 FAMILY = table_of(FamilyMember)
-ID_MASK = "*" * 18
-STARS = "*" * 64
-MASKED_CODE = ("*", "已脱敏")
+STARS = "*" * 64  # phones are masked with a prefix of this
 
 
 class NotPlannable(Exception):
@@ -104,7 +102,7 @@ class Json:
         sub = rows.subquery()
         if self.pg:
             ordering = [sub.c[o] for o in order]
-            agg = func.json_agg(aggregate_order_by_pg(sub.c[column], ordering))
+            agg = func.json_agg(aggregate_order_by(sub.c[column], *ordering))
             return select(func.coalesce(agg, literal_column("'[]'::json"))).scalar_subquery()
         ordered = select(sub.c[column]).order_by(*[sub.c[o] for o in order]).subquery()
         return func.json(
@@ -156,10 +154,6 @@ class Json:
             domain = func.regexp_replace(value, "^.*@", "")
             return case((func.strpos(value, "@") > 0, self.cat("****@", domain)), else_="****")
         return func.hub_mask_email(value)
-
-
-def aggregate_order_by_pg(column: Any, ordering: list[Any]) -> Any:
-    return aggregate_order_by(column, *ordering)
 
 
 # --- the plan --------------------------------------------------------------------------------
@@ -475,7 +469,7 @@ class Planner:
             if kind == "sensitive":
                 return self._mask(source.c[plan[2]], plan[3])
             if kind == "sensitive_code":
-                return self._code_pairs(literal(MASKED_CODE[0]), literal(MASKED_CODE[1]), item)
+                return self._code_pairs(literal(MASKED_CODE), literal(MASKED_LABEL), item)
             return null()
         raise NotPlannable(f"{type_name}.{item.name}")
 
