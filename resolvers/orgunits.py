@@ -28,10 +28,14 @@ async def by_id(ctx: Context, pk: int) -> Row[Any] | None:
     return await load_by_id(ctx, TABLE, pk)
 
 
-async def by_code(ctx: Context, code: str) -> Row[Any] | None:
+def check_org_unit_code(code: str) -> str:
     if not code or len(code) > 16:
         raise BadInput(f"'code' must be an org unit code of 1 to 16 characters, got {code!r}")
+    return code
 
+
+async def by_code(ctx: Context, code: str) -> Row[Any] | None:
+    check_org_unit_code(code)
     return await load_by_column(ctx, TABLE, "code", code)
 
 

@@ -56,18 +56,27 @@ async def by_number(ctx: Context, number: str) -> Any:
             if row is not None:
                 break
     if embeds_id(number):
-        _audit_id_lookup(ctx, row)
+        if row is None:
+            audit_id_lookup(ctx, None, None)
+        else:
+            subject = (
+                row.global_id
+                if isinstance(row, federation.FederatedRow)
+                else encode_id("Student", row.id)
+            )
+            audit_id_lookup(ctx, subject, str(row.path))
     return row
 
 
-def _audit_id_lookup(ctx: Context, row: Any) -> None:
+def audit_id_lookup(ctx: Context, subject: str | None, path: str | None) -> None:
     """A ``G`` number is a citizen ID: a lookup by it confirms that ID to a viewer who may
     not see it, so such lookups (found or not) are audited, and a series of guesses shows in
-    the log. Viewers who may unmask it are audited when they read the value, as always."""
+    the log. Viewers who may unmask it are audited when they read the value, as always.
+    ``subject`` is the found student's global id (None: nothing found in scope)."""
     principal = ctx.access.principal
     if principal is None:
         return
-    if row is None:
+    if subject is None or path is None:
         ctx.audit.event(
             "lookup",
             "student_sensitive",
@@ -76,12 +85,8 @@ def _audit_id_lookup(ctx: Context, row: Any) -> None:
             detail="student by a G number (a citizen ID): no student in the viewer's scope",
         )
         return
-    path = str(row.path)
     if ctx.access.may("student_sensitive", "unmask", path):
         return
-    subject = (
-        row.global_id if isinstance(row, federation.FederatedRow) else encode_id("Student", row.id)
-    )
     ctx.audit.event(
         "lookup",
         "student_sensitive",

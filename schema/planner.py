@@ -1,4 +1,4 @@
-"""Serving an operation through the compiled read path (``resolvers/plan.py``).
+"""Serving an operation through the compiled read path (``resolvers/plan/``).
 
 After parsing, validation and the cost check, and before graphql-core executes anything,
 the operation is planned into one SQL statement. If it is planned, the statement's JSON is
@@ -16,18 +16,30 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
+from graphql import (
+    DocumentNode,
+    FragmentDefinitionNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+)
 from graphql import ExecutionResult as GraphQLExecutionResult
-from graphql import FragmentDefinitionNode, OperationDefinitionNode
 from graphql.execution.values import get_variable_values
 from strawberry.extensions import SchemaExtension
 
 from hub.context import Context
-from resolvers.plan import Json, NotPlannable, Operation, Planner
+from hub.ids import encode_id
+from resolvers.plan import AUDIT_MARK, Json, NotPlannable, Operation, Planner
 
 log = logging.getLogger("hub.planner")
 
 
 class CompiledReads(SchemaExtension):
+    def __init__(self, *, execution_context: Any = None) -> None:
+        super().__init__(execution_context=execution_context)
+        self._planned: dict[str, Any] = {}
+        self._order: list[str] = []
+        self._document: DocumentNode | None = None
+
     async def on_execute(self) -> AsyncIterator[None]:
         execution = self.execution_context
         context = execution.context
@@ -40,6 +52,16 @@ class CompiledReads(SchemaExtension):
         ):
             await self._try(context)
         yield
+        if self._document is not None:  # planned and resolved parts: one answer, in order
+            execution.graphql_document = self._document
+            result = execution.result
+            if isinstance(result, GraphQLExecutionResult) and result.data is not None:
+                resolved = result.data
+                result.data = {
+                    key: self._planned[key] if key in self._planned else resolved[key]
+                    for key in self._order
+                    if key in self._planned or key in resolved
+                }
         if isinstance(context, Context) and context.served_by is None:
             context.served_by = "resolvers"
 
@@ -82,27 +104,56 @@ class CompiledReads(SchemaExtension):
         }
         schema = self._schema
         operation = Operation(schema._schema, fragments, dict(execution.variables or {}))
+        pg = context.session.get_bind().dialect.name == "postgresql"
         planner = Planner(
-            context, operation, Json(context.session.get_bind().dialect.name), self._fields_of
+            context, operation, Json("postgresql" if pg else "sqlite"), self._fields_of
         )
         try:
-            keys, statement = await planner.plan(chosen[0])
+            planned = await planner.plan(definition)
         except NotPlannable as reason:
             context.fallback_reason = str(reason)
             return
-        except Exception as error:
+        except Exception as error:  # bad input is reported by the resolvers, with its path
+            log.debug("planning stopped", exc_info=True)
             context.fallback_reason = f"error while planning: {type(error).__name__}"
             return
+        if planned.unplanned:
+            context.fallback_reason = "; ".join(
+                f"{s.key}: {reason}" for s, reason in planned.unplanned
+            )
+        if not planned.keys:
+            return
         try:
-            row = await context.first(statement)
+            row = await context.first(planned.statement(pg))
         except Exception:  # a planner defect: logged, and the resolvers answer instead
             log.exception("the compiled statement failed; answering through the resolvers")
             context.fallback_reason = "the compiled statement failed"
             return
-        data: dict[str, Any] = {
-            key: orjson.Fragment("null" if value is None else value)
-            for key, value in zip(keys, row, strict=True)
-        }
+        data: dict[str, Any] = {}
+        for key, value in zip(planned.keys, row, strict=False):
+            if value is not None and key in planned.marked:
+                value = orjson.dumps(strip_marks(orjson.loads(value), context))
+            data[key] = orjson.Fragment("null" if value is None else value)
+        for extra, value in zip(planned.extras, row[len(planned.keys) :], strict=True):
+            extra.use(value)
+        self._planned = data
+        self._order = [s.key for s in operation.collect("Query", definition.selection_set)]
+        if planned.unplanned:
+            # The resolvers run the rest of the operation: only the root fields not planned.
+            self._document = document
+            rest = OperationDefinitionNode(
+                operation=definition.operation,
+                name=definition.name,
+                variable_definitions=definition.variable_definitions,
+                directives=definition.directives,
+                selection_set=SelectionSetNode(
+                    selections=tuple(n for s, _ in planned.unplanned for n in s.nodes)
+                ),
+            )
+            others = tuple(d for d in document.definitions if d is not definition)
+            execution.graphql_document = DocumentNode(definitions=(rest, *others))
+            context.served_by = "planner+resolvers"
+            return
         execution.result = GraphQLExecutionResult(data=data, errors=None)
         context.served_by = "planner"
 
@@ -116,3 +167,22 @@ class CompiledReads(SchemaExtension):
             raise NotPlannable(f"type {type_name}")
         converter = self._schema.config.name_converter
         return {converter.get_graphql_name(f): f for f in definition.fields}
+
+
+def strip_marks(value: Any, context: Context) -> Any:
+    """Record the audit marks of a planned answer (each object whose sensitive fields went
+    out unmasked) as the resolvers record them, and remove them from the answer."""
+    if isinstance(value, dict):
+        mark = value.pop(AUDIT_MARK, None)
+        if mark is not None:
+            resource, type_name, pk, path, *names = mark
+            subject = encode_id(type_name, pk)
+            for name in names:
+                if name is not None:
+                    context.audit.unmasked(resource, name, subject, path)
+        for child in value.values():
+            strip_marks(child, context)
+    elif isinstance(value, list):
+        for child in value:
+            strip_marks(child, context)
+    return value

@@ -11,10 +11,11 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 
+from hub.access.models import AuditEvent
 from hub.app import create_app
 from hub.db.base import table_of
 from hub.db.engine import make_engine
@@ -22,6 +23,7 @@ from hub.students.models import Student
 from tests.conftest import Hub
 
 STUDENT = table_of(Student)
+AUDIT = table_of(AuditEvent)
 USERS = (
     "national.admin",
     "national.auditor",
@@ -31,7 +33,6 @@ USERS = (
     "county.viewer",
     "county2.registrar",
 )
-MASKED_USERS = ("county.viewer",)
 STUDENT_FIELDS = (
     "id",
     "__typename",
@@ -101,13 +102,34 @@ async def resolvers_only(hub: Hub) -> AsyncIterator[httpx.AsyncClient]:
     await app.state.hub.engine.dispose()
 
 
+@pytest.fixture
+async def owner(hub: Hub) -> AsyncIterator[Any]:
+    """The database as its owner sees it (to read what a request wrote to the audit log)."""
+    engine = make_engine(hub.owner_url)
+    yield engine
+    await engine.dispose()
+
+
 async def _both(
-    hub: Hub, reference: httpx.AsyncClient, query: str, variables: dict[str, Any], user: str
+    hub: Hub,
+    reference: httpx.AsyncClient,
+    query: str,
+    variables: dict[str, Any],
+    user: str,
+    owner: Any = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The answers of both paths; with ``owner``, also that both wrote the same audit rows
+    (unmasked reads, lookups by G numbers)."""
     body = {"query": query, "variables": variables}
     headers = hub.headers(user)
+    before = await _audit_count(owner) if owner is not None else 0
     planned = (await hub.client.post("/graphql", json=body, headers=headers)).json()
+    if owner is not None:
+        planned_audit = await _audit_since(owner, before)
+        before = await _audit_count(owner)
     resolved = (await reference.post("/graphql", json=body, headers=headers)).json()
+    if owner is not None:
+        assert planned_audit == await _audit_since(owner, before), (query, user)
     return planned, resolved
 
 
@@ -151,7 +173,7 @@ def _query(fields: list[str], connection: list[str], aliased: bool, fragment: bo
 )
 @given(data=st.data())
 async def test_random_student_queries_answer_alike_through_both_paths(
-    hub: Hub, resolvers_only: httpx.AsyncClient, data: st.DataObject
+    hub: Hub, resolvers_only: httpx.AsyncClient, owner: Any, data: st.DataObject
 ) -> None:
     user = data.draw(st.sampled_from(USERS), label="user")
     fields = data.draw(st.lists(st.sampled_from(STUDENT_FIELDS), unique=True, max_size=12))
@@ -170,7 +192,7 @@ async def test_random_student_queries_answer_alike_through_both_paths(
     first = data.draw(st.sampled_from((None, 0, 1, 3, 17)), label="first")
     query = _query(fields, connection, data.draw(st.booleans()), data.draw(st.booleans()))
     variables: dict[str, Any] = {"f": spec, "first": first, "after": None}
-    planned, resolved = await _both(hub, resolvers_only, query, variables, user)
+    planned, resolved = await _both(hub, resolvers_only, query, variables, user, owner)
     _same(planned, resolved)
     # The next page, from the planner's own end cursor.
     end = (
@@ -187,13 +209,13 @@ async def test_random_student_queries_answer_alike_through_both_paths(
             hub, resolvers_only, query, {**variables, "after": end}, user
         )
         _same(planned, resolved)
-    plain = not any(f.split(" ")[0] in SENSITIVE for f in fields) or user in MASKED_USERS
-    if plain and "errors" not in planned:
+    # Every user is planned, those who may unmask included (their reads audited alike).
+    if "errors" not in planned:
         assert planned["extensions"]["readPath"]["servedBy"] == "planner", planned["extensions"]
 
 
 async def test_lookups_and_fallbacks_answer_alike(
-    hub: Hub, resolvers_only: httpx.AsyncClient
+    hub: Hub, resolvers_only: httpx.AsyncClient, owner: Any
 ) -> None:
     listed = await hub.data(
         "query ($c: String!) { students(filter: {under: $c}, first: 2) {"
@@ -209,23 +231,27 @@ async def test_lookups_and_fallbacks_answer_alike(
             True,
         ),
         (
-            "query ($n: String!) { student(studentNumber: $n) { name statusChanges { reason } } }",
-            False,
+            "query ($n: String!) { student(studentNumber: $n) { name statusChanges { reason"
+            " type { label } toSchool { code } } class { name size } className } }",
+            True,
         ),
         (
-            "query ($n: String!) { student(studentNumber: $n) { name } schools(first: 1) {"
-            " totalCount } }",
-            False,
+            "query ($n: String!) { student(studentNumber: $n) { name idNumber phone"
+            " guardians { phone } } schools(first: 1) { totalCount } }",
+            True,
+        ),
+        (  # a root the planner does not cover is resolved beside the planned one
+            "query ($n: String!) { me { user } student(studentNumber: $n) { name } }",
+            "planner+resolvers",
         ),
         (
             'query ($n: String!) { student(studentNumber: $n) { name } bad: student(studentNumber: "x") { name } }',
             False,
         ),
     ]
-    # A G number (a citizen ID) is audited by the resolvers, found or not; an L number (a
-    # temporary one, given here to the same pupil for the test) is planned.
+    # A G number (a citizen ID) is audited, found or not, on both paths; an L number (a
+    # temporary one, given here to the same pupil for the test) is plain.
     temporary = "L" + number[-17:]
-    owner = make_engine(hub.owner_url)
     try:
         async with owner.begin() as connection:
             await connection.execute(
@@ -234,13 +260,20 @@ async def test_lookups_and_fallbacks_answer_alike(
                 .values(student_number=temporary)
             )
         for query, plannable in cases:
-            for user in ("county.viewer", "county2.registrar"):
-                for lookup, planned_here in ((temporary, plannable), (number, False)):
-                    planned, resolved = await _both(hub, resolvers_only, query, {"n": lookup}, user)
+            for user in ("county.viewer", "county2.registrar", "county.registrar"):
+                for lookup in (temporary, number, "G" + number[1:-1] + "0"):
+                    planned, resolved = await _both(
+                        hub, resolvers_only, query, {"n": lookup}, user, owner
+                    )
                     _same(planned, resolved)
-                    assert "extensions" in planned, (query, planned)
                     served = planned["extensions"]["readPath"]["servedBy"]
-                    expected = "planner" if planned_here else "resolvers"
+                    expected = (
+                        plannable
+                        if isinstance(plannable, str)
+                        else "planner"
+                        if plannable
+                        else "resolvers"
+                    )
                     assert served == expected, (query, lookup, planned)
         found = await hub.data(
             "query ($n: String!) { student(studentNumber: $n) { studentNumber } }",
@@ -255,7 +288,20 @@ async def test_lookups_and_fallbacks_answer_alike(
                 .where(STUDENT.c.student_number == temporary)
                 .values(student_number=number)
             )
-        await owner.dispose()
+
+
+async def _audit_count(owner: Any) -> int:
+    async with owner.connect() as connection:
+        return int((await connection.execute(select(func.count()).select_from(AUDIT))).scalar())
+
+
+async def _audit_since(owner: Any, count: int) -> list[tuple[Any, ...]]:
+    """The audit rows written after the first ``count`` (what one request recorded)."""
+    columns = (AUDIT.c.action, AUDIT.c.resource, AUDIT.c.outcome, AUDIT.c.fields)
+    statement = select(*columns, AUDIT.c.subjects, AUDIT.c.scope_path).order_by(AUDIT.c.id)
+    async with owner.connect() as connection:
+        rows = (await connection.execute(statement.offset(count))).all()
+    return [tuple(r) for r in rows]
 
 
 async def test_one_statement_per_store_root_field(hub: Hub) -> None:
@@ -269,3 +315,105 @@ async def test_one_statement_per_store_root_field(hub: Hub) -> None:
     assert len(body["data"]["a"]["edges"]) == 50
     reads = [s for s in counter.statements if "student" in s and "audit" not in s]
     assert len(reads) == 1, counter.statements
+
+
+# --- random queries over the whole store schema ------------------------------------------
+
+ROOTS = ("orgUnits", "schools", "students", "teachers", "buildings", "assets")
+SKIPPED_TYPES = ("Viewer", "SourceStatus", "MappingReport", "AuditEvent")
+
+
+def _schema(hub: Hub) -> Any:
+    from schema import build_schema
+
+    return build_schema(hub.settings)._schema
+
+
+def _selection(draw: Any, schema: Any, type_name: str, depth: int) -> str:
+    """A random selection of ``type_name``: scalars, codes, objects, lists and nested
+    connections, ``depth`` levels of objects at most."""
+    from graphql import GraphQLNonNull, GraphQLObjectType, get_named_type
+
+    graphql_type = schema.get_type(type_name)
+    names = sorted(graphql_type.fields)
+    chosen = draw(st.lists(st.sampled_from(names), unique=True, min_size=1, max_size=8))
+    parts = []
+    for name in chosen:
+        field = graphql_type.fields[name]
+        named = get_named_type(field.type)
+        if any(isinstance(a.type, GraphQLNonNull) for a in field.args.values()):
+            continue
+        if not isinstance(named, GraphQLObjectType):
+            parts.append(name)
+        elif named.name == "Code":
+            parts.append(f"{name} {{ code label }}")
+        elif named.name in SKIPPED_TYPES:
+            continue
+        elif named.name.endswith("Connection"):
+            if depth == 0:
+                parts.append(f"{name}(first: 1) {{ totalCount }}")
+                continue
+            node = named.fields["edges"].type.of_type.of_type.of_type.fields["node"]
+            inner = _selection(draw, schema, get_named_type(node.type).name, depth - 1)
+            first = draw(st.sampled_from((0, 1, 2, 5)))
+            pieces = draw(
+                st.lists(
+                    st.sampled_from(
+                        (
+                            "totalCount",
+                            f"edges {{ cursor node {{ {inner} }} }}",
+                            "pageInfo { hasNextPage hasPreviousPage startCursor endCursor }",
+                        )
+                    ),
+                    unique=True,
+                    min_size=1,
+                )
+            )
+            parts.append(f"{name}(first: {first}) {{ {' '.join(pieces)} }}")
+        elif depth > 0:  # an object or a list of objects: selected alike
+            parts.append(f"{name} {{ {_selection(draw, schema, named.name, depth - 1)} }}")
+    return " ".join(parts) or "__typename"
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+async def test_random_queries_over_every_root_and_edge_answer_alike(
+    hub: Hub, resolvers_only: httpx.AsyncClient, owner: Any, data: st.DataObject
+) -> None:
+    schema = _schema(hub)
+    user = data.draw(st.sampled_from(USERS), label="user")
+    root = data.draw(st.sampled_from((*ROOTS, "orgUnit", "school", "node")), label="root")
+    if root in ROOTS:
+        type_name = str(schema.query_type.fields[root].type.of_type.name)[: -len("Connection")]
+        inner = _selection(data.draw, schema, type_name, 2)
+        first = data.draw(st.sampled_from((1, 3, 10)))
+        query = (
+            f"{{ {root}(first: {first}) {{ totalCount edges {{ cursor node {{ {inner} }} }}"
+            " pageInfo { hasNextPage endCursor } } }"
+        )
+    elif root == "orgUnit":
+        code = data.draw(st.sampled_from(("CN", hub.units["city"][1], hub.units["county"][1])))
+        query = f'{{ orgUnit(code: "{code}") {{ {_selection(data.draw, schema, "OrgUnit", 2)} }} }}'
+    elif root == "school":
+        code = hub.units["school"][1]
+        query = f'{{ school(code: "{code}") {{ {_selection(data.draw, schema, "School", 2)} }} }}'
+    else:
+        from hub.ids import encode_id
+
+        kind = data.draw(st.sampled_from(("Student", "School", "Teacher", "Building", "Asset")))
+        node_id = encode_id(kind, data.draw(st.integers(1, 40)))
+        inner = _selection(data.draw, schema, kind, 1)
+        query = f'{{ node(id: "{node_id}") {{ id __typename ... on {kind} {{ {inner} }} }} }}'
+    planned, resolved = await _both(hub, resolvers_only, query, {}, user, owner)
+    _same(planned, resolved)
+    served = planned.get("extensions", {}).get("readPath", {})
+    event(f"{served.get('servedBy')}: {'errors' if 'errors' in planned else 'data'}")
+    if "errors" not in planned:
+        assert served["servedBy"] == "planner" or "division" in served.get("fallback", ""), (
+            query,
+            served,
+        )

@@ -1,0 +1,147 @@
+"""What the planner knows of the store: the table behind each GraphQL type, the filters of
+its lists (the resolvers' own condition builders), and every edge between types.
+
+One table per domain name, as in every other layer; an edge not listed here makes the
+selection fall back to the resolvers."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Table
+
+from hub.assets.models import Asset
+from hub.buildings.models import Building
+from hub.context import Context
+from hub.db.base import table_of
+from hub.orgunits.models import OrgUnit
+from hub.schools.models import School, SchoolClass
+from hub.students.models import FamilyMember, StatusChange, Student
+from hub.teachers.models import Staff
+from resolvers import assets, buildings, orgunits, schools, students, teachers
+
+Conditions = Callable[[Context, dict[str, Any]], Awaitable[Any]]
+
+STUDENT = table_of(Student)
+SCHOOL = table_of(School)
+CLASS = table_of(SchoolClass)
+FAMILY = table_of(FamilyMember)
+CHANGE = table_of(StatusChange)
+STAFF = table_of(Staff)
+BUILDING = table_of(Building)
+ASSET = table_of(Asset)
+ORG_UNIT = table_of(OrgUnit)
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    """A GraphQL type backed by one table."""
+
+    table: Table
+    # The resolvers' filter conditions of its lists (None: it has no filtered lists).
+    conditions: Conditions | None = None
+    # The entity name under which a source may be routed (its lists then leave the store).
+    routed: str | None = None
+
+
+KINDS: dict[str, Kind] = {
+    "OrgUnit": Kind(ORG_UNIT, orgunits.conditions),
+    "School": Kind(SCHOOL, schools.conditions),
+    "Class": Kind(CLASS),
+    "Student": Kind(STUDENT, students.conditions, routed="student"),
+    "Guardian": Kind(FAMILY),  # carries its student's path (and scope)
+    "StatusChange": Kind(CHANGE),
+    "Teacher": Kind(STAFF, teachers.conditions),
+    "Building": Kind(BUILDING, buildings.conditions, routed="building"),
+    "Asset": Kind(ASSET, assets.conditions),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ToOne:
+    """An object through a key of the parent row (``school_id`` -> School)."""
+
+    target: str
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToMany:
+    """A plain list of every child row pointing at the parent (``student_id``), in ``order``."""
+
+    target: str
+    key: str
+    order: tuple[str, ...] = ("id",)
+
+
+@dataclass(frozen=True, slots=True)
+class Nested:
+    """A nested connection: children by a key of theirs (``school_id``), or, with ``key``
+    None, every child anywhere in the parent org unit's subtree (org unit -> schools)."""
+
+    target: str
+    key: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CountOf:
+    """The number of visible child rows (a class's size)."""
+
+    target: str
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnOf:
+    """One column of an object reached through a key (a student's class name)."""
+
+    target: str
+    key: str
+    column: str
+
+
+Edge = ToOne | ToMany | Nested | CountOf | ColumnOf
+
+EDGES: dict[tuple[str, str], Edge] = {
+    ("OrgUnit", "parent"): ToOne("OrgUnit", "parent_id"),
+    ("OrgUnit", "children"): Nested("OrgUnit", "parent_id"),
+    ("OrgUnit", "schools"): Nested("School", None),
+    ("School", "orgUnit"): ToOne("OrgUnit", "org_unit_id"),
+    ("School", "students"): Nested("Student", "school_id"),
+    ("School", "teachers"): Nested("Teacher", "school_id"),
+    ("School", "buildings"): Nested("Building", "school_id"),
+    ("School", "assets"): Nested("Asset", "school_id"),
+    ("School", "classes"): ToMany("Class", "school_id", ("grade_code", "number", "id")),
+    ("Class", "school"): ToOne("School", "school_id"),
+    ("Class", "students"): Nested("Student", "class_id"),
+    ("Class", "size"): CountOf("Student", "class_id"),
+    ("Student", "school"): ToOne("School", "school_id"),
+    ("Student", "class"): ToOne("Class", "class_id"),
+    ("Student", "className"): ColumnOf("Class", "class_id", "name"),
+    ("Student", "guardians"): ToMany("Guardian", "student_id", ("position", "id")),
+    ("Student", "statusChanges"): ToMany("StatusChange", "student_id"),
+    ("StatusChange", "fromSchool"): ToOne("School", "from_school_id"),
+    ("StatusChange", "toSchool"): ToOne("School", "to_school_id"),
+    ("Teacher", "school"): ToOne("School", "school_id"),
+    ("Building", "school"): ToOne("School", "school_id"),
+    ("Building", "assets"): Nested("Asset", "building_id"),
+    ("Asset", "school"): ToOne("School", "school_id"),
+    ("Asset", "building"): ToOne("Building", "building_id"),
+}
+
+# Root lists and lookups by a unique key (argument, column, its check).
+ROOT_LISTS = {
+    "orgUnits": "OrgUnit",
+    "schools": "School",
+    "students": "Student",
+    "teachers": "Teacher",
+    "buildings": "Building",
+    "assets": "Asset",
+}
+ROOT_LOOKUPS: dict[str, tuple[str, str, str, Callable[[str], str]]] = {
+    "orgUnit": ("OrgUnit", "code", "code", orgunits.check_org_unit_code),
+    "school": ("School", "code", "code", schools.check_school_code),
+    "student": ("Student", "studentNumber", "student_number", students.check_student_number),
+}

@@ -1,0 +1,566 @@
+"""The planner: the root fields of one operation, for one viewer, as SQL whose columns are
+each root field's response JSON (see ``resolvers/plan/__init__.py``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import GraphQLEnumType, GraphQLList, GraphQLNonNull, OperationDefinitionNode
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Table,
+    and_,
+    case,
+    exists,
+    false,
+    func,
+    literal,
+    null,
+    select,
+    true,
+)
+from sqlalchemy import Text as _TEXT
+
+from hub.access.masking import ID_MASK, MASKED_CODE, MASKED_LABEL, embeds_id
+from hub.codes.registry import UNKNOWN_LABEL
+from hub.context import Context
+from hub.ids import decode_federated_id, decode_id, encode_id
+from hub.pagination import PageArgs
+from resolvers import federation
+from resolvers.common import path_column, tree_keyset, visible
+from resolvers.plan.entities import (
+    EDGES,
+    FAMILY,
+    KINDS,
+    ROOT_LISTS,
+    ROOT_LOOKUPS,
+    STUDENT,
+    ColumnOf,
+    CountOf,
+    Nested,
+    ToMany,
+    ToOne,
+)
+from resolvers.plan.operation import NotPlannable, Operation, Selected, filter_spec, selection
+from resolvers.plan.sqljson import Json
+
+# The key under which an object carries the audit marks of its unmasked sensitive fields
+# (no GraphQL name can hold it; removed before the answer leaves, see ``strip_marks``).
+AUDIT_MARK = "\x01"
+
+
+@dataclass
+class Extra:
+    """A column the statement adds beyond the response (an audit fact), and what to do with
+    its value once the row is read."""
+
+    column: ColumnElement[Any]
+    use: Callable[[Any], None]
+
+
+@dataclass
+class Planned:
+    """The planned root fields: response keys, their JSON columns, and the extras."""
+
+    keys: list[str] = field(default_factory=list)
+    columns: list[ColumnElement[Any]] = field(default_factory=list)
+    marked: set[str] = field(default_factory=set)  # keys whose JSON carries audit marks
+    extras: list[Extra] = field(default_factory=list)
+    unplanned: list[tuple[Selected, str]] = field(default_factory=list)
+
+    def statement(self, pg: bool) -> Select[Any]:
+        # The JSON as text: drivers would otherwise decode it into Python objects.
+        texts = [c.cast(_TEXT) if pg else c for c in self.columns]
+        labelled = [c.label(f"r{i}") for i, c in enumerate(texts)]
+        labelled += [e.column.label(f"x{i}") for i, e in enumerate(self.extras)]
+        return select(*labelled)
+
+
+@dataclass
+class Planner:
+    """Compiles the root fields of one operation for one request's viewer."""
+
+    ctx: Context
+    operation: Operation
+    json: Json
+    type_fields: Callable[[str], dict[str, Any]]  # GraphQL name -> Strawberry field, per type
+    _marking: bool = False
+    _extras: list[Extra] = field(default_factory=list)
+
+    # -- roots ---------------------------------------------------------------------------
+
+    async def plan(self, root: OperationDefinitionNode) -> Planned:
+        """Every root field the planner covers; the others are listed with the reason."""
+        if root.operation.value != "query":
+            raise NotPlannable("not a query")
+        planned = Planned()
+        for selected in self.operation.collect("Query", root.selection_set):
+            self._marking = False
+            self._extras = []
+            try:
+                column = await self._root(selected)
+            except NotPlannable as reason:
+                planned.unplanned.append((selected, str(reason)))
+                continue
+            planned.keys.append(selected.key)
+            planned.columns.append(column)
+            planned.extras += self._extras
+            if self._marking:
+                planned.marked.add(selected.key)
+        return planned
+
+    async def _root(self, selected: Selected) -> ColumnElement[Any]:
+        name = selected.name
+        if name == "__typename":
+            return self.json.nested(select(literal('"Query"')).scalar_subquery())
+        if name == "node":
+            return await self._node(selected)
+        if name in ROOT_LOOKUPS:
+            return await self._lookup(selected)
+        type_name = ROOT_LISTS.get(name)
+        if type_name is None:
+            raise NotPlannable(f"root field {name}")
+        await self._require_store(type_name)
+        args = self.operation.arguments("Query", selected)
+        page = self._page_args(args)
+        kind = KINDS[type_name]
+        assert kind.conditions is not None
+        where = [
+            visible(self.ctx, kind.table),
+            *await kind.conditions(self.ctx, filter_spec(args.get("filter"))),
+        ]
+        keyset = tree_keyset(kind.table, page)
+        return await self._connection(selected, type_name, where, keyset, page, parent=None)
+
+    async def _require_store(self, type_name: str) -> None:
+        routed = KINDS[type_name].routed
+        if routed is not None and await federation.routes_of(self.ctx, routed):
+            raise NotPlannable(f"{type_name} is routed to a source")
+
+    def _page_args(self, args: dict[str, Any]) -> PageArgs:
+        settings = self.ctx.settings
+        return PageArgs.parse(
+            args.get("first"),
+            args.get("after"),
+            default=settings.page_size_default,
+            cap=settings.page_size_max,
+        )
+
+    async def _lookup(self, selected: Selected) -> ColumnElement[Any]:
+        type_name, argument, column, check = ROOT_LOOKUPS[selected.name]
+        await self._require_store(type_name)
+        value = self.operation.arguments("Query", selected)[argument]
+        check(value)
+        rows, visibility = self._base(type_name)
+        table = KINDS[type_name].table
+        rows = rows.where(table.c[column] == value, visibility)
+        if type_name == "Student" and embeds_id(value):
+            self._audit_lookup(rows)
+        return await self._object_of(rows, type_name, selected)
+
+    def _audit_lookup(self, rows: Select[Any]) -> None:
+        """A lookup by a G number (a citizen ID) is audited as the resolvers audit it: the
+        statement also returns the found row's id and path."""
+        from resolvers.students import audit_id_lookup
+
+        found = rows.subquery()
+        column = select(self.json.cat(found.c.id.cast(_TEXT), ":", found.c.path)).scalar_subquery()
+
+        def use(value: Any) -> None:
+            if value is None:
+                audit_id_lookup(self.ctx, None, None)
+            else:
+                pk, _, path = str(value).partition(":")
+                audit_id_lookup(self.ctx, encode_id("Student", int(pk)), path)
+
+        self._extras.append(Extra(column, use))
+
+    async def _node(self, selected: Selected) -> ColumnElement[Any]:
+        global_id = self.operation.arguments("Query", selected)["id"]
+        if decode_federated_id(global_id) is not None:
+            raise NotPlannable("a record of a connected system")
+        type_name, pk = decode_id(global_id)
+        if type_name not in KINDS:
+            if type_name == "AuditEvent":
+                raise NotPlannable("node of an audit event")
+            return null()
+        await self._require_store(type_name)
+        rows, visibility = self._base(type_name)
+        rows = rows.where(KINDS[type_name].table.c.id == pk, visibility)
+        return await self._object_of(rows, type_name, selected)
+
+    def _base(self, type_name: str) -> tuple[Select[Any], ColumnElement[bool]]:
+        """The rows of a type with a ``path`` column, and the viewer's scope on them (family
+        members have no path of their own: they take their student's)."""
+        if type_name == "Guardian":
+            rows = select(FAMILY, STUDENT.c.path).join(STUDENT, STUDENT.c.id == FAMILY.c.student_id)
+            return rows, visible(self.ctx, STUDENT)
+        table = KINDS[type_name].table
+        return select(table), visible(self.ctx, table)
+
+    # -- connections ---------------------------------------------------------------------
+
+    async def _connection(
+        self,
+        selected: Selected,
+        type_name: str,
+        where: list[ColumnElement[bool]],
+        keyset: list[ColumnElement[bool]],
+        page: PageArgs,
+        *,
+        parent: Any,
+    ) -> ColumnElement[Any]:
+        """A connection: top level (``parent`` None) ordered by (path, id) with ``p2``
+        cursors, or nested under the row ``parent`` ordered by id with ``k2`` cursors."""
+        table = KINDS[type_name].table
+        order = [table.c.id] if parent is not None else [path_column(table), table.c.id]
+        listing = _Listing(self, table, where, keyset, page, order, parent)
+        connection_type = f"{type_name}Connection"
+        pairs: list[tuple[str, ColumnElement[Any]]] = []
+        for part in self.operation.collect(connection_type, selection(selected)):
+            if part.name == "__typename":
+                pairs.append((part.key, literal(connection_type)))
+            elif part.name == "totalCount":
+                pairs.append((part.key, listing.count()))
+            elif part.name == "edges":
+                pairs.append((part.key, await self._edges(part, type_name, listing)))
+            elif part.name == "pageInfo":
+                pairs.append((part.key, await self._page_info(part, listing)))
+            else:
+                raise NotPlannable(f"{connection_type}.{part.name}")
+        return self.json.obj(pairs)
+
+    async def _edges(self, part: Selected, type_name: str, listing: _Listing) -> ColumnElement[Any]:
+        rows = listing.rows()
+        edge_pairs: list[tuple[str, ColumnElement[Any]]] = []
+        edge_type = f"{type_name}Edge"
+        for item in self.operation.collect(edge_type, selection(part)):
+            if item.name == "__typename":
+                edge_pairs.append((item.key, literal(edge_type)))
+            elif item.name == "cursor":
+                edge_pairs.append((item.key, listing.cursor(rows)))
+            elif item.name == "node":
+                edge_pairs.append((item.key, await self._object(rows, type_name, item)))
+            else:
+                raise NotPlannable(f"{edge_type}.{item.name}")
+        ordering = [rows.c[n] for n in listing.order_names()]
+        return self.json.array(rows, self.json.obj(edge_pairs), ordering)
+
+    async def _page_info(self, part: Selected, listing: _Listing) -> ColumnElement[Any]:
+        pairs: list[tuple[str, ColumnElement[Any]]] = []
+        for item in self.operation.collect("PageInfo", selection(part)):
+            if item.name == "__typename":
+                pairs.append((item.key, literal("PageInfo")))
+            elif item.name == "hasNextPage":
+                pairs.append((item.key, self.json.flag(listing.more())))
+            elif item.name == "hasPreviousPage":
+                had = listing.page.after is not None or listing.page.segment is not None
+                pairs.append((item.key, self.json.flag(true() if had else false())))
+            elif item.name in ("startCursor", "endCursor"):
+                rows = listing.rows()
+                ordering = [rows.c[n] for n in listing.order_names()]
+                if item.name == "endCursor":
+                    ordering = [o.desc() for o in ordering]
+                cursor = select(listing.cursor(rows)).order_by(*ordering).limit(1)
+                pairs.append((item.key, cursor.scalar_subquery()))
+            else:
+                raise NotPlannable(f"PageInfo.{item.name}")
+        return self.json.obj(pairs)
+
+    # -- objects -------------------------------------------------------------------------
+
+    async def _object_of(
+        self, rows: Select[Any], type_name: str, selected: Selected
+    ) -> ColumnElement[Any]:
+        """A nullable object: the one row of ``rows`` as JSON, or null."""
+        source = rows.subquery()
+        value = select(await self._object(source, type_name, selected)).select_from(source)
+        return self.json.nested(value.scalar_subquery())
+
+    async def _list_of(
+        self, rows: Select[Any], type_name: str, selected: Selected, order: tuple[str, ...]
+    ) -> ColumnElement[Any]:
+        """A list of objects, every row of ``rows`` in ``order``."""
+        table_order = [rows.selected_columns[o] for o in order]
+        source = rows.order_by(*table_order).subquery()
+        obj = await self._object(source, type_name, selected)
+        return self.json.array(source, obj, [source.c[o] for o in order])
+
+    async def _object(self, source: Any, type_name: str, selected: Selected) -> ColumnElement[Any]:
+        pairs: list[tuple[str, ColumnElement[Any]]] = []
+        fields = self.type_fields(type_name)
+        marks: dict[str, tuple[str, ColumnElement[bool]]] = {}
+        for item in self.operation.collect(type_name, selection(selected)):
+            if item.name == "__typename":
+                pairs.append((item.key, literal(type_name)))
+                continue
+            if item.name == "id":
+                text = self.json.cat(f"{type_name}:", source.c.id.cast(_TEXT))
+                pairs.append((item.key, self.json.b64(text)))
+                continue
+            edge = EDGES.get((type_name, item.name))
+            if edge is not None:
+                pairs.append((item.key, await self._edge(source, type_name, item, edge)))
+                continue
+            strawberry_field = fields.get(item.name)
+            if strawberry_field is None:
+                raise NotPlannable(f"{type_name}.{item.name}")
+            value, mark = self._value(source, type_name, item, strawberry_field)
+            pairs.append((item.key, value))
+            if mark is not None:
+                marks[item.name] = mark
+        if marks:
+            pairs.append((AUDIT_MARK, self._marks(source, type_name, marks)))
+        return self.json.obj(pairs)
+
+    def _marks(
+        self, source: Any, type_name: str, marks: dict[str, tuple[str, ColumnElement[bool]]]
+    ) -> ColumnElement[Any]:
+        """The audit marks of one object: [resource, type, id, path, revealed field names]
+        (a name where the value went out unmasked, else null)."""
+        self._marking = True
+        resources = {resource for resource, _ in marks.values()}
+        if len(resources) != 1:
+            raise NotPlannable("sensitive fields of two resources on one object")
+        names = [
+            case((revealed, literal(name)), else_=null()) for name, (_, revealed) in marks.items()
+        ]
+        return self.json.values(
+            literal(resources.pop()), literal(type_name), source.c.id, source.c.path, *names
+        )
+
+    # -- edges ---------------------------------------------------------------------------
+
+    async def _edge(self, source: Any, type_name: str, item: Selected, edge: Any) -> Any:
+        if isinstance(edge, ToOne):
+            rows, visibility = self._base(edge.target)
+            table = KINDS[edge.target].table
+            rows = rows.where(table.c.id == source.c[edge.key], visibility).correlate(source)
+            return await self._object_of(rows, edge.target, item)
+        if isinstance(edge, ColumnOf):
+            table = KINDS[edge.target].table
+            value = select(table.c[edge.column]).where(
+                table.c.id == source.c[edge.key], visible(self.ctx, table)
+            )
+            return value.correlate(source).scalar_subquery()
+        if isinstance(edge, CountOf):
+            table = KINDS[edge.target].table
+            count = select(func.count()).select_from(table)
+            count = count.where(table.c[edge.key] == source.c.id, visible(self.ctx, table))
+            return count.correlate(source).scalar_subquery()
+        if isinstance(edge, ToMany):
+            if edge.target == "Guardian":  # the student's path, and its scope, are the parent's
+                rows = select(FAMILY, source.c.path.label("path"))
+                rows = rows.where(FAMILY.c.student_id == source.c.id)
+            else:
+                table = KINDS[edge.target].table
+                rows = select(table).where(
+                    table.c[edge.key] == source.c.id, visible(self.ctx, table)
+                )
+            return await self._list_of(rows.correlate(source), edge.target, item, edge.order)
+        assert isinstance(edge, Nested)
+        return await self._nested(source, type_name, item, edge)
+
+    async def _nested(
+        self, source: Any, type_name: str, item: Selected, edge: Nested
+    ) -> ColumnElement[Any]:
+        """A nested connection under the row ``source``: the child list's own filters and
+        scope, the link to the parent, keyset on the id."""
+        await self._require_store(edge.target)
+        kind = KINDS[edge.target]
+        assert kind.conditions is not None
+        table = kind.table
+        args = self.operation.arguments(type_name, item)
+        page = self._page_args(args)
+        page.require_list(table.name, top_level=False)
+        link = subtree_of(table, source) if edge.key is None else table.c[edge.key] == source.c.id
+        where = [
+            visible(self.ctx, table),
+            *await kind.conditions(self.ctx, filter_spec(args.get("filter"))),
+            link,
+        ]
+        keyset = [] if page.after is None else [table.c.id > page.after]
+        return await self._connection(item, edge.target, where, keyset, page, parent=source)
+
+    # -- values --------------------------------------------------------------------------
+
+    def _value(
+        self, source: Any, type_name: str, item: Selected, strawberry_field: Any
+    ) -> tuple[ColumnElement[Any], tuple[str, ColumnElement[bool]] | None]:
+        """A field's JSON value, and its audit mark (resource, revealed-condition) if it is
+        a sensitive field the viewer may see unmasked somewhere."""
+        plan = (strawberry_field.metadata or {}).get("plan")
+        if plan is None:
+            if strawberry_field.base_resolver is not None:
+                raise NotPlannable(f"{type_name}.{item.name} has a resolver")
+            column = source.c[strawberry_field.python_name]
+            return self._scalar(column, type_name, item.name), None
+        kind = plan[0]
+        if kind == "code":
+            _, code_set, attribute = plan
+            return self._code(source.c[attribute], code_set, item), None
+        if kind not in ("sensitive", "sensitive_code", "sensitive_flag"):
+            raise NotPlannable(f"{type_name}.{item.name}")
+        resource = plan[1]
+        value = source.c[plan[2]]
+        scope = self.ctx.access.scope(resource, "unmask")
+        may: ColumnElement[bool] | None = scope.restrict(source.c.path) if scope.prefixes else None
+        if kind == "sensitive":
+            masked = self._mask(value, plan[3])
+            if may is None:
+                return case((value.is_(None), null()), else_=masked), None
+            shown = case((value.is_(None), null()), (may, value), else_=masked)
+            revealed = and_(may, value.is_not(None))
+            if plan[3] == "mask_student_number":  # L and J numbers are plain for everyone
+                revealed = and_(revealed, func.substr(value, 1, 1) == "G")
+            return shown, (resource, revealed)
+        if kind == "sensitive_code":
+            hidden = self._code_pairs(literal(MASKED_CODE), literal(MASKED_LABEL), item)
+            if may is None:
+                return hidden, None
+            coded = self._code(value, plan[3], item)
+            return case((may, coded), else_=hidden), (resource, and_(may, value.is_not(None)))
+        if may is None:
+            return null(), None
+        flag = case((value.is_(None), null()), (may, self.json.boolean(value)), else_=null())
+        return flag, (resource, and_(may, value.is_not(None)))
+
+    def _graphql_type(self, type_name: str, field_name: str) -> Any:
+        graphql_type: Any = self.operation.object_type(type_name).fields[field_name].type
+        while isinstance(graphql_type, GraphQLNonNull | GraphQLList):
+            if isinstance(graphql_type, GraphQLList):
+                raise NotPlannable(f"{type_name}.{field_name} is a list")
+            graphql_type = graphql_type.of_type
+        return graphql_type
+
+    def _scalar(self, column: Any, type_name: str, field_name: str) -> ColumnElement[Any]:
+        graphql_type = self._graphql_type(type_name, field_name)
+        name = graphql_type.name
+        if isinstance(graphql_type, GraphQLEnumType):
+            # SQLAlchemy stores an enum by member name; GraphQL serves it by member name.
+            return column  # type: ignore[no-any-return]
+        if name in ("String", "ID"):
+            return column  # type: ignore[no-any-return]
+        if name == "Int":
+            return column  # type: ignore[no-any-return]
+        if name == "Boolean":
+            return self.json.boolean(column)
+        if name == "Date":
+            return self.json.date(column)
+        scale = getattr(column.type, "scale", None)
+        if name == "Decimal" and scale is not None:
+            return self.json.decimal(column, scale)
+        if name == "Float" and scale is not None:
+            return self.json.float_(column, scale)
+        raise NotPlannable(f"scalar {name} of {type_name}.{field_name}")
+
+    def _label(self, column: ColumnElement[Any], code_set: str) -> ColumnElement[Any]:
+        if code_set == "division":
+            raise NotPlannable("labels of division codes")
+        members = self.ctx.codes.members(code_set)
+        if not members:
+            return literal(UNKNOWN_LABEL)
+        if code_set != "asset_category":
+            return case(*[(column == c, text) for c, text in members.items()], else_=UNKNOWN_LABEL)
+        # GB/T 14885 codes are hierarchical: the nearest known ancestor names an item code.
+        length = func.length(column)
+        tiers: list[ColumnElement[Any]] = [
+            case(*[(column == c, text) for c, text in members.items()], else_=null())
+        ]
+        for keep in (5, 3, 1):
+            padding = func.substr(literal("0" * 16), 1, length - keep)
+            ancestor = case(
+                (length > keep, self.json.cat(func.substr(column, 1, keep), padding)),
+                else_=column,
+            )
+            tiers.append(
+                case(*[(ancestor == c, text) for c, text in members.items()], else_=null())
+            )
+        return func.coalesce(*tiers, literal(UNKNOWN_LABEL))
+
+    def _code(
+        self, column: ColumnElement[Any], code_set: str, item: Selected
+    ) -> ColumnElement[Any]:
+        value = self._code_pairs(column, self._label(column, code_set), item)
+        return case((column.is_(None), null()), else_=value)
+
+    def _code_pairs(self, code: Any, label: Any, item: Selected) -> ColumnElement[Any]:
+        pairs: list[tuple[str, ColumnElement[Any]]] = []
+        for part in self.operation.collect("Code", selection(item)):
+            if part.name == "code":
+                pairs.append((part.key, code))
+            elif part.name == "label":
+                pairs.append((part.key, label))
+            elif part.name == "__typename":
+                pairs.append((part.key, literal("Code")))
+            else:
+                raise NotPlannable(f"Code.{part.name}")
+        return self.json.obj(pairs)
+
+    def _mask(self, value: ColumnElement[Any], mask: str) -> ColumnElement[Any]:
+        j = self.json
+        length = func.length(value)
+        if mask == "mask_id":
+            return literal(ID_MASK)
+        if mask == "mask_student_number":
+            return case((func.substr(value, 1, 1) == "G", literal("G" + ID_MASK)), else_=value)
+        if mask == "mask_phone":
+            return case(
+                (length <= 7, j.stars(length)),
+                else_=j.cat(func.substr(value, 1, 3), j.stars(length - 7), j.right(value, 4)),
+            )
+        if mask == "mask_text":
+            return case((length > 6, j.cat(func.substr(value, 1, 6), "****")), else_="****")
+        if mask == "mask_email":
+            return j.mask_email(value)
+        raise NotPlannable(f"mask {mask}")
+
+
+@dataclass
+class _Listing:
+    """The rows of one connection (one page of them) and their count, as SQL."""
+
+    planner: Planner
+    table: Table
+    where: list[ColumnElement[bool]]
+    keyset: list[ColumnElement[bool]]
+    page: PageArgs
+    order: list[Any]
+    parent: Any
+
+    def _correlated(self, statement: Select[Any]) -> Select[Any]:
+        return statement if self.parent is None else statement.correlate(self.parent)
+
+    def rows(self) -> Any:
+        statement = select(self.table).where(*self.where, *self.keyset)
+        statement = statement.order_by(*self.order).limit(self.page.first)
+        return self._correlated(statement).subquery()
+
+    def order_names(self) -> list[str]:
+        return [c.name for c in self.order]
+
+    def count(self) -> ColumnElement[Any]:
+        statement = select(func.count()).select_from(self.table).where(*self.where)
+        return self._correlated(statement).scalar_subquery()
+
+    def more(self) -> ColumnElement[bool]:
+        beyond = select(self.table.c.id).where(*self.where, *self.keyset).order_by(*self.order)
+        beyond = self._correlated(beyond.offset(self.page.first).limit(1))
+        return exists(beyond.subquery().select())
+
+    def cursor(self, rows: Any) -> ColumnElement[Any]:
+        j = self.planner.json
+        name = self.table.name
+        if self.parent is not None:
+            return j.b64(j.cat(f"k2:{name}:", rows.c.id.cast(_TEXT)))
+        path = rows.c[self.order[0].name]
+        return j.b64(j.cat(f"p2:{name}:", rows.c.id.cast(_TEXT), ":", path))
+
+
+def subtree_of(table: Table, parent: Any) -> ColumnElement[bool]:
+    """Rows of ``table`` anywhere in the subtree of the org unit row ``parent``."""
+    upper = Json.cat(func.substr(parent.c.path, 1, func.length(parent.c.path) - 1), "0")
+    return and_(table.c.path >= parent.c.path, table.c.path < upper)
