@@ -15,3 +15,14 @@ class CodeValue(Base):
     code: Mapped[str] = mapped_column(String(16), primary_key=True)
     label: Mapped[str] = mapped_column(String(100))
     retired: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class DivisionName(Base):
+    """A GB/T 2260 division code and its name (行政区划名称), as the hub labels it: filled by
+    migration 0006 from python-stdnum's table, so SQL (the compiled read path) and Python
+    label a code alike."""
+
+    __tablename__ = "division_name"
+
+    code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))

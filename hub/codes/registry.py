@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.codes.divisions import all_divisions
-from hub.codes.models import CodeValue
+from hub.codes.models import CodeValue, DivisionName
 from hub.errors import BadInput
 
 DIVISION = "division"
@@ -33,11 +33,16 @@ class CodeRegistry:
 
     sets: dict[str, CodeSetInfo] = field(default_factory=dict)
     values: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Division names as the database holds them (table ``division_name``); None: not loaded
+    # from a database, the GB/T 2260 table of python-stdnum labels them.
+    divisions: dict[str, str] | None = None
 
     def label(self, code_set: str, code: str | None) -> str:
         if code is None:
             return ""
         if code_set == DIVISION:
+            if self.divisions is not None:
+                return self.divisions.get(code, UNKNOWN_LABEL)
             found = all_divisions().get(code)
             return found.name if found else UNKNOWN_LABEL
         labels = self.values.get(code_set, {})
@@ -109,9 +114,11 @@ async def load_registry(conn: AsyncConnection) -> CodeRegistry:
     packaged index. An empty table means the packaged values have not been loaded yet."""
     sets, packaged = packaged_code_sets()
     rows = (await conn.execute(select(CodeValue.code_set, CodeValue.code, CodeValue.label))).all()
+    named = (await conn.execute(select(DivisionName.code, DivisionName.name))).all()
+    divisions: dict[str, str] | None = {str(r[0]): str(r[1]) for r in named} or None
     if not rows:
-        return CodeRegistry(sets, packaged)
+        return CodeRegistry(sets, packaged, divisions)
     values: dict[str, dict[str, str]] = {}
     for code_set, code, label in rows:
         values.setdefault(code_set, {})[code] = label
-    return CodeRegistry(sets, values)
+    return CodeRegistry(sets, values, divisions)

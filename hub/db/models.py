@@ -3,7 +3,7 @@
 from hub.access.models import AuditEvent, HubUser, RoleAssignment
 from hub.assets.models import Asset
 from hub.buildings.models import Building
-from hub.codes.models import CodeValue
+from hub.codes.models import CodeValue, DivisionName
 from hub.db.base import Base
 from hub.meta import HubMeta
 from hub.orgunits.models import OrgLevel, OrgUnit
@@ -18,6 +18,7 @@ __all__ = [
     "Base",
     "Building",
     "CodeValue",
+    "DivisionName",
     "FamilyMember",
     "HubMeta",
     "HubUser",

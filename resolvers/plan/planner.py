@@ -25,8 +25,10 @@ from sqlalchemy import (
 from sqlalchemy import Text as _TEXT
 
 from hub.access.masking import ID_MASK, MASKED_CODE, MASKED_LABEL, embeds_id
+from hub.codes.models import DivisionName
 from hub.codes.registry import UNKNOWN_LABEL
 from hub.context import Context
+from hub.db.base import table_of
 from hub.ids import decode_federated_id, decode_id, encode_id
 from hub.pagination import PageArgs
 from resolvers import federation
@@ -46,6 +48,8 @@ from resolvers.plan.entities import (
 )
 from resolvers.plan.operation import NotPlannable, Operation, Selected, filter_spec, selection
 from resolvers.plan.sqljson import Json
+
+DIVISION_NAME = table_of(DivisionName)
 
 # The key under which an object carries the audit marks of its unmasked sensitive fields
 # (no GraphQL name can hold it; removed before the answer leaves, see ``strip_marks``).
@@ -459,7 +463,10 @@ class Planner:
 
     def _label(self, column: ColumnElement[Any], code_set: str) -> ColumnElement[Any]:
         if code_set == "division":
-            raise NotPlannable("labels of division codes")
+            if self.ctx.codes.divisions is None:
+                raise NotPlannable("labels of division codes (no division_name table loaded)")
+            name = select(DIVISION_NAME.c.name).where(DIVISION_NAME.c.code == column)
+            return func.coalesce(name.scalar_subquery(), literal(UNKNOWN_LABEL))
         members = self.ctx.codes.members(code_set)
         if not members:
             return literal(UNKNOWN_LABEL)
