@@ -12,13 +12,13 @@ import argparse
 import asyncio
 import datetime as dt
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 from sqlalchemy import text
 
-from bench.run import Figures
 from bench.sync import CACHE, DATABASE, EXAMPLE
 from bench.sync import run as run_sync
 from hub.access.identity import mint_token
@@ -111,6 +111,28 @@ async def measure(
         await adapter.close()
     await app.state.hub.engine.dispose()
     return samples
+
+
+@dataclass
+class Figures:
+    """Two ways of serving the same request (live from the docked system, from the store)."""
+
+    name: str
+    hub: list[float]
+    raw: list[float]
+
+    @staticmethod
+    def pct(values: list[float], q: float) -> float:
+        ordered = sorted(values)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+    def line(self) -> str:
+        h50, h95 = self.pct(self.hub, 0.5), self.pct(self.hub, 0.95)
+        r50, r95 = self.pct(self.raw, 0.5), self.pct(self.raw, 0.95)
+        return (
+            f"{self.name:<44} {h50:>8.2f} {h95:>8.2f} {r50:>8.2f} {r95:>8.2f}"
+            f" {h50 / r50:>7.1f}x {h95 / r95:>7.1f}x"
+        )
 
 
 async def run(students: int, seed: int, iterations: int) -> None:

@@ -52,6 +52,13 @@ query ($after: String) { students(first: 100, after: $after) { edges { node {
 USERS = ("national.admin", "county.registrar")
 SHORT = {"national.admin": "national", "county.registrar": "county"}
 
+COUNTY_BUILDINGS = """
+query ($c: String!) { orgUnit(code: $c) { schools(first: 200) { edges { node { code name
+  buildings(first: 50) { edges { node { code name dangerRating { code label } floorArea
+    assets(first: 20) { edges { node { code name category { code label } totalValue } } }
+  } } } } } } } }
+"""
+
 COUNTY_SCHOOLS = """
 query ($c: String!) { orgUnit(code: $c) { schools(first: 200) { edges { node {
   code name students { totalCount } } } } } }
@@ -61,8 +68,10 @@ query ($c: String!) { orgUnit(code: $c) { schools(first: 200) { edges { node {
 @dataclass
 class Figures:
     name: str
-    hub: list[float]
+    hub: list[float]  # the compiled read path (planner)
+    resolvers: list[float]  # the same requests with HUB_PLANNER=off
     raw: list[float]
+    cpu: float  # process CPU seconds per planned request (client and server: one process)
 
     @staticmethod
     def pct(values: list[float], q: float) -> float:
@@ -71,10 +80,12 @@ class Figures:
 
     def line(self) -> str:
         h50, h95 = self.pct(self.hub, 0.5), self.pct(self.hub, 0.95)
+        v50, v95 = self.pct(self.resolvers, 0.5), self.pct(self.resolvers, 0.95)
         r50, r95 = self.pct(self.raw, 0.5), self.pct(self.raw, 0.95)
         return (
-            f"{self.name:<44} {h50:>8.2f} {h95:>8.2f} {r50:>8.2f} {r95:>8.2f}"
-            f" {h50 / r50:>7.1f}x {h95 / r95:>7.1f}x"
+            f"{self.name:<46} {h50:>7.2f} {h95:>7.2f} {v50:>7.2f} {v95:>7.2f}"
+            f" {r50:>7.2f} {r95:>7.2f} {h50 / r50:>6.1f}x {h95 / r95:>6.1f}x"
+            f" {v50 / h50:>6.1f}x {self.cpu * 1000:>7.2f}"
         )
 
 
@@ -111,23 +122,26 @@ async def ensure_data(url: str, students: int, seed: int) -> None:
     await engine.dispose()
 
 
-def as_user(
-    call: Callable[[int, str], Awaitable[None]], user: str
-) -> Callable[[int], Awaitable[None]]:
-    return lambda i: call(i, user)
+Scenario = Callable[[int, str, httpx.AsyncClient], Awaitable[None]]
+
+
+def through(call: Scenario, user: str, via: httpx.AsyncClient) -> Callable[[int], Awaitable[None]]:
+    return lambda i: call(i, user, via)
 
 
 async def measure(
     iterations: int, warmup: int, call: Callable[[int], Awaitable[None]]
-) -> list[float]:
+) -> tuple[list[float], float]:
+    """Wall-clock seconds per call, and process CPU seconds per call."""
     for i in range(warmup):
         await call(i)
     samples = []
+    cpu = time.process_time()
     for i in range(iterations):
         started = time.perf_counter()
         await call(i)
         samples.append(time.perf_counter() - started)
-    return samples
+    return samples, (time.process_time() - cpu) / iterations
 
 
 async def run(students: int, seed: int, iterations: int) -> None:
@@ -162,13 +176,18 @@ async def run(students: int, seed: int, iterations: int) -> None:
     county = county_code
     del seed  # the data set is chosen by seed; the sampling above is the database's
     app = create_app(Settings(database_url=url))
-    transport = httpx.ASGITransport(app=app)
-    client = httpx.AsyncClient(transport=transport, base_url="http://bench")
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench")
+    reference = create_app(Settings(database_url=url, planner="off"))
+    resolvers = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=reference), base_url="http://bench"
+    )
 
     tokens = {user: mint_token(Settings(), user, 24 * 3600) for user in USERS}
 
-    async def hub(document: str, variables: dict[str, Any], user: str) -> None:
-        response = await client.post(
+    async def hub(
+        document: str, variables: dict[str, Any], user: str, via: httpx.AsyncClient = client
+    ) -> None:
+        response = await via.post(
             "/graphql",
             json={"query": document, "variables": variables},
             headers={"authorization": f"Bearer {tokens[user]}"},
@@ -176,6 +195,9 @@ async def run(students: int, seed: int, iterations: int) -> None:
         body = response.json()
         if "errors" in body:
             raise RuntimeError(body["errors"])
+        served = body.get("extensions", {}).get("readPath", {}).get("servedBy")
+        if via is client and served != "planner":
+            raise RuntimeError(f"not planned: {body.get('extensions')}")
 
     def cursor(start: tuple[int, str]) -> str:
         from hub.pagination import encode_tree_cursor
@@ -273,43 +295,113 @@ async def run(students: int, seed: int, iterations: int) -> None:
         ]
         orjson.dumps({"data": {"orgUnit": {"schools": {"edges": edges}}}})
 
-    scenarios: list[
-        tuple[str, Callable[[int, str], Awaitable[None]], Callable[[int], Awaitable[None]]]
-    ] = [
+    async def raw_buildings(_i: int) -> None:
+        path = await raw.fetchval("SELECT path FROM org_unit WHERE code = $1", county)
+        schools = await raw.fetch(
+            "SELECT id, code, name FROM school WHERE path >= $1 AND path < $2"
+            " ORDER BY id LIMIT 200",
+            path,
+            path[:-1] + "0",
+        )
+        buildings = await raw.fetch(
+            "SELECT * FROM (SELECT id, school_id, code, name, danger_rating_code, floor_area,"
+            " row_number() OVER (PARTITION BY school_id ORDER BY id) AS n FROM building"
+            " WHERE school_id = ANY($1::int[])) b WHERE n <= 50 ORDER BY school_id, id",
+            [r["id"] for r in schools],
+        )
+        assets = await raw.fetch(
+            "SELECT * FROM (SELECT id, building_id, code, name, category_code, total_value,"
+            " row_number() OVER (PARTITION BY building_id ORDER BY id) AS n FROM asset"
+            " WHERE building_id = ANY($1::int[])) a WHERE n <= 20 ORDER BY building_id, id",
+            [r["id"] for r in buildings],
+        )
+        by_building: dict[int, list[dict[str, Any]]] = {}
+        for a in assets:
+            by_building.setdefault(a["building_id"], []).append(
+                {
+                    "node": {
+                        "code": a["code"],
+                        "name": a["name"],
+                        "category": code("asset_category", a["category_code"]),
+                        "totalValue": str(a["total_value"]),
+                    }
+                }
+            )
+        by_school: dict[int, list[dict[str, Any]]] = {}
+        for b in buildings:
+            rating = b["danger_rating_code"]
+            by_school.setdefault(b["school_id"], []).append(
+                {
+                    "node": {
+                        "code": b["code"],
+                        "name": b["name"],
+                        "dangerRating": rating and code("danger_rating", rating),
+                        "floorArea": None if b["floor_area"] is None else float(b["floor_area"]),
+                        "assets": {"edges": by_building.get(b["id"], [])},
+                    }
+                }
+            )
+        edges = [
+            {
+                "node": {
+                    "code": r["code"],
+                    "name": r["name"],
+                    "buildings": {"edges": by_school.get(r["id"], [])},
+                }
+            }
+            for r in schools
+        ]
+        orjson.dumps({"data": {"orgUnit": {"schools": {"edges": edges}}}})
+
+    scenarios: list[tuple[str, Scenario, Callable[[int], Awaitable[None]]]] = [
         (
             "student by number",
-            lambda i, u: hub(STUDENT_BY_NUMBER, {"n": numbers[i % len(numbers)]}, u),
+            lambda i, u, via: hub(STUDENT_BY_NUMBER, {"n": numbers[i % len(numbers)]}, u, via),
             raw_student,
         ),
         (
             "100 students + guardians + school",
-            lambda i, u: hub(STUDENT_PAGE, {"after": cursor(starts[i])}, u),
+            lambda i, u, via: hub(STUDENT_PAGE, {"after": cursor(starts[i])}, u, via),
             raw_page,
         ),
         (
             "county schools + student counts",
-            lambda i, u: hub(COUNTY_SCHOOLS, {"c": county}, u),
+            lambda i, u, via: hub(COUNTY_SCHOOLS, {"c": county}, u, via),
             raw_county,
+        ),
+        (
+            "county schools > buildings > assets",
+            lambda i, u, via: hub(COUNTY_BUILDINGS, {"c": county}, u, via),
+            raw_buildings,
         ),
     ]
     results: list[tuple[Figures, Figures]] = []
     for name, hub_call, raw_call in scenarios:
-        raw_samples = await measure(iterations, 10, raw_call)
+        raw_samples, _ = await measure(iterations, 10, raw_call)
         per_user = []
         for user in USERS:
-            samples = await measure(iterations, 10, as_user(hub_call, user))
-            per_user.append(Figures(f"{name} [{SHORT[user]}]", samples, raw_samples))
+            samples, cpu = await measure(iterations, 10, through(hub_call, user, client))
+            resolved, _ = await measure(iterations, 10, through(hub_call, user, resolvers))
+            figures = Figures(f"{name} [{SHORT[user]}]", samples, resolved, raw_samples, cpu)
+            per_user.append(figures)
         results.append((per_user[0], per_user[1]))
     await client.aclose()
+    await resolvers.aclose()
     await app.state.hub.engine.dispose()
+    await reference.state.hub.engine.dispose()
     await raw.close()
     print(
         f"\n{students:,} students, {iterations} iterations each; milliseconds per request"
         f" (hub: GraphQL over ASGI HTTP as a national administrator and as the registrar of"
         f" county {county}; raw: asyncpg + orjson, same rows)\n"
     )
-    header = ("hub p50", "hub p95", "raw p50", "raw p95", "p50", "p95")
-    print(f"{'scenario':<44} " + " ".join(f"{h:>8}" for h in header))
+    print(
+        "planner: the compiled read path; resolvers: the same app with HUB_PLANNER=off;"
+        " hub/raw at p50 and p95; res/plan: resolvers p50 over planner p50; cpu: process CPU"
+        " ms per planned request (client and server share the process)\n"
+    )
+    header = ("plan50", "plan95", "res50", "res95", "raw50", "raw95", "p50", "p95", "res/pl")
+    print(f"{'scenario':<46} " + " ".join(f"{h:>7}" for h in header) + "     cpu")
     for national, scoped in results:
         print(national.line())
         print(scoped.line())

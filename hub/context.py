@@ -75,6 +75,7 @@ class Context(BaseContext):
         # Which read path served the operation: "planner" or "resolvers" (and why).
         self.served_by: str | None = None
         self.fallback_reason: str | None = None
+        self.planned_from_cache = False  # the plan of an earlier request of the same shape
 
     @property
     def principal(self) -> Principal | None:

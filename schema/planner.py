@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
+from cachetools import TTLCache
 from graphql import (
     DocumentNode,
     FragmentDefinitionNode,
@@ -28,9 +29,49 @@ from strawberry.extensions import SchemaExtension
 
 from hub.context import Context
 from hub.ids import encode_id
-from resolvers.plan import AUDIT_MARK, Json, NotPlannable, Operation, Planner
+from resolvers.plan import AUDIT_MARK, Json, NotPlannable, Operation, Planned, Planner
 
 log = logging.getLogger("hub.planner")
+
+# Plans by request shape (see ``_plan_key``): a repeated query costs no planning, and its
+# statement, the same object each time, no SQLAlchemy compilation (its compiled form is in
+# the engine's cache under the statement's memoised cache key).
+PLANS: TTLCache[tuple[Any, ...], Planned] = TTLCache(maxsize=2000, ttl=300)
+
+
+def _is_pg(context: Context) -> bool:
+    return bool(context.session.get_bind().dialect.name == "postgresql")
+
+
+def _plan_key(
+    context: Context, query: str | None, operation: str | None, variables: dict[str, Any]
+) -> tuple[Any, ...] | None:
+    """What a plan depends on: the document and its operation, the variables' values, the
+    shape of the viewer's scope (its grants: roles at paths; Casbin turns them into scopes
+    the same way for every holder), and the process's settings, code sets and sources."""
+    if query is None:
+        return None
+    principal = context.access.principal
+    grants = (
+        None
+        if principal is None
+        else tuple(sorted({(a.role, a.path) for a in principal.assignments}))
+    )
+    try:
+        values = orjson.dumps(variables, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        return None
+    state = context.state
+    return (
+        query,
+        operation,
+        values,
+        grants,
+        _is_pg(context),
+        id(context.settings),
+        id(context.codes),
+        id(state.routes()) if state is not None else None,
+    )
 
 
 class CompiledReads(SchemaExtension):
@@ -72,9 +113,11 @@ class CompiledReads(SchemaExtension):
             return {}
         if context.served_by is None:
             return {}
-        served = {"servedBy": context.served_by}
+        served: dict[str, Any] = {"servedBy": context.served_by}
         if context.fallback_reason:
             served["fallback"] = context.fallback_reason
+        if context.planned_from_cache:
+            served["cached"] = True
         return {"readPath": served}
 
     async def _try(self, context: Context) -> None:
@@ -99,24 +142,32 @@ class CompiledReads(SchemaExtension):
         ):
             context.fallback_reason = "a variable default"
             return
-        fragments = {
-            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-        }
-        schema = self._schema
-        operation = Operation(schema._schema, fragments, dict(execution.variables or {}))
-        pg = context.session.get_bind().dialect.name == "postgresql"
-        planner = Planner(
-            context, operation, Json("postgresql" if pg else "sqlite"), self._fields_of
-        )
-        try:
-            planned = await planner.plan(definition)
-        except NotPlannable as reason:
-            context.fallback_reason = str(reason)
-            return
-        except Exception as error:  # bad input is reported by the resolvers, with its path
-            log.debug("planning stopped", exc_info=True)
-            context.fallback_reason = f"error while planning: {type(error).__name__}"
-            return
+        key = _plan_key(context, execution.query, name, given)
+        planned = PLANS.get(key) if key is not None else None
+        if planned is not None:
+            context.planned_from_cache = True
+        else:
+            fragments = {
+                d.name.value: d
+                for d in document.definitions
+                if isinstance(d, FragmentDefinitionNode)
+            }
+            schema = self._schema
+            operation = Operation(schema._schema, fragments, given)
+            json = Json(context.session.get_bind().dialect.name)
+            planner = Planner(context, operation, json, self._fields_of)
+            try:
+                planned = await planner.plan(definition)
+            except NotPlannable as reason:
+                context.fallback_reason = str(reason)
+                return
+            except Exception as error:  # bad input is reported by the resolvers, with its path
+                log.debug("planning stopped", exc_info=True)
+                context.fallback_reason = f"error while planning: {type(error).__name__}"
+                return
+            if key is not None and planned.keys and not planned.unplanned:
+                planned.compiled = planned.statement(json.pg)
+                PLANS[key] = planned
         if planned.unplanned:
             context.fallback_reason = "; ".join(
                 f"{s.key}: {reason}" for s, reason in planned.unplanned
@@ -124,20 +175,23 @@ class CompiledReads(SchemaExtension):
         if not planned.keys:
             return
         try:
-            row = await context.first(planned.statement(pg))
+            statement = planned.compiled
+            if statement is None:
+                statement = planned.statement(_is_pg(context))
+            row = await context.first(statement)
         except Exception:  # a planner defect: logged, and the resolvers answer instead
             log.exception("the compiled statement failed; answering through the resolvers")
             context.fallback_reason = "the compiled statement failed"
             return
         data: dict[str, Any] = {}
-        for key, value in zip(planned.keys, row, strict=False):
-            if value is not None and key in planned.marked:
+        for root, value in zip(planned.keys, row, strict=False):
+            if value is not None and root in planned.marked:
                 value = orjson.dumps(strip_marks(orjson.loads(value), context))
-            data[key] = orjson.Fragment("null" if value is None else value)
+            data[root] = orjson.Fragment("null" if value is None else value)
         for extra, value in zip(planned.extras, row[len(planned.keys) :], strict=True):
-            extra.use(value)
+            extra.use(context, value)
         self._planned = data
-        self._order = [s.key for s in operation.collect("Query", definition.selection_set)]
+        self._order = planned.order
         if planned.unplanned:
             # The resolvers run the rest of the operation: only the root fields not planned.
             self._document = document

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import casbin
+from cachetools import LRUCache
 from casbin import persist, util
 
 from hub.access.principal import Principal
@@ -92,9 +93,18 @@ def role_permissions() -> frozenset[tuple[str, str, str]]:
     return frozenset((p[0], p[1], p[2]) for p in enforcer.get_policy())
 
 
+# Casbin's decisions per principal (user and grants), resource and action, for every request
+# of the process: a grant change changes the principal's grants, hence the key, so nothing
+# has to be invalidated (the role permissions are the policy file, fixed for the process).
+_DECISIONS: LRUCache[tuple[int, str, tuple[Assignment, ...], str, str], Scope] = LRUCache(
+    maxsize=50_000
+)
+
+
 @dataclass
 class Access:
-    """What one principal may do, decided by Casbin and cached for the request."""
+    """What one principal may do, decided by Casbin and cached per principal and
+    (resource, action) until its grants change."""
 
     enforcer: casbin.Enforcer
     principal: Principal | None
@@ -110,11 +120,15 @@ class Access:
             if principal is None:
                 found = Scope.nothing()
             else:
-                found = Scope.of(
-                    a.path
-                    for a in principal.assignments
-                    if self.enforcer.enforce(principal.user, a.path, resource, action)
-                )
+                shared = (id(self.enforcer), principal.user, principal.assignments, *key)
+                found = _DECISIONS.get(shared)
+                if found is None:
+                    found = Scope.of(
+                        a.path
+                        for a in principal.assignments
+                        if self.enforcer.enforce(principal.user, a.path, resource, action)
+                    )
+                    _DECISIONS[shared] = found
             self._scopes[key] = found
         return found
 

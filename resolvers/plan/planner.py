@@ -62,7 +62,7 @@ class Extra:
     its value once the row is read."""
 
     column: ColumnElement[Any]
-    use: Callable[[Any], None]
+    use: Callable[[Context, Any], None]  # called with the request's context (plans are shared)
 
 
 @dataclass
@@ -74,6 +74,8 @@ class Planned:
     marked: set[str] = field(default_factory=set)  # keys whose JSON carries audit marks
     extras: list[Extra] = field(default_factory=list)
     unplanned: list[tuple[Selected, str]] = field(default_factory=list)
+    order: list[str] = field(default_factory=list)  # every root key, planned or not
+    compiled: Select[Any] | None = None  # the statement, once built, when the plan is cached
 
     def statement(self, pg: bool) -> Select[Any]:
         # The JSON as text: drivers would otherwise decode it into Python objects.
@@ -102,6 +104,7 @@ class Planner:
             raise NotPlannable("not a query")
         planned = Planned()
         for selected in self.operation.collect("Query", root.selection_set):
+            planned.order.append(selected.key)
             self._marking = False
             self._extras = []
             try:
@@ -173,12 +176,12 @@ class Planner:
         found = rows.subquery()
         column = select(self.json.cat(found.c.id.cast(_TEXT), ":", found.c.path)).scalar_subquery()
 
-        def use(value: Any) -> None:
+        def use(ctx: Context, value: Any) -> None:
             if value is None:
-                audit_id_lookup(self.ctx, None, None)
+                audit_id_lookup(ctx, None, None)
             else:
                 pk, _, path = str(value).partition(":")
-                audit_id_lookup(self.ctx, encode_id("Student", int(pk)), path)
+                audit_id_lookup(ctx, encode_id("Student", int(pk)), path)
 
         self._extras.append(Extra(column, use))
 

@@ -113,3 +113,37 @@ def test_no_grant_means_nothing() -> None:
     enforcer = build_enforcer([])
     for resource in RESOURCES:
         assert not enforcer.enforce("nobody", "/CN/", resource, "read")
+
+
+def test_decisions_are_cached_per_principal_until_its_grants_change() -> None:
+    """A second request of the same principal asks Casbin nothing; a principal whose grants
+    changed (a new key) is decided afresh, and the answer follows the new grant."""
+    from hub.access.policy import Access
+    from hub.access.principal import Principal
+
+    enforcer = build_enforcer([Assignment("cache.user", "viewer", "/CN/44/")])
+    calls: list[tuple[object, ...]] = []
+    enforce = enforcer.enforce
+
+    def counting(*args: object) -> bool:
+        calls.append(args)
+        return bool(enforce(*args))
+
+    enforcer.enforce = counting
+    grants = (Assignment("cache.user", "viewer", "/CN/44/"),)
+    principal = Principal("cache.user", "44", "/CN/44/", "PROVINCE", grants)
+    assert Access(enforcer, principal).scope("student", "read").prefixes == ("/CN/44/",)
+    asked = len(calls)
+    assert asked == 1
+    assert Access(enforcer, principal).scope("student", "read").prefixes == ("/CN/44/",)
+    assert not Access(enforcer, principal).scope("student_sensitive", "unmask").prefixes
+    assert len(calls) == asked + 1  # only the new (resource, action) was asked
+    enforcer.add_grouping_policy("cache.user", "registrar", "/CN/45/*")
+    promoted = Principal(
+        "cache.user",
+        "44",
+        "/CN/44/",
+        "PROVINCE",
+        (*grants, Assignment("cache.user", "registrar", "/CN/45/")),
+    )
+    assert Access(enforcer, promoted).scope("student_sensitive", "unmask").prefixes == ("/CN/45/",)
