@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 DEMO_STUDENTS ?= 20000
 PORT ?= 8000
 
-.PHONY: demo serve test check lint typecheck sdl-check pytest sdl bench postgres clean
+.PHONY: demo serve test check lint typecheck sdl-check pytest sdl bench bench-http postgres clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,11 @@ sdl: $(STAMP)
 ## Benchmarks against a raw-SQL baseline (loads 1,000,000 students into PostgreSQL once).
 bench: $(STAMP) postgres
 	$(BIN)/python -m bench.run
+
+## Throughput over real HTTP (uvicorn workers, autocannon from npm) on the same data set.
+bench-http: $(STAMP) postgres
+	npm install --silent --prefix bench/node
+	$(BIN)/python -m bench.http
 
 clean:
 	rm -rf $(VENV) eduhub.db eduhub.db-wal eduhub.db-shm .mypy_cache .ruff_cache .pytest_cache

@@ -53,9 +53,9 @@ USERS = ("national.admin", "county.registrar")
 SHORT = {"national.admin": "national", "county.registrar": "county"}
 
 COUNTY_BUILDINGS = """
-query ($c: String!) { orgUnit(code: $c) { schools(first: 200) { edges { node { code name
-  buildings(first: 50) { edges { node { code name dangerRating { code label } floorArea
-    assets(first: 20) { edges { node { code name category { code label } totalValue } } }
+query ($c: String!) { orgUnit(code: $c) { schools(first: 100) { edges { node { code name
+  buildings(first: 20) { edges { node { code name dangerRating { code label } floorArea
+    assets(first: 10) { edges { node { code name category { code label } totalValue } } }
   } } } } } } } }
 """
 
@@ -299,20 +299,20 @@ async def run(students: int, seed: int, iterations: int) -> None:
         path = await raw.fetchval("SELECT path FROM org_unit WHERE code = $1", county)
         schools = await raw.fetch(
             "SELECT id, code, name FROM school WHERE path >= $1 AND path < $2"
-            " ORDER BY id LIMIT 200",
+            " ORDER BY id LIMIT 100",
             path,
             path[:-1] + "0",
         )
         buildings = await raw.fetch(
             "SELECT * FROM (SELECT id, school_id, code, name, danger_rating_code, floor_area,"
             " row_number() OVER (PARTITION BY school_id ORDER BY id) AS n FROM building"
-            " WHERE school_id = ANY($1::int[])) b WHERE n <= 50 ORDER BY school_id, id",
+            " WHERE school_id = ANY($1::int[])) b WHERE n <= 20 ORDER BY school_id, id",
             [r["id"] for r in schools],
         )
         assets = await raw.fetch(
             "SELECT * FROM (SELECT id, building_id, code, name, category_code, total_value,"
             " row_number() OVER (PARTITION BY building_id ORDER BY id) AS n FROM asset"
-            " WHERE building_id = ANY($1::int[])) a WHERE n <= 20 ORDER BY building_id, id",
+            " WHERE building_id = ANY($1::int[])) a WHERE n <= 10 ORDER BY building_id, id",
             [r["id"] for r in buildings],
         )
         by_building: dict[int, list[dict[str, Any]]] = {}

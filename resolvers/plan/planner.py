@@ -161,7 +161,7 @@ class Planner:
         await self._require_store(type_name)
         value = self.operation.arguments("Query", selected)[argument]
         check(value)
-        rows, visibility = self._base(type_name)
+        rows, visibility = self._base(type_name, selected)
         table = KINDS[type_name].table
         rows = rows.where(table.c[column] == value, visibility)
         if type_name == "Student" and embeds_id(value):
@@ -195,18 +195,47 @@ class Planner:
                 raise NotPlannable("node of an audit event")
             return null()
         await self._require_store(type_name)
-        rows, visibility = self._base(type_name)
+        rows, visibility = self._base(type_name, selected)
         rows = rows.where(KINDS[type_name].table.c.id == pk, visibility)
         return await self._object_of(rows, type_name, selected)
 
-    def _base(self, type_name: str) -> tuple[Select[Any], ColumnElement[bool]]:
-        """The rows of a type with a ``path`` column, and the viewer's scope on them (family
-        members have no path of their own: they take their student's)."""
+    def _base(self, type_name: str, selected: Selected) -> tuple[Select[Any], ColumnElement[bool]]:
+        """The rows of a type with the columns ``selected`` reads and ``path``, and the
+        viewer's scope on them (family members have no path of their own: they take their
+        student's)."""
         if type_name == "Guardian":
-            rows = select(FAMILY, STUDENT.c.path).join(STUDENT, STUDENT.c.id == FAMILY.c.student_id)
+            columns = [FAMILY.c[c] for c in self._columns(type_name, selected) if c != "path"]
+            rows = select(*columns, STUDENT.c.path)
+            rows = rows.join_from(FAMILY, STUDENT, STUDENT.c.id == FAMILY.c.student_id)
             return rows, visible(self.ctx, STUDENT)
         table = KINDS[type_name].table
-        return select(table), visible(self.ctx, table)
+        return self._select(type_name, selected), visible(self.ctx, table)
+
+    def _select(self, type_name: str, selected: Selected, *extra: str) -> Select[Any]:
+        table = KINDS[type_name].table
+        names = dict.fromkeys([*self._columns(type_name, selected), *extra])
+        return select(*[table.c[n] for n in names]).select_from(table)
+
+    def _columns(self, type_name: str, selected: Selected) -> list[str]:
+        """The columns of a type's table the selection reads (the key, the path, and each
+        field's column, code or key), so subqueries carry no more than that."""
+        names = ["id", "path"]
+        fields = self.type_fields(type_name)
+        for item in self.operation.collect(type_name, selection(selected)):
+            edge = EDGES.get((type_name, item.name))
+            if edge is not None:
+                if isinstance(edge, ToOne | ColumnOf):
+                    names.append(edge.key)
+                continue
+            strawberry_field = fields.get(item.name)
+            if strawberry_field is None:
+                continue
+            plan = (strawberry_field.metadata or {}).get("plan")
+            if plan is not None:
+                names.append(plan[2])
+            elif strawberry_field.base_resolver is None:
+                names.append(strawberry_field.python_name)
+        return list(dict.fromkeys(names))
 
     # -- connections ---------------------------------------------------------------------
 
@@ -224,8 +253,14 @@ class Planner:
         cursors, or nested under the row ``parent`` ordered by id with ``k2`` cursors."""
         table = KINDS[type_name].table
         order = [table.c.id] if parent is not None else [path_column(table), table.c.id]
-        listing = _Listing(self, table, where, keyset, page, order, parent)
         connection_type = f"{type_name}Connection"
+        columns = ["id", "path"]
+        for part in self.operation.collect(connection_type, selection(selected)):
+            if part.name == "edges":
+                for item in self.operation.collect(f"{type_name}Edge", selection(part)):
+                    if item.name == "node":
+                        columns += self._columns(type_name, item)
+        listing = _Listing(self, table, where, keyset, page, order, parent, columns)
         pairs: list[tuple[str, ColumnElement[Any]]] = []
         for part in self.operation.collect(connection_type, selection(selected)):
             if part.name == "__typename":
@@ -343,7 +378,7 @@ class Planner:
 
     async def _edge(self, source: Any, type_name: str, item: Selected, edge: Any) -> Any:
         if isinstance(edge, ToOne):
-            rows, visibility = self._base(edge.target)
+            rows, visibility = self._base(edge.target, item)
             table = KINDS[edge.target].table
             rows = rows.where(table.c.id == source.c[edge.key], visibility).correlate(source)
             return await self._object_of(rows, edge.target, item)
@@ -360,14 +395,16 @@ class Planner:
             return count.correlate(source).scalar_subquery()
         if isinstance(edge, ToMany):
             if edge.target == "Guardian":  # the student's path, and its scope, are the parent's
-                rows = select(FAMILY, source.c.path.label("path"))
-                rows = rows.where(FAMILY.c.student_id == source.c.id)
+                names = dict.fromkeys([*self._columns("Guardian", item), "position"])
+                columns = [FAMILY.c[c] for c in names if c != "path"]
+                family: Select[Any] = select(*columns, source.c.path.label("path"))
+                listed = family.where(FAMILY.c.student_id == source.c.id)
             else:
                 table = KINDS[edge.target].table
-                rows = select(table).where(
+                listed = self._select(edge.target, item, *edge.order).where(
                     table.c[edge.key] == source.c.id, visible(self.ctx, table)
                 )
-            return await self._list_of(rows.correlate(source), edge.target, item, edge.order)
+            return await self._list_of(listed.correlate(source), edge.target, item, edge.order)
         assert isinstance(edge, Nested)
         return await self._nested(source, type_name, item, edge)
 
@@ -540,12 +577,15 @@ class _Listing:
     page: PageArgs
     order: list[Any]
     parent: Any
+    columns: list[str]  # what the nodes read (and the keys of order and cursors)
 
     def _correlated(self, statement: Select[Any]) -> Select[Any]:
         return statement if self.parent is None else statement.correlate(self.parent)
 
     def rows(self) -> Any:
-        statement = select(self.table).where(*self.where, *self.keyset)
+        names = dict.fromkeys(self.columns)
+        statement = select(*[self.table.c[n] for n in names]).select_from(self.table)
+        statement = statement.where(*self.where, *self.keyset)
         statement = statement.order_by(*self.order).limit(self.page.first)
         return self._correlated(statement).subquery()
 
