@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 from sqlalchemy import text
 
+from bench.run import pct
 from bench.sync import CACHE, DATABASE, EXAMPLE
 from bench.sync import run as run_sync
 from hub.access.identity import mint_token
@@ -121,14 +122,9 @@ class Figures:
     hub: list[float]
     raw: list[float]
 
-    @staticmethod
-    def pct(values: list[float], q: float) -> float:
-        ordered = sorted(values)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
-
     def line(self) -> str:
-        h50, h95 = self.pct(self.hub, 0.5), self.pct(self.hub, 0.95)
-        r50, r95 = self.pct(self.raw, 0.5), self.pct(self.raw, 0.95)
+        h50, h95 = pct(self.hub, 0.5), pct(self.hub, 0.95)
+        r50, r95 = pct(self.raw, 0.5), pct(self.raw, 0.95)
         return (
             f"{self.name:<44} {h50:>8.2f} {h95:>8.2f} {r50:>8.2f} {r95:>8.2f}"
             f" {h50 / r50:>7.1f}x {h95 / r95:>7.1f}x"

@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
+from sqlalchemy import select
 
 from bench.run import (
     BENCH_DB,
@@ -34,11 +34,17 @@ from bench.run import (
     ensure_data,
 )
 from hub.access.identity import mint_token
+from hub.access.scope import under_path
+from hub.db.base import table_of
+from hub.db.engine import make_engine
+from hub.demo.users import demo_units
 from hub.settings import Settings
+from hub.students.models import Student
 
 NODE = Path(__file__).resolve().parent / "node"
 AUTOCANNON = NODE / "node_modules" / ".bin" / "autocannon"
 USER = "county.registrar"
+STUDENT = table_of(Student)
 
 
 def free_port() -> int:
@@ -68,7 +74,10 @@ def start(url: str, planner: str, workers: int) -> tuple[subprocess.Popen[bytes]
     raise RuntimeError("the hub did not start")
 
 
-def load(base: str, body: dict[str, Any], token: str, seconds: int, connections: int) -> Any:
+def load(
+    base: str, body: dict[str, Any], token: str, seconds: int, connections: int
+) -> tuple[Any, str | None]:
+    """autocannon's figures for ``body``, and which read path served it."""
     # One request first: the answer must be data, not errors.
     check = httpx.post(
         f"{base}/graphql", json=body, headers={"authorization": f"Bearer {token}"}, timeout=30
@@ -85,20 +94,21 @@ def load(base: str, body: dict[str, Any], token: str, seconds: int, connections:
 
 
 async def samples(url: str) -> tuple[str, str]:
-    raw = await asyncpg.connect(url.replace("+asyncpg", ""))
+    """The demo county (as ``bench.run`` picks it) and one of its students' numbers."""
+    engine = make_engine(url)
     try:
-        county = await raw.fetchval(
-            "SELECT code FROM org_unit WHERE level = 'COUNTY' ORDER BY id LIMIT 1"
-        )
-        number = await raw.fetchval(
-            "SELECT s.student_number FROM student s JOIN org_unit o ON o.code = $1"
-            " WHERE s.path >= o.path AND s.path < substr(o.path, 1, length(o.path) - 1) || '0'"
-            " LIMIT 1",
-            county,
-        )
+        async with engine.connect() as connection:
+            _id, county, path = (await demo_units(connection))["county"]
+            number = (
+                await connection.execute(
+                    select(STUDENT.c.student_number)
+                    .where(under_path(STUDENT.c.path, path))
+                    .limit(1)
+                )
+            ).scalar_one()
     finally:
-        await raw.close()
-    return str(county), str(number)
+        await engine.dispose()
+    return county, str(number)
 
 
 def main() -> None:

@@ -65,6 +65,12 @@ query ($c: String!) { orgUnit(code: $c) { schools(first: 200) { edges { node {
 """
 
 
+def pct(values: list[float], q: float) -> float:
+    """The ``q`` quantile of ``values`` (seconds) in milliseconds."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
 @dataclass
 class Figures:
     name: str
@@ -73,15 +79,10 @@ class Figures:
     raw: list[float]
     cpu: float  # process CPU seconds per planned request (client and server: one process)
 
-    @staticmethod
-    def pct(values: list[float], q: float) -> float:
-        ordered = sorted(values)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
-
     def line(self) -> str:
-        h50, h95 = self.pct(self.hub, 0.5), self.pct(self.hub, 0.95)
-        v50, v95 = self.pct(self.resolvers, 0.5), self.pct(self.resolvers, 0.95)
-        r50, r95 = self.pct(self.raw, 0.5), self.pct(self.raw, 0.95)
+        h50, h95 = pct(self.hub, 0.5), pct(self.hub, 0.95)
+        v50, v95 = pct(self.resolvers, 0.5), pct(self.resolvers, 0.95)
+        r50, r95 = pct(self.raw, 0.5), pct(self.raw, 0.95)
         return (
             f"{self.name:<46} {h50:>7.2f} {h95:>7.2f} {v50:>7.2f} {v95:>7.2f}"
             f" {r50:>7.2f} {r95:>7.2f} {h50 / r50:>6.1f}x {h95 / r95:>6.1f}x"
@@ -407,9 +408,9 @@ async def run(students: int, seed: int, iterations: int) -> None:
         print(scoped.line())
     print("\naccess cost, county registrar / national administrator (p50):")
     for national, scoped in results:
-        ratio = scoped.pct(scoped.hub, 0.5) / national.pct(national.hub, 0.5)
+        ratio = pct(scoped.hub, 0.5) / pct(national.hub, 0.5)
         print(f"  {national.name.split(' [')[0]:<40} {ratio:.2f}x")
-    ratios = [f.pct(f.hub, 0.5) / f.pct(f.raw, 0.5) for pair in results for f in pair]
+    ratios = [pct(f.hub, 0.5) / pct(f.raw, 0.5) for pair in results for f in pair]
     print(f"\nmedian of hub/raw p50 ratios: {statistics.median(ratios):.1f}x")
 
 

@@ -154,7 +154,7 @@ class CompiledReads(SchemaExtension):
             }
             schema = self._schema
             operation = Operation(schema._schema, fragments, given)
-            json = Json(context.session.get_bind().dialect.name)
+            json = Json("postgresql" if _is_pg(context) else "sqlite")
             planner = Planner(context, operation, json, self._fields_of)
             try:
                 planned = await planner.plan(definition)
@@ -165,31 +165,36 @@ class CompiledReads(SchemaExtension):
                 log.debug("planning stopped", exc_info=True)
                 context.fallback_reason = f"error while planning: {type(error).__name__}"
                 return
-            if key is not None and planned.keys and not planned.unplanned:
-                planned.compiled = planned.statement(json.pg)
+            served = planned.keys or planned.constants
+            if key is not None and served and not planned.unplanned:
+                if planned.keys:
+                    planned.compiled = planned.statement(json.pg)
                 PLANS[key] = planned
         if planned.unplanned:
             context.fallback_reason = "; ".join(
                 f"{s.key}: {reason}" for s, reason in planned.unplanned
             )
-        if not planned.keys:
+        if not planned.keys and not planned.constants:
             return
-        try:
-            statement = planned.compiled
-            if statement is None:
-                statement = planned.statement(_is_pg(context))
-            row = await context.first(statement)
-        except Exception:  # a planner defect: logged, and the resolvers answer instead
-            log.exception("the compiled statement failed; answering through the resolvers")
-            context.fallback_reason = "the compiled statement failed"
-            return
-        data: dict[str, Any] = {}
+        row: Any = ()
+        if planned.keys:
+            try:
+                statement = planned.compiled
+                if statement is None:
+                    statement = planned.statement(_is_pg(context))
+                row = await context.first(statement)
+            except Exception:  # a planner defect: logged, and the resolvers answer instead
+                log.exception("the compiled statement failed; answering through the resolvers")
+                context.fallback_reason = "the compiled statement failed"
+                return
+        data: dict[str, Any] = {k: orjson.Fragment(v) for k, v in planned.constants.items()}
         for root, value in zip(planned.keys, row, strict=False):
             if value is not None and root in planned.marked:
                 value = orjson.dumps(strip_marks(orjson.loads(value), context))
             data[root] = orjson.Fragment("null" if value is None else value)
         for extra, value in zip(planned.extras, row[len(planned.keys) :], strict=True):
             extra.use(context, value)
+        data = {k: data[k] for k in planned.order if k in data}  # the query's order
         self._planned = data
         self._order = planned.order
         if planned.unplanned:

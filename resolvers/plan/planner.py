@@ -75,6 +75,7 @@ class Planned:
     extras: list[Extra] = field(default_factory=list)
     unplanned: list[tuple[Selected, str]] = field(default_factory=list)
     order: list[str] = field(default_factory=list)  # every root key, planned or not
+    constants: dict[str, str] = field(default_factory=dict)  # JSON of keys with no SQL
     compiled: Select[Any] | None = None  # the statement, once built, when the plan is cached
 
     def statement(self, pg: bool) -> Select[Any]:
@@ -105,6 +106,9 @@ class Planner:
         planned = Planned()
         for selected in self.operation.collect("Query", root.selection_set):
             planned.order.append(selected.key)
+            if selected.name == "__typename":  # known without asking the database
+                planned.constants[selected.key] = '"Query"'
+                continue
             self._marking = False
             self._extras = []
             try:
@@ -121,8 +125,6 @@ class Planner:
 
     async def _root(self, selected: Selected) -> ColumnElement[Any]:
         name = selected.name
-        if name == "__typename":
-            return self.json.nested(select(literal('"Query"')).scalar_subquery())
         if name == "node":
             return await self._node(selected)
         if name in ROOT_LOOKUPS:
@@ -486,9 +488,7 @@ class Planner:
         if isinstance(graphql_type, GraphQLEnumType):
             # SQLAlchemy stores an enum by member name; GraphQL serves it by member name.
             return column  # type: ignore[no-any-return]
-        if name in ("String", "ID"):
-            return column  # type: ignore[no-any-return]
-        if name == "Int":
+        if name in ("String", "ID", "Int"):
             return column  # type: ignore[no-any-return]
         if name == "Boolean":
             return self.json.boolean(column)
