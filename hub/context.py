@@ -117,10 +117,15 @@ class Context(BaseContext):
     async def scalar(self, statement: Executable) -> Any:
         return await self._statement(statement, lambda r: r.scalar())
 
-    async def first(self, statement: Executable) -> Any:
-        return await self._statement(statement, lambda r: r.first())
+    async def first(self, statement: Executable, parameters: dict[str, Any] | None = None) -> Any:
+        return await self._statement(statement, lambda r: r.first(), parameters)
 
-    async def _statement(self, statement: Executable, take: Callable[[Any], Any]) -> Any:
+    async def _statement(
+        self,
+        statement: Executable,
+        take: Callable[[Any], Any],
+        parameters: dict[str, Any] | None = None,
+    ) -> Any:
         """Run one statement so that no field can leave the session unusable for the others.
 
         A field cancelled while its statement runs (graphql-core cancels the siblings of a
@@ -129,7 +134,7 @@ class Context(BaseContext):
         the transaction back, so the fields after it still read (reads lose nothing by it;
         a request with errors never commits its writes, see ``finish``)."""
         async with self._lock:
-            task = asyncio.ensure_future(self._execute(statement, take))
+            task = asyncio.ensure_future(self._execute(statement, take, parameters))
             try:
                 return await asyncio.shield(task)
             except asyncio.CancelledError:
@@ -137,9 +142,14 @@ class Context(BaseContext):
                     await task
                 raise
 
-    async def _execute(self, statement: Executable, take: Callable[[Any], Any]) -> Any:
+    async def _execute(
+        self,
+        statement: Executable,
+        take: Callable[[Any], Any],
+        parameters: dict[str, Any] | None = None,
+    ) -> Any:
         try:
-            return take(await self.session.execute(statement))
+            return take(await self.session.execute(statement, parameters))
         except DBAPIError:
             self.failed = True
             await self.session.rollback()

@@ -34,6 +34,7 @@ from hub.context import Context
 from hub.errors import BadInput
 from hub.settings import Settings
 from schema.errors import classify_all
+from schema.planner import serve_cached
 
 log = logging.getLogger("hub.http")
 
@@ -183,7 +184,15 @@ class GraphQLEndpoint:
             return self._respond(media, refusal.status, body)
         try:
             async with self.open_context(request) as context:
-                result = await self._execute(graphql_request, context)
+                result = await serve_cached(
+                    self.schema,
+                    context,
+                    graphql_request.query,
+                    graphql_request.variables,
+                    graphql_request.operation_name,
+                )
+                if result is None:
+                    result = await self._execute(graphql_request, context)
                 body, status = self._answer(result, context, media)
             self._record(
                 context.operation_type or "unknown", _outcome(body), started, context, body

@@ -77,7 +77,7 @@ def _strings(node: ValueNode) -> list[str]:
     return []
 
 
-def _variable_strings(value: Any, where: str) -> list[tuple[str, str]]:
+def variable_strings(value: Any, where: str) -> list[tuple[str, str]]:
     stack, found = [(value, where)], []
     while stack:
         item, path = stack.pop()
@@ -106,7 +106,7 @@ class InputText(SchemaExtension):
         visit(context.graphql_document, literals)
         found = literals.found
         for name, value in (context.variables or {}).items():
-            found.extend(_variable_strings(value, f"${name}"))
+            found.extend(variable_strings(value, f"${name}"))
         if found:
             where, reason = found[0]
             raise GraphQLError(

@@ -11,14 +11,18 @@ and in ``/metrics``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import AsyncIterator
+import re
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from cachetools import TTLCache
+from cachetools import LRUCache, TTLCache
 from graphql import (
     DocumentNode,
+    FieldNode,
     FragmentDefinitionNode,
     OperationDefinitionNode,
     SelectionSetNode,
@@ -26,52 +30,187 @@ from graphql import (
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql.execution.values import get_variable_values
 from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionResult
 
 from hub.context import Context
 from hub.ids import encode_id
-from resolvers.plan import AUDIT_MARK, Json, NotPlannable, Operation, Planned, Planner
+from resolvers.plan import Json, NotPlannable, Operation, Planned, Planner
+from resolvers.plan.operation import VALUE, Role
+from schema.cost import provided_operation_name
+from schema.limits import variable_strings
 
 log = logging.getLogger("hub.planner")
 
-# Plans by request shape (see ``_plan_key``): a repeated query costs no planning, and its
-# statement, the same object each time, no SQLAlchemy compilation (its compiled form is in
-# the engine's cache under the statement's memoised cache key).
-PLANS: TTLCache[tuple[Any, ...], Planned] = TTLCache(maxsize=2000, ttl=300)
+_UNSET: Any = object()
+
+
+@dataclass
+class Template:
+    """The plans of one document and operation for one shape of the viewer's scope (its
+    grants' roles and paths), one per shape of the variables (see ``signature``)."""
+
+    definition: OperationDefinitionNode
+    operation_name: str | None
+    root_fields: str  # sorted, comma-separated, for the audit row and the metrics
+    # Variable -> the role it takes in every plan (None: its value is part of the shape).
+    roles: dict[str, Role | None] = field(default_factory=dict)
+    plans: LRUCache[tuple[Any, ...], Planned] = field(default_factory=lambda: LRUCache(maxsize=256))
+
+    def signature(self, given: Mapping[str, Any], coerced: Mapping[str, Any]) -> tuple[Any, ...]:
+        """The variables' shape: values as sent, but for a bound variable its role's shape.
+        Raises for a value no plan can take (the request is then planned afresh)."""
+        parts: list[tuple[Any, ...]] = []
+        for name in sorted(given.keys() | coerced.keys()):
+            role = self.roles.get(name)
+            if role is None:
+                value = orjson.dumps(given.get(name), option=orjson.OPT_SORT_KEYS)
+                parts.append((name, value))
+            else:
+                parts.append((name, role.name, role.shape(coerced.get(name))))
+        return tuple(parts)
+
+    def admit(self, planned: Planned) -> None:
+        """Take the roles of a new plan. A variable the plan read as a value, or bound in
+        another role than earlier plans did, has its value in the shape from now on (the
+        plans keyed the other way are dropped)."""
+        changed = False
+        for name, uses in planned.uses.items():
+            only = next(iter(uses)) if len(uses) == 1 else VALUE
+            wanted = planned.roles.get(only) if only != VALUE else None
+            current = self.roles.get(name, _UNSET)
+            if current is _UNSET:
+                self.roles[name] = wanted
+                changed = changed or wanted is not None
+            elif current is not None and (wanted is None or wanted.name != current.name):
+                self.roles[name] = None
+                changed = True
+        if changed:
+            self.plans.clear()
+
+
+# Templates by request shape (see ``_template_key``): a repeated query costs no planning,
+# and its statement, the same object each time, no SQLAlchemy compilation (its compiled
+# form is in the engine's cache under the statement's memoised cache key).
+TEMPLATES: TTLCache[tuple[Any, ...], Template] = TTLCache(maxsize=2000, ttl=300)
 
 
 def _is_pg(context: Context) -> bool:
     return bool(context.session.get_bind().dialect.name == "postgresql")
 
 
-def _plan_key(
-    context: Context, query: str | None, operation: str | None, variables: dict[str, Any]
+def _template_key(
+    context: Context, query: str | None, operation: str | None
 ) -> tuple[Any, ...] | None:
-    """What a plan depends on: the document and its operation, the variables' values, the
+    """What a plan depends on besides the variables: the document and its operation, the
     shape of the viewer's scope (its grants: roles at paths; Casbin turns them into scopes
     the same way for every holder), and the process's settings, code sets and sources."""
-    if query is None:
-        return None
     principal = context.access.principal
-    grants = (
-        None
-        if principal is None
-        else tuple(sorted({(a.role, a.path) for a in principal.assignments}))
-    )
-    try:
-        values = orjson.dumps(variables, option=orjson.OPT_SORT_KEYS)
-    except TypeError:
+    if query is None or principal is None:
         return None
+    grants = tuple(sorted({(a.role, a.path) for a in principal.assignments}))
     state = context.state
     return (
         query,
         operation,
-        values,
         grants,
         _is_pg(context),
         id(context.settings),
         id(context.codes),
         id(state.routes()) if state is not None else None,
     )
+
+
+def _describe(definition: OperationDefinitionNode) -> tuple[str | None, str]:
+    names = sorted(
+        {s.name.value for s in definition.selection_set.selections if isinstance(s, FieldNode)}
+    )
+    return (definition.name.value if definition.name else None), ",".join(names)
+
+
+async def execute_planned(
+    planned: Planned, context: Context, variables: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Run a plan's statement: the planned root fields' JSON, its audit marks and facts
+    recorded in the request's audit, in the query's order (unplanned keys left out)."""
+    row: Any = ()
+    if planned.keys:
+        statement = planned.compiled
+        if statement is None:
+            statement = planned.statement(_is_pg(context))
+        row = await context.first(statement, planned.parameters(variables))
+    data: dict[str, Any] = {k: orjson.Fragment(v) for k, v in planned.constants.items()}
+    for root, value in zip(planned.keys, row, strict=False):
+        if value is not None and root in planned.marked:
+            value = strip_marks(value, context)
+        data[root] = orjson.Fragment("null" if value is None else value)
+    for extra, value in zip(planned.extras, row[len(planned.keys) :], strict=True):
+        extra.use(context, value)
+    return {k: data[k] for k in planned.order if k in data}
+
+
+async def serve_cached(
+    schema: Any,
+    context: Context,
+    query: str,
+    variables: dict[str, Any] | None,
+    operation_name: str | None,
+) -> ExecutionResult | None:
+    """Answer a request whose plan is cached without the GraphQL executor: the document
+    was parsed, validated, costed and planned by an earlier request of the same shape, so
+    what is left is the per-request part: coerce and check the variables, find the plan
+    for their shape, run its statement, audit and commit. None: anything else (a new
+    shape, invalid variables, no principal) goes the whole way, which reports errors."""
+    if context.settings.planner != "on":
+        return None
+    key = _template_key(context, query, operation_name)
+    template = TEMPLATES.get(key) if key is not None else None
+    if template is None:
+        return None
+    given = variables or {}
+    if given and variable_strings(given, "$"):
+        return None
+    if any(
+        v.default_value is not None and v.variable.name.value not in given
+        for v in template.definition.variable_definitions or ()
+    ):
+        return None
+    checked = get_variable_values(
+        schema._schema, template.definition.variable_definitions or (), given
+    )
+    if isinstance(checked, list):
+        return None
+    coerced = checked.coerced
+    try:
+        planned = template.plans.get(template.signature(given, coerced))
+    except Exception:  # a value no plan takes: the whole way reports it
+        return None
+    if planned is None:
+        return None
+    context.audit.operation = template.operation_name
+    context.operation_type = context.audit.operation_type = "query"
+    context.audit.root_fields = template.root_fields
+    try:
+        data = await execute_planned(planned, context, coerced)
+    except Exception:  # a planner defect: logged, and the whole way answers instead
+        log.exception("the compiled statement failed; answering through the resolvers")
+        return None
+    await context.finish(failed=False)
+    context.served_by = "planner"
+    context.planned_from_cache = True
+    extensions = None if context.settings.is_production else read_path(context)
+    return ExecutionResult(data=data, errors=None, extensions=extensions)
+
+
+def read_path(context: Context) -> dict[str, Any]:
+    """Development answers say which path served them (and why not the planner)."""
+    if context.served_by is None:
+        return {}
+    served: dict[str, Any] = {"servedBy": context.served_by}
+    if context.fallback_reason:
+        served["fallback"] = context.fallback_reason
+    if context.planned_from_cache:
+        served["cached"] = True
+    return {"readPath": served}
 
 
 class CompiledReads(SchemaExtension):
@@ -107,18 +246,10 @@ class CompiledReads(SchemaExtension):
             context.served_by = "resolvers"
 
     def get_results(self) -> dict[str, Any]:
-        """Development answers say which path served them (and why not the planner)."""
         context = self.execution_context.context
         if not isinstance(context, Context) or context.settings.is_production:
             return {}
-        if context.served_by is None:
-            return {}
-        served: dict[str, Any] = {"servedBy": context.served_by}
-        if context.fallback_reason:
-            served["fallback"] = context.fallback_reason
-        if context.planned_from_cache:
-            served["cached"] = True
-        return {"readPath": served}
+        return read_path(context)
 
     async def _try(self, context: Context) -> None:
         execution = self.execution_context
@@ -136,14 +267,20 @@ class CompiledReads(SchemaExtension):
         )
         if isinstance(checked, list):
             return  # invalid variables: graphql-core reports them as a request error
+        coerced = checked.coerced
         if any(
             v.default_value is not None and v.variable.name.value not in given
             for v in definition.variable_definitions or ()
         ):
             context.fallback_reason = "a variable default"
             return
-        key = _plan_key(context, execution.query, name, given)
-        planned = PLANS.get(key) if key is not None else None
+        key = _template_key(context, execution.query, provided_operation_name(execution))
+        template = TEMPLATES.get(key) if key is not None else None
+        if template is None:
+            template = Template(definition, *_describe(definition))
+        planned: Planned | None = None
+        with contextlib.suppress(Exception):  # a value no plan takes: planned (refused) below
+            planned = template.plans.get(template.signature(given, coerced))
         if planned is not None:
             context.planned_from_cache = True
         else:
@@ -169,32 +306,24 @@ class CompiledReads(SchemaExtension):
             if key is not None and served and not planned.unplanned:
                 if planned.keys:
                     planned.compiled = planned.statement(json.pg)
-                PLANS[key] = planned
+                template.admit(planned)
+                try:
+                    template.plans[template.signature(given, coerced)] = planned
+                    TEMPLATES[key] = template
+                except Exception:  # a shape that cannot be told: not cached
+                    pass
         if planned.unplanned:
             context.fallback_reason = "; ".join(
                 f"{s.key}: {reason}" for s, reason in planned.unplanned
             )
         if not planned.keys and not planned.constants:
             return
-        row: Any = ()
-        if planned.keys:
-            try:
-                statement = planned.compiled
-                if statement is None:
-                    statement = planned.statement(_is_pg(context))
-                row = await context.first(statement)
-            except Exception:  # a planner defect: logged, and the resolvers answer instead
-                log.exception("the compiled statement failed; answering through the resolvers")
-                context.fallback_reason = "the compiled statement failed"
-                return
-        data: dict[str, Any] = {k: orjson.Fragment(v) for k, v in planned.constants.items()}
-        for root, value in zip(planned.keys, row, strict=False):
-            if value is not None and root in planned.marked:
-                value = orjson.dumps(strip_marks(orjson.loads(value), context))
-            data[root] = orjson.Fragment("null" if value is None else value)
-        for extra, value in zip(planned.extras, row[len(planned.keys) :], strict=True):
-            extra.use(context, value)
-        data = {k: data[k] for k in planned.order if k in data}  # the query's order
+        try:
+            data = await execute_planned(planned, context, coerced)
+        except Exception:  # a planner defect: logged, and the resolvers answer instead
+            log.exception("the compiled statement failed; answering through the resolvers")
+            context.fallback_reason = "the compiled statement failed"
+            return
         self._planned = data
         self._order = planned.order
         if planned.unplanned:
@@ -228,20 +357,28 @@ class CompiledReads(SchemaExtension):
         return {converter.get_graphql_name(f): f for f in definition.fields}
 
 
-def strip_marks(value: Any, context: Context) -> Any:
+# An audit mark as the database writes it: the last pair of an object, key U+0001 (escaped
+# in JSON text), value an array of plain strings, integers and nulls. Its key's quote
+# follows a comma (or space), never a backslash, so it cannot match inside a string value.
+_ITEM = r'(?:"[^"\\]*"|null|-?\d+)'
+_LEFT = re.compile(r'[,{]\s*"\\u0001"\s*:')
+_MARK = re.compile(r',\s*"\\u0001"\s*:\s*(\[\s*' + _ITEM + r"(?:\s*,\s*" + _ITEM + r")*\s*\])")
+
+
+def strip_marks(text: str, context: Context) -> str:
     """Record the audit marks of a planned answer (each object whose sensitive fields went
-    out unmasked) as the resolvers record them, and remove them from the answer."""
-    if isinstance(value, dict):
-        mark = value.pop(AUDIT_MARK, None)
-        if mark is not None:
-            resource, type_name, pk, path, *names = mark
-            subject = encode_id(type_name, pk)
-            for name in names:
-                if name is not None:
-                    context.audit.unmasked(resource, name, subject, path)
-        for child in value.values():
-            strip_marks(child, context)
-    elif isinstance(value, list):
-        for child in value:
-            strip_marks(child, context)
-    return value
+    out unmasked) as the resolvers record them, and cut them out of its JSON text."""
+
+    def record(match: re.Match[str]) -> str:
+        resource, type_name, pk, path, *names = orjson.loads(match.group(1))
+        subject = encode_id(type_name, pk)
+        for name in names:
+            if name is not None:
+                context.audit.unmasked(resource, name, subject, path)
+        return ""
+
+    stripped = _MARK.sub(record, text)
+    if _LEFT.search(stripped):
+        # Every mark has the shape above; anything else is a planner defect, never sent.
+        raise RuntimeError("an audit mark of an unexpected shape in a planned answer")
+    return stripped

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, false, or_
+from sqlalchemy import ColumnElement, and_, false, literal, or_
 from sqlalchemy.sql.expression import ColumnElement as Column
 
 
@@ -19,10 +19,18 @@ def path_upper_bound(prefix: str) -> str:
 
 
 def under_path(column: Column[str], prefix: str) -> ColumnElement[bool]:
-    """SQL condition: ``column`` lies in the subtree ``prefix`` (one index range)."""
+    """SQL condition: ``column`` lies in the subtree ``prefix`` (one index range).
+
+    The bounds are written into the statement's text (escaped by the dialect) rather than
+    sent as parameters: a subtree decides the plan (a county's range and the whole country
+    want different plans), and PostgreSQL may reuse a prepared statement's generic plan,
+    which would not see a parameter's value. Keys, cursors and filter values stay
+    parameters, so the statement of a scope is prepared and planned once."""
     if prefix == "/":
         return column.is_not(None)
-    return and_(column >= prefix, column < path_upper_bound(prefix))
+    low = literal(prefix, column.type, literal_execute=True)
+    high = literal(path_upper_bound(prefix), column.type, literal_execute=True)
+    return and_(column >= low, column < high)
 
 
 def path_is_under(path: str, prefix: str) -> bool:

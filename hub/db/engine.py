@@ -30,10 +30,6 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
             pool_size=10,
             max_overflow=10,
             pool_pre_ping=True,
-            # asyncpg prepares statements; after five runs PostgreSQL may switch to a generic
-            # plan that ignores the path bounds (a county's range and the whole country
-            # look alike to it) and picks a full scan. Plan with the actual values instead.
-            connect_args={"server_settings": {"plan_cache_mode": "force_custom_plan"}},
         )
     engine = create_async_engine(url, **kwargs)
     if is_sqlite(url):

@@ -3,12 +3,13 @@ each root field's response JSON (see ``resolvers/plan/__init__.py``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import GraphQLEnumType, GraphQLList, GraphQLNonNull, OperationDefinitionNode
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Select,
     Table,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     null,
     select,
     true,
+    tuple_,
 )
 from sqlalchemy import Text as _TEXT
 
@@ -29,10 +31,12 @@ from hub.codes.models import DivisionName
 from hub.codes.registry import UNKNOWN_LABEL
 from hub.context import Context
 from hub.db.base import table_of
+from hub.errors import BadInput
 from hub.ids import decode_federated_id, decode_id, encode_id
 from hub.pagination import PageArgs
 from resolvers import federation
-from resolvers.common import path_column, tree_keyset, visible
+from resolvers.common import path_column, visible
+from resolvers.plan import roles
 from resolvers.plan.entities import (
     EDGES,
     FAMILY,
@@ -46,7 +50,16 @@ from resolvers.plan.entities import (
     ToMany,
     ToOne,
 )
-from resolvers.plan.operation import NotPlannable, Operation, Selected, filter_spec, selection
+from resolvers.plan.operation import (
+    Args,
+    Binder,
+    NotPlannable,
+    Operation,
+    Role,
+    Selected,
+    filter_spec,
+    selection,
+)
 from resolvers.plan.sqljson import Json
 
 DIVISION_NAME = table_of(DivisionName)
@@ -77,6 +90,15 @@ class Planned:
     order: list[str] = field(default_factory=list)  # every root key, planned or not
     constants: dict[str, str] = field(default_factory=dict)  # JSON of keys with no SQL
     compiled: Select[Any] | None = None  # the statement, once built, when the plan is cached
+    # How the plan used each variable (VALUE or role names), the roles, and the parameters
+    # each request fills from its variables (see ``resolvers/plan/operation.py``).
+    uses: dict[str, set[str]] = field(default_factory=dict)
+    roles: dict[str, Role] = field(default_factory=dict)
+    binders: list[Binder] = field(default_factory=list)
+
+    def parameters(self, variables: Mapping[str, Any]) -> dict[str, Any]:
+        """The statement's parameters for a request with ``variables`` (coerced)."""
+        return {b.key: b.extract(variables.get(b.variable)) for b in self.binders}
 
     def statement(self, pg: bool) -> Select[Any]:
         # The JSON as text: drivers would otherwise decode it into Python objects.
@@ -121,6 +143,9 @@ class Planner:
             planned.extras += self._extras
             if self._marking:
                 planned.marked.add(selected.key)
+        planned.uses = self.operation.uses
+        planned.roles = self.operation.roles
+        planned.binders = self.operation.binders
         return planned
 
     async def _root(self, selected: Selected) -> ColumnElement[Any]:
@@ -134,14 +159,18 @@ class Planner:
             raise NotPlannable(f"root field {name}")
         await self._require_store(type_name)
         args = self.operation.arguments("Query", selected)
-        page = self._page_args(args)
         kind = KINDS[type_name]
+        table = kind.table
+        page, after = self._page_args(args, table.name, top_level=True)
         assert kind.conditions is not None
         where = [
-            visible(self.ctx, kind.table),
+            visible(self.ctx, table),
             *await kind.conditions(self.ctx, filter_spec(args.get("filter"))),
         ]
-        keyset = tree_keyset(kind.table, page)
+        keyset = []
+        if page.after is not None:
+            position = tuple_(args.param("after", roles.after_path, path_column(table).type), after)
+            keyset = [tuple_(path_column(table), table.c.id) > position]
         return await self._connection(selected, type_name, where, keyset, page, parent=None)
 
     async def _require_store(self, type_name: str) -> None:
@@ -149,24 +178,37 @@ class Planner:
         if routed is not None and await federation.routes_of(self.ctx, routed):
             raise NotPlannable(f"{type_name} is routed to a source")
 
-    def _page_args(self, args: dict[str, Any]) -> PageArgs:
+    def _page_args(
+        self, args: Args, list_name: str, *, top_level: bool
+    ) -> tuple[PageArgs, ColumnElement[Any] | None]:
+        """The page (``first`` is part of the plan's shape) and the key of ``after`` as a
+        parameter (the cursor's kind and list are its shape: ``roles.AFTER``)."""
         settings = self.ctx.settings
-        return PageArgs.parse(
+        page = PageArgs.parse(
             args.get("first"),
-            args.get("after"),
+            args.bound("after", roles.AFTER),
             default=settings.page_size_default,
             cap=settings.page_size_max,
         )
+        page.require_list(list_name, top_level=top_level)
+        if page.segment is not None:
+            raise BadInput("invalid cursor for 'after': it belongs to another list")
+        if page.after is None:
+            return page, None
+        return page, args.param("after", roles.after_key, BigInteger())
 
     async def _lookup(self, selected: Selected) -> ColumnElement[Any]:
         type_name, argument, column, check = ROOT_LOOKUPS[selected.name]
         await self._require_store(type_name)
-        value = self.operation.arguments("Query", selected)[argument]
+        args = self.operation.arguments("Query", selected)
+        student = type_name == "Student"
+        value = args.bound(argument, roles.lookup(selected.name, check, embeds=student))
         check(value)
         rows, visibility = self._base(type_name, selected)
         table = KINDS[type_name].table
-        rows = rows.where(table.c[column] == value, visibility)
-        if type_name == "Student" and embeds_id(value):
+        key = args.param(argument, str, table.c[column].type)
+        rows = rows.where(table.c[column] == key, visibility)
+        if student and embeds_id(value):
             self._audit_lookup(rows)
         return await self._object_of(rows, type_name, selected)
 
@@ -188,17 +230,21 @@ class Planner:
         self._extras.append(Extra(column, use))
 
     async def _node(self, selected: Selected) -> ColumnElement[Any]:
-        global_id = self.operation.arguments("Query", selected)["id"]
+        args = self.operation.arguments("Query", selected)
+        global_id = args.bound("id", roles.NODE)
         if decode_federated_id(global_id) is not None:
             raise NotPlannable("a record of a connected system")
-        type_name, pk = decode_id(global_id)
+        type_name, _pk = decode_id(global_id)
         if type_name not in KINDS:
             if type_name == "AuditEvent":
                 raise NotPlannable("node of an audit event")
             return null()
         await self._require_store(type_name)
         rows, visibility = self._base(type_name, selected)
-        rows = rows.where(KINDS[type_name].table.c.id == pk, visibility)
+        table = KINDS[type_name].table
+        rows = rows.where(
+            table.c.id == args.param("id", roles.node_key, table.c.id.type), visibility
+        )
         return await self._object_of(rows, type_name, selected)
 
     def _base(self, type_name: str, selected: Selected) -> tuple[Select[Any], ColumnElement[bool]]:
@@ -420,15 +466,14 @@ class Planner:
         assert kind.conditions is not None
         table = kind.table
         args = self.operation.arguments(type_name, item)
-        page = self._page_args(args)
-        page.require_list(table.name, top_level=False)
+        page, after = self._page_args(args, table.name, top_level=False)
         link = subtree_of(table, source) if edge.key is None else table.c[edge.key] == source.c.id
         where = [
             visible(self.ctx, table),
             *await kind.conditions(self.ctx, filter_spec(args.get("filter"))),
             link,
         ]
-        keyset = [] if page.after is None else [table.c.id > page.after]
+        keyset = [] if after is None else [table.c.id > after]
         return await self._connection(item, edge.target, where, keyset, page, parent=source)
 
     # -- values --------------------------------------------------------------------------

@@ -427,3 +427,80 @@ async def test_a_typename_alone_reads_nothing(hub: Hub) -> None:
     body = await hub.query('{ a: school(code: "0000000000") { name } t: __typename }')
     assert list(body["data"]) == ["a", "t"]
     assert body["data"] == {"a": None, "t": "Query"}
+
+
+async def test_one_plan_serves_every_value_of_a_bound_variable(
+    hub: Hub, resolvers_only: httpx.AsyncClient, owner: Any
+) -> None:
+    """Lookup keys, node IDs and cursors are parameters of one plan: each request gets its
+    own row (never the row of the request that made the plan), with the errors and audit
+    rows of the resolvers; a value of another shape (a G number after an L number, a node
+    of another type) gets a plan of its own."""
+    from hub.ids import decode_id, encode_id
+
+    listed = await hub.data(
+        "query ($c: String!) { students(filter: {under: $c}, first: 4) {"
+        " edges { node { id studentNumber } } } }",
+        {"c": hub.units["county"][1]},
+    )
+    nodes = [e["node"] for e in listed["students"]["edges"]]
+    numbers = [n["studentNumber"] for n in nodes]
+    lookup = "query ($n: String!) { student(studentNumber: $n) { studentNumber name idNumber } }"
+    by_node = "query ($id: ID!) { node(id: $id) { id __typename ... on Student { name } } }"
+    org = "query ($c: String!) { orgUnit(code: $c) { code name schools(first: 2) { totalCount } } }"
+    cases: list[tuple[str, dict[str, Any]]] = [
+        *[(lookup, {"n": n}) for n in [*numbers, "L0000000000000001", "x", numbers[0]]],
+        *[(by_node, {"id": n["id"]}) for n in nodes],
+        (by_node, {"id": encode_id("School", 1)}),
+        (by_node, {"id": encode_id("Building", 2)}),
+        (by_node, {"id": "not an id"}),
+        (by_node, {"id": nodes[1]["id"]}),
+        *[(org, {"c": hub.units[level][1]}) for level in ("county", "city", "county2")],
+        (org, {"c": ""}),
+    ]
+    for user in ("county.registrar", "county.viewer", "national.admin"):
+        seen: set[tuple[str, str]] = set()
+        for query, variables in cases:
+            planned, resolved = await _both(hub, resolvers_only, query, variables, user, owner)
+            _same(planned, resolved)
+            value = next(iter(variables.values()))
+            if "errors" in planned:
+                continue
+            path = planned["extensions"]["readPath"]
+            assert path["servedBy"] == "planner", (query, variables, path)
+            if query == lookup:
+                shape = (query, value[0])  # G numbers are audited, L numbers are not
+            elif query == by_node:
+                shape = (query, decode_id(value)[0])
+            else:
+                shape = (query, "")
+            # The second request of a shape reuses the plan of the first.
+            assert path.get("cached", False) == (shape in seen), (query, variables, path)
+            seen.add(shape)
+
+    # Pages: every page of a list from one plan, each after its own cursor.
+    page = (
+        "query ($after: String) { students(first: 3, after: $after) {"
+        " edges { node { studentNumber } } pageInfo { endCursor hasPreviousPage } } }"
+    )
+    after = None
+    for step in range(4):
+        planned, resolved = await _both(
+            hub, resolvers_only, page, {"after": after}, "county.viewer", owner
+        )
+        _same(planned, resolved)
+        assert planned["extensions"]["readPath"].get("cached", False) == (step >= 2)
+        after = planned["data"]["students"]["pageInfo"]["endCursor"]
+
+    # A variable both bound (a lookup key) and read as a value (a filter): its value is
+    # part of the plan's shape, so the plan of one value never answers another.
+    both = (
+        "query ($c: String!) { orgUnit(code: $c) { code }"
+        " schools(filter: {under: $c}, first: 50) { totalCount } }"
+    )
+    for level in ("county", "county2", "city", "county"):
+        planned, resolved = await _both(
+            hub, resolvers_only, both, {"c": hub.units[level][1]}, "national.admin", owner
+        )
+        _same(planned, resolved)
+        assert planned["data"]["orgUnit"]["code"] == hub.units[level][1]
