@@ -9,13 +9,14 @@ lock on SQLite), so concurrent requests append one after the other and ids are g
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import insert, select, update
+from sqlalchemy import Executable, bindparam, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from hub.access.models import AuditChain, AuditEvent
@@ -83,9 +84,40 @@ async def append(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
         linked["at"] = linked["at"].astimezone(dt.UTC)
         last_hash = row_hash(linked)
         chained.append({**linked, "hash": last_hash})
+    if session.get_bind().dialect.name == "postgresql":
+        # One round trip less while the head is locked: the rows go in as a data-modifying
+        # WITH of the head's update (PostgreSQL runs it once, to completion).
+        names = tuple(chained[0])
+        parameters = {"head_id": last_id, "head_hash": last_hash}
+        for i, row in enumerate(chained):
+            parameters.update({f"{name}_{i}": row[name] for name in names})
+        await session.execute(_append_statement(len(chained), names), parameters)
+        return
     await session.execute(insert(EVENT), chained)
     await session.execute(
         update(CHAIN).where(CHAIN.c.id == 1).values(last_id=last_id, last_hash=last_hash)
+    )
+
+
+@functools.cache
+def _append_statement(count: int, names: tuple[str, ...]) -> Executable:
+    """Insert ``count`` rows and move the head, as one statement with named parameters:
+    a text clause, because SQLAlchemy compiles a multi-row INSERT anew each time (the same
+    object is returned for each count and set of columns, so it is compiled once)."""
+    columns = ", ".join(names)
+    rows = ", ".join("(" + ", ".join(f":{name}_{i}" for name in names) + ")" for i in range(count))
+    statement = text(
+        f"WITH added AS (INSERT INTO {EVENT.name} ({columns}) VALUES {rows})"
+        f" UPDATE {CHAIN.name} SET last_id = :head_id, last_hash = :head_hash WHERE id = 1"
+    )
+    return statement.bindparams(
+        *[
+            bindparam(f"{name}_{i}", type_=EVENT.c[name].type)
+            for i in range(count)
+            for name in names
+        ],
+        bindparam("head_id", type_=CHAIN.c.last_id.type),
+        bindparam("head_hash", type_=CHAIN.c.last_hash.type),
     )
 
 

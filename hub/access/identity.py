@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import jwt
+from cachetools import LRUCache
 
 from hub.settings import Settings
 
@@ -95,10 +96,20 @@ def _verification_key(settings: Settings, token: str) -> tuple[Any, str]:
     return settings.jwt_secret, "HS256"
 
 
+# Tokens verified recently: (settings, token) -> (user, expiry, the key that verified it).
+# A token is a bearer's for its whole life, so a repeated one needs no signature check as
+# long as it has not expired and the key that verified it is still the one in force (a key
+# rotation, which replaces the key object, makes every earlier entry miss).
+_VERIFIED: LRUCache[tuple[int, str], tuple[str, float, Any]] = LRUCache(maxsize=10_000)
+
+
 def verify_token(settings: Settings, token: str) -> str:
     """The user name (``sub``) of a valid token."""
     try:
         key, algorithm = _verification_key(settings, token)
+        cached = _VERIFIED.get((id(settings), token))
+        if cached is not None and cached[2] is key and time.time() < cached[1]:
+            return cached[0]
         claims = jwt.decode(
             token,
             key,
@@ -112,6 +123,9 @@ def verify_token(settings: Settings, token: str) -> str:
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject:
         raise TokenError("invalid token: no subject")
+    expiry = claims.get("exp")
+    if isinstance(expiry, int | float) and not isinstance(expiry, bool):
+        _VERIFIED[(id(settings), token)] = (subject, float(expiry), key)
     return subject
 
 

@@ -20,7 +20,7 @@ class Asset(Base):
     name: Mapped[str] = mapped_column(String(100))
     category_code: Mapped[str] = mapped_column(Code(7))  # 资产分类 GB/T 14885
     school_id: Mapped[int] = mapped_column(ForeignKey("school.id"))
-    building_id: Mapped[int | None] = mapped_column(ForeignKey("building.id"), index=True)
+    building_id: Mapped[int | None] = mapped_column(ForeignKey("building.id"))
     path: Mapped[str] = mapped_column(PathType)
     room: Mapped[str | None] = mapped_column(String(50))  # 存放地点
     quantity: Mapped[int] = mapped_column(Integer)
@@ -32,7 +32,8 @@ class Asset(Base):
     responsible_person: Mapped[str | None] = mapped_column(String(50))  # 责任人
 
     __table_args__ = (
-        Index("ix_asset_school_id_id", "school_id", "id"),
+        Index("ix_asset_school_id_id", "school_id", "id", postgresql_include=["path"]),
+        Index("ix_asset_building_id_id", "building_id", "id", postgresql_include=["path"]),
         Index("ix_asset_path_id", "path", "id"),
         Index("ix_asset_category_code", "category_code"),
     )

@@ -58,7 +58,7 @@ class Building(Base):
     sync_key: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
-        Index("ix_building_school_id_id", "school_id", "id"),
+        Index("ix_building_school_id_id", "school_id", "id", postgresql_include=["path"]),
         Index("ix_building_path_id", "path", "id"),
         UniqueConstraint("sync_source", "sync_key", name="uq_building_sync_key"),
     )

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -26,15 +27,24 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """Create an async engine for a hub database URL (SQLite or PostgreSQL)."""
     kwargs: dict[str, Any] = {"echo": echo}
     if not is_sqlite(url):
-        kwargs.update(
-            pool_size=10,
-            max_overflow=10,
-            pool_pre_ping=True,
-        )
+        kwargs.update(pool_size=10, max_overflow=10)
     engine = create_async_engine(url, **kwargs)
     if is_sqlite(url):
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    else:
+        event.listen(engine.sync_engine.pool, "checkout", _closed_is_gone)
     return engine
+
+
+def _closed_is_gone(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """A pooled connection the server has closed (a restart, an idle timeout) is replaced
+    before a request gets it. asyncpg notices a closed socket by itself, so this costs no
+    round trip, unlike a ping before every checkout (``pool_pre_ping``: one more statement
+    per request). A connection that dies mid-request fails that request, and the pool
+    drops it (SQLAlchemy invalidates connections on disconnect errors)."""
+    driver = getattr(dbapi_connection, "driver_connection", None)
+    if driver is not None and driver.is_closed():
+        raise DisconnectionError("the server closed this pooled connection")
 
 
 def _b64(text: str | None) -> str | None:

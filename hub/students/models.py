@@ -45,7 +45,7 @@ class Student(Base):
     email: Mapped[str | None] = mapped_column(String(100))  # 电子信箱
     # Schooling (学籍信息)
     school_id: Mapped[int] = mapped_column(ForeignKey("school.id"))
-    class_id: Mapped[int | None] = mapped_column(ForeignKey("school_class.id"), index=True)
+    class_id: Mapped[int | None] = mapped_column(ForeignKey("school_class.id"))
     path: Mapped[str] = mapped_column(PathType)
     grade_code: Mapped[str] = mapped_column(Code(2))  # 年级
     enrolled_on: Mapped[str | None] = mapped_column(String(7))  # 入学年月 YYYY-MM
@@ -74,7 +74,8 @@ class Student(Base):
     sync_key: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
-        Index("ix_student_school_id_id", "school_id", "id"),
+        Index("ix_student_school_id_id", "school_id", "id", postgresql_include=["path"]),
+        Index("ix_student_class_id_id", "class_id", "id", postgresql_include=["path"]),
         Index("ix_student_path_id", "path", "id"),
         UniqueConstraint("sync_source", "sync_key", name="uq_student_sync_key"),
     )
@@ -123,4 +124,6 @@ class StatusChange(Base):
     class_before: Mapped[str | None] = mapped_column(String(50))
     class_after: Mapped[str | None] = mapped_column(String(50))
 
-    __table_args__ = (Index("ix_status_change_student_id_id", "student_id", "id"),)
+    __table_args__ = (
+        Index("ix_status_change_student_id_id", "student_id", "id", postgresql_include=["path"]),
+    )

@@ -40,6 +40,6 @@ class Staff(Base):
     status_code: Mapped[str] = mapped_column(Code(2))  # 当前状态
 
     __table_args__ = (
-        Index("ix_staff_school_id_id", "school_id", "id"),
+        Index("ix_staff_school_id_id", "school_id", "id", postgresql_include=["path"]),
         Index("ix_staff_path_id", "path", "id"),
     )

@@ -222,3 +222,49 @@ def test_internal_errors_are_masked_with_a_reference_that_is_logged(
     assert "secret" not in masked.message
     reference = masked.message.split("reference ")[1].rstrip(").")
     assert reference in caplog.text
+
+
+async def test_pooled_connections_the_server_closed_are_replaced(
+    hub: Hub, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The pool hands out no connection the server has closed (restart, idle timeout,
+    an administrator's pg_terminate_backend), without a ping before every request."""
+    import asyncio
+
+    from sqlalchemy import text
+
+    from sqlalchemy import event
+
+    from hub.db.engine import _closed_is_gone, make_engine
+
+    query = "{ schools(first: 2) { totalCount } }"
+    for _ in range(3):  # connections in the pool
+        await hub.data(query)
+    checked = event.contains(hub.engine.sync_engine.pool, "checkout", _closed_is_gone)
+    assert checked == (hub.backend == "postgresql")
+    if hub.backend == "sqlite":  # an embedded file: no server to close anything
+        return
+    owner = make_engine(hub.owner_url)
+    try:
+        async with owner.connect() as connection:
+            terminated = (
+                await connection.execute(
+                    text(
+                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                        " AND backend_type = 'client backend'"
+                    )
+                )
+            ).scalar()
+    finally:
+        await owner.dispose()
+    assert terminated
+    await asyncio.sleep(0.2)  # the event loop sees the sockets close
+    caplog.clear()
+    for _ in range(5):
+        body = await hub.query(query)
+        assert body["data"]["schools"]["totalCount"] > 0
+        assert body["extensions"]["readPath"] == {"servedBy": "planner", "cached": True}
+    # No statement failed on a dead connection (the request would have been answered a
+    # second time on a new one, with the failure logged).
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.records
