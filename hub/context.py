@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import Row
@@ -19,6 +19,7 @@ from hub.access.audit import AuditLog
 from hub.access.policy import Access
 from hub.access.principal import Principal
 from hub.codes.registry import CodeRegistry
+from hub.db.driver import DriverStatement, announce
 from hub.errors import HubError
 from hub.settings import Settings
 
@@ -119,6 +120,34 @@ class Context(BaseContext):
 
     async def first(self, statement: Executable, parameters: dict[str, Any] | None = None) -> Any:
         return await self._statement(statement, lambda r: r.first(), parameters)
+
+    async def driver_row(
+        self, statement: DriverStatement, parameters: Mapping[str, Any]
+    ) -> Sequence[Any] | None:
+        """One row of a statement compiled for asyncpg, sent on the session's connection
+        without a transaction of its own (``hub.db.driver``): for PostgreSQL only."""
+
+        async def run() -> Sequence[Any] | None:
+            connection = await self.session.connection()
+            raw = await connection.get_raw_connection()
+            driver: Any = raw.driver_connection
+            arguments = statement.arguments(parameters)
+            announce(connection.sync_engine, statement.sql, arguments)
+            try:
+                row: Sequence[Any] | None = await driver.fetchrow(statement.sql, *arguments)
+            except Exception:
+                self.failed = True
+                raise
+            return row
+
+        async with self._lock:
+            task = asyncio.ensure_future(run())
+            try:
+                return await asyncio.shield(task)
+            except asyncio.CancelledError:
+                with contextlib.suppress(Exception):
+                    await task
+                raise
 
     async def _statement(
         self,

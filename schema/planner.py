@@ -33,7 +33,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
 
 from hub.context import Context
-from hub.ids import encode_id
+from hub.db.driver import DriverStatement
 from resolvers.plan import Json, NotPlannable, Operation, Planned, Planner
 from resolvers.plan.operation import VALUE, Role
 from schema.cost import provided_operation_name
@@ -133,7 +133,10 @@ async def execute_planned(
     """Run a plan's statement: the planned root fields' JSON, its audit marks and facts
     recorded in the request's audit, in the query's order (unplanned keys left out)."""
     row: Any = ()
-    if planned.keys:
+    if planned.driver is not None:
+        found = await context.driver_row(planned.driver, planned.parameters(variables))
+        row = tuple(found) if found is not None else ()
+    elif planned.keys:
         statement = planned.compiled
         if statement is None:
             statement = planned.statement(_is_pg(context))
@@ -306,6 +309,9 @@ class CompiledReads(SchemaExtension):
             if key is not None and served and not planned.unplanned:
                 if planned.keys:
                     planned.compiled = planned.statement(json.pg)
+                    if json.pg:
+                        dialect = context.session.get_bind().dialect
+                        planned.driver = DriverStatement.compile(planned.compiled, dialect)
                 template.admit(planned)
                 try:
                     template.plans[template.signature(given, coerced)] = planned
@@ -368,17 +374,14 @@ _MARK = re.compile(r',\s*"\\u0001"\s*:\s*(\[\s*' + _ITEM + r"(?:\s*,\s*" + _ITEM
 def strip_marks(text: str, context: Context) -> str:
     """Record the audit marks of a planned answer (each object whose sensitive fields went
     out unmasked) as the resolvers record them, and cut them out of its JSON text."""
-
-    def record(match: re.Match[str]) -> str:
-        resource, type_name, pk, path, *names = orjson.loads(match.group(1))
-        subject = encode_id(type_name, pk)
-        for name in names:
-            if name is not None:
-                context.audit.unmasked(resource, name, subject, path)
-        return ""
-
-    stripped = _MARK.sub(record, text)
-    if _LEFT.search(stripped):
+    parts = _MARK.split(text)  # text, mark, text, mark, …, text: one pass
+    if len(parts) == 1:
+        return text
+    audit = context.audit
+    for resource, subject, path, *names in orjson.loads("[" + ",".join(parts[1::2]) + "]"):
+        audit.unmasked_fields(resource, [n for n in names if n is not None], subject, path)
+    stripped = "".join(parts[::2])
+    if '"\\u0001"' in stripped and _LEFT.search(stripped):
         # Every mark has the shape above; anything else is a planner defect, never sent.
         raise RuntimeError("an audit mark of an unexpected shape in a planned answer")
     return stripped

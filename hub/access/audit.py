@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
@@ -62,7 +63,7 @@ def common_path(paths: list[str]) -> str:
     """The deepest org-unit path that holds all ``paths`` (segment-wise common prefix)."""
     if not paths:
         return "/"
-    split = [p.strip("/").split("/") for p in paths]
+    split = [p.strip("/").split("/") for p in set(paths)]
     common: list[str] = []
     for parts in zip(*split, strict=False):
         if all(part == parts[0] for part in parts):
@@ -94,6 +95,14 @@ class AuditLog:
     def unmasked(self, resource: str, field_name: str, subject_id: str, path: str) -> None:
         reads = self._reads[resource]
         reads.fields.add(field_name)
+        reads.subjects[subject_id] = path
+
+    def unmasked_fields(
+        self, resource: str, field_names: Iterable[str], subject_id: str, path: str
+    ) -> None:
+        """``unmasked`` for several fields of one subject."""
+        reads = self._reads[resource]
+        reads.fields.update(field_names)
         reads.subjects[subject_id] = path
 
     def event(

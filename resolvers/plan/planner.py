@@ -31,6 +31,7 @@ from hub.codes.models import DivisionName
 from hub.codes.registry import UNKNOWN_LABEL
 from hub.context import Context
 from hub.db.base import table_of
+from hub.db.driver import DriverStatement
 from hub.errors import BadInput
 from hub.ids import decode_federated_id, decode_id, encode_id
 from hub.pagination import PageArgs
@@ -90,6 +91,7 @@ class Planned:
     order: list[str] = field(default_factory=list)  # every root key, planned or not
     constants: dict[str, str] = field(default_factory=dict)  # JSON of keys with no SQL
     compiled: Select[Any] | None = None  # the statement, once built, when the plan is cached
+    driver: DriverStatement | None = None  # and compiled for asyncpg (PostgreSQL)
     # How the plan used each variable (VALUE or role names), the roles, and the parameters
     # each request fills from its variables (see ``resolvers/plan/operation.py``).
     uses: dict[str, set[str]] = field(default_factory=dict)
@@ -409,8 +411,8 @@ class Planner:
     def _marks(
         self, source: Any, type_name: str, marks: dict[str, tuple[str, ColumnElement[bool]]]
     ) -> ColumnElement[Any]:
-        """The audit marks of one object: [resource, type, id, path, revealed field names]
-        (a name where the value went out unmasked, else null)."""
+        """The audit marks of one object: [resource, its global ID, path, revealed field
+        names] (a name where the value went out unmasked, else null)."""
         self._marking = True
         resources = {resource for resource, _ in marks.values()}
         if len(resources) != 1:
@@ -418,9 +420,8 @@ class Planner:
         names = [
             case((revealed, literal(name)), else_=null()) for name, (_, revealed) in marks.items()
         ]
-        return self.json.values(
-            literal(resources.pop()), literal(type_name), source.c.id, source.c.path, *names
-        )
+        subject = self.json.b64(self.json.cat(f"{type_name}:", source.c.id.cast(_TEXT)))
+        return self.json.values(literal(resources.pop()), subject, source.c.path, *names)
 
     # -- edges ---------------------------------------------------------------------------
 

@@ -231,9 +231,7 @@ async def test_pooled_connections_the_server_closed_are_replaced(
     an administrator's pg_terminate_backend), without a ping before every request."""
     import asyncio
 
-    from sqlalchemy import text
-
-    from sqlalchemy import event
+    from sqlalchemy import event, text
 
     from hub.db.engine import _closed_is_gone, make_engine
 
