@@ -27,7 +27,14 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """Create an async engine for a hub database URL (SQLite or PostgreSQL)."""
     kwargs: dict[str, Any] = {"echo": echo}
     if not is_sqlite(url):
-        kwargs.update(pool_size=10, max_overflow=10)
+        kwargs.update(
+            pool_size=10,
+            max_overflow=10,
+            # asyncpg keeps prepared statements of up to 15 kB by default; a compiled read
+            # (a page with its nested lists and code labels) is often longer, and was then
+            # parsed and planned anew each time (2-6 ms of planning instead of none).
+            connect_args={"max_cacheable_statement_size": 1024 * 1024},
+        )
     engine = create_async_engine(url, **kwargs)
     if is_sqlite(url):
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
