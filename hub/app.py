@@ -28,6 +28,7 @@ from hub.access.identity import TokenError, bearer_token, verify_token
 from hub.access.policy import Access, build_enforcer, sync_user
 from hub.access.principal import Principal
 from hub.access.principals import PrincipalCache, load_all_assignments, load_principal
+from hub.access.writer import AuditWriter
 from hub.codes.registry import CodeRegistry, load_registry
 from hub.context import Context
 from hub.db.engine import make_engine, make_sessionmaker
@@ -52,6 +53,7 @@ class HubState:
             settings.principal_cache_seconds, settings.principal_cache_size
         )
         self.refusals = RefusalFolding()
+        self.audit_writer = AuditWriter(self.engine)
         self.metrics = Metrics(self.engine, self.breaker_states)
         self._codes: CodeRegistry | None = None
         self._enforcer: casbin.Enforcer | None = None

@@ -111,6 +111,32 @@ class Context(BaseContext):
             for action in actions:
                 action()
 
+    async def finish_read(self) -> None:
+        """``finish`` for a request that only read (answered by the compiled read path):
+        there is no transaction to commit, and its audit rows go to the process's audit
+        writer (``hub.access.writer``: group commit). The answer leaves only once they are
+        committed; if they cannot be, the data is withheld as in ``finish``."""
+        writer = getattr(self.state, "audit_writer", None)
+        if writer is None or self.failed:
+            await self.finish()
+            return
+        async with self._lock:
+            rows = self.audit.take()
+            await self.session.close()  # its connection back to the pool while we wait
+            if not rows:
+                return
+            try:
+                await writer.append(rows)
+            except Exception as error:
+                log.exception("audit of request %s failed", self.audit.correlation_id)
+                self.audit.withhold(type(error).__name__)
+                await self.audit.flush(self.session)
+                await self.session.commit()
+                raise AuditUnavailable(
+                    "The request could not be audited, so its data is withheld (reference"
+                    f" {self.audit.correlation_id})."
+                ) from None
+
     async def rows(self, statement: Executable) -> Sequence[AnyRow]:
         result: Sequence[AnyRow] = await self._statement(statement, lambda r: r.all())
         return result

@@ -24,6 +24,7 @@ from graphql import (
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
+    GraphQLError,
     OperationDefinitionNode,
     SelectionSetNode,
 )
@@ -32,7 +33,7 @@ from graphql.execution.values import get_variable_values
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
 
-from hub.context import Context
+from hub.context import AuditUnavailable, Context
 from hub.db.driver import DriverStatement
 from resolvers.plan import Json, NotPlannable, Operation, Planned, Planner
 from resolvers.plan.operation import VALUE, Role
@@ -197,10 +198,14 @@ async def serve_cached(
     except Exception:  # a planner defect: logged, and the whole way answers instead
         log.exception("the compiled statement failed; answering through the resolvers")
         return None
-    await context.finish(failed=False)
     context.served_by = "planner"
     context.planned_from_cache = True
     extensions = None if context.settings.is_production else read_path(context)
+    try:
+        await context.finish_read()
+    except AuditUnavailable as error:  # the data is withheld, as on the whole way
+        failure = GraphQLError(error.message, original_error=error)
+        return ExecutionResult(data=None, errors=[failure], extensions=extensions)
     return ExecutionResult(data=data, errors=None, extensions=extensions)
 
 
@@ -379,7 +384,9 @@ def strip_marks(text: str, context: Context) -> str:
         return text
     audit = context.audit
     for resource, subject, path, *names in orjson.loads("[" + ",".join(parts[1::2]) + "]"):
-        audit.unmasked_fields(resource, [n for n in names if n is not None], subject, path)
+        revealed = [n for n in names if n is not None]
+        if revealed:  # a mark of sensitive fields that were all empty reveals nothing
+            audit.unmasked_fields(resource, revealed, subject, path)
     stripped = "".join(parts[::2])
     if '"\\u0001"' in stripped and _LEFT.search(stripped):
         # Every mark has the shape above; anything else is a planner defect, never sent.

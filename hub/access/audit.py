@@ -173,11 +173,15 @@ class AuditLog:
 
     async def flush(self, session: AsyncSession) -> None:
         """Append the request's events to the hash chain (in the session's transaction)."""
+        await append(session, self.take())
+
+    def take(self) -> list[dict[str, object]]:
+        """The request's rows, once: the log is empty afterwards."""
         rows = self.rows()
         self._reads.clear()
         self._events.clear()
-        await append(session, rows)
         self.written += len(rows)
+        return rows
 
     def withhold(self, reason: str) -> None:
         """The request's data could not be audited: forget its reads and record only that

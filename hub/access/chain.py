@@ -60,10 +60,14 @@ def row_hash(row: Mapping[Any, Any]) -> str:
     return hashlib.sha256(orjson.dumps(content)).hexdigest()
 
 
-async def append(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert ``rows`` at the end of the chain, in the session's transaction."""
+async def append(session: AsyncSession | AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert ``rows`` at the end of the chain, in the transaction of ``session`` (a
+    session or a connection)."""
     if not rows:
         return
+    dialect = (
+        session.dialect if isinstance(session, AsyncConnection) else session.get_bind().dialect
+    )
     head = (
         await session.execute(
             update(CHAIN)
@@ -84,7 +88,7 @@ async def append(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
         linked["at"] = linked["at"].astimezone(dt.UTC)
         last_hash = row_hash(linked)
         chained.append({**linked, "hash": last_hash})
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect.name == "postgresql":
         # One round trip less while the head is locked: the rows go in as a data-modifying
         # WITH of the head's update (PostgreSQL runs it once, to completion).
         names = tuple(chained[0])

@@ -4,6 +4,8 @@ anonymous refusals are folded, every row names the operation type and root field
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy import func, select, text
 
@@ -166,3 +168,117 @@ async def test_a_refused_mutation_keeps_its_audit_row(hub: Hub) -> None:
     assert "administrator" not in me["me"]["roles"]
     async with hub.engine.connect() as connection:
         assert (await verify(connection)).ok
+
+
+async def test_data_is_withheld_when_its_audit_cannot_be_written(
+    hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unmasked read whose audit rows cannot be committed returns no data, the first
+    time (resolvers, in the request's transaction) as when its plan is cached (the audit
+    writer's group commit); the refusal itself is recorded."""
+    import hub.access.audit as audit_module
+    import hub.access.writer as writer_module
+    from hub.access import chain
+
+    original = chain.append
+
+    async def failing(session: Any, rows: Any) -> None:
+        if any(row["action"] != "audit" for row in rows):
+            raise RuntimeError("disk full")
+        await original(session, rows)
+
+    monkeypatch.setattr(audit_module, "append", failing)
+    monkeypatch.setattr(writer_module, "append", failing)
+    query = "{ students(first: 2) { edges { node { name idNumber } } } }"
+    answers = []
+    for _ in range(3):
+        response = await hub.client.post(
+            "/graphql", json={"query": query}, headers=hub.headers("county.registrar")
+        )
+        assert response.status_code == 200
+        answers.append(response.json())
+    assert [a["extensions"]["readPath"].get("cached", False) for a in answers] == [
+        False,
+        True,
+        True,
+    ]
+    for answer in answers:
+        assert answer["data"] is None
+        assert "could not be audited" in answer["errors"][0]["message"]
+        assert answer["errors"][0]["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+    monkeypatch.undo()
+    async with hub.engine.connect() as connection:
+        refusals = (
+            await connection.execute(
+                text(
+                    "SELECT count(*) FROM audit_event WHERE action = 'audit'"
+                    " AND outcome = 'denied' AND detail LIKE 'not audited: RuntimeError%'"
+                )
+            )
+        ).scalar()
+    assert refusals == 3
+
+
+async def test_concurrent_audited_reads_share_a_commit_and_fail_alone(
+    hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Audited reads answered from cached plans at the same time go onto the chain in
+    fewer transactions than requests (group commit), every request's row is there and the
+    chain holds; a batch that fails is retried request by request, so only the request
+    whose rows cannot be written loses its data."""
+    import asyncio
+
+    import hub.access.writer as writer_module
+    from hub.access import chain
+
+    writer = hub.client._transport.app.state.hub.audit_writer  # type: ignore[attr-defined]
+    query = "{ students(first: 3) { edges { node { name idNumber } } } }"
+    users = ["county.registrar"] * 6 + ["county2.registrar"] * 2
+    for user in set(users):  # plans cached, principals loaded
+        await hub.data(query, user=user)
+    original = chain.append
+
+    async def poisoned(session: Any, rows: Any) -> None:
+        if any(row["username"] == "county2.registrar" for row in rows):
+            raise RuntimeError("rejected row")
+        await original(session, rows)
+
+    async def together(who: list[str]) -> list[dict[str, Any]]:
+        answers = await asyncio.gather(
+            *(
+                hub.client.post("/graphql", json={"query": query}, headers=hub.headers(user))
+                for user in who
+            )
+        )
+        return [a.json() for a in answers]
+
+    before_rows, before = await _unmask_rows(hub), writer.transactions
+    bodies = await together(["county.registrar"] * 8)
+    assert all(len(b["data"]["students"]["edges"]) == 3 for b in bodies)
+    assert writer.transactions - before < 8  # shared commits
+    assert await _unmask_rows(hub) - before_rows == 8  # one row per request all the same
+
+    monkeypatch.setattr(writer_module, "append", poisoned)
+    before_rows = await _unmask_rows(hub)
+    bodies = await together(users)
+    for user, body in zip(users, bodies, strict=True):
+        assert body["extensions"]["readPath"] == {"servedBy": "planner", "cached": True}
+        if user == "county.registrar":
+            assert len(body["data"]["students"]["edges"]) == 3, body
+        else:
+            assert body["data"] is None and "could not be audited" in str(body["errors"])
+    assert await _unmask_rows(hub) - before_rows == users.count("county.registrar")
+    owner = make_engine(hub.owner_url)
+    try:
+        async with owner.connect() as connection:
+            assert (await verify(connection)).ok
+    finally:
+        await owner.dispose()
+
+
+async def _unmask_rows(hub: Hub) -> int:
+    async with hub.engine.connect() as connection:
+        found = await connection.execute(
+            text("SELECT count(*) FROM audit_event WHERE action = 'unmask'")
+        )
+        return int(found.scalar() or 0)
