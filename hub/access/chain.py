@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Executable, bindparam, insert, select, text, update
+from sqlalchemy import Dialect, Executable, bindparam, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from hub.access.models import AuditChain, AuditEvent
 from hub.db.base import table_of
+from hub.db.driver import DriverStatement, announce
 
 EVENT = table_of(AuditEvent)
 CHAIN = table_of(AuditChain)
@@ -60,22 +61,19 @@ def row_hash(row: Mapping[Any, Any]) -> str:
     return hashlib.sha256(orjson.dumps(content)).hexdigest()
 
 
-async def append(session: AsyncSession | AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert ``rows`` at the end of the chain, in the transaction of ``session`` (a
-    session or a connection)."""
-    if not rows:
-        return
-    dialect = (
-        session.dialect if isinstance(session, AsyncConnection) else session.get_bind().dialect
-    )
-    head = (
-        await session.execute(
-            update(CHAIN)
-            .where(CHAIN.c.id == 1)
-            .values(last_id=CHAIN.c.last_id)
-            .returning(CHAIN.c.last_id, CHAIN.c.last_hash)
-        )
-    ).first()
+_TAKE_HEAD = (
+    update(CHAIN)
+    .where(CHAIN.c.id == 1)
+    .values(last_id=CHAIN.c.last_id)
+    .returning(CHAIN.c.last_id, CHAIN.c.last_hash)
+)
+
+
+def _linked(
+    rows: Sequence[dict[str, Any]], head: Any
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """``rows`` linked after the head (its last id and hash): each with its id, the hash of
+    the row before and its own; and the parameters of the PostgreSQL append statement."""
     if head is None:
         raise RuntimeError(
             "the audit chain has no head row: run the migrations (eduhub db upgrade)"
@@ -88,19 +86,63 @@ async def append(session: AsyncSession | AsyncConnection, rows: Sequence[dict[st
         linked["at"] = linked["at"].astimezone(dt.UTC)
         last_hash = row_hash(linked)
         chained.append({**linked, "hash": last_hash})
+    parameters = {"head_id": last_id, "head_hash": last_hash}
+    for i, row in enumerate(chained):
+        parameters.update({f"{name}_{i}": value for name, value in row.items()})
+    return chained, parameters
+
+
+async def append(session: AsyncSession | AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert ``rows`` at the end of the chain, in the transaction of ``session`` (a
+    session or a connection)."""
+    if not rows:
+        return
+    dialect = (
+        session.dialect if isinstance(session, AsyncConnection) else session.get_bind().dialect
+    )
+    head = (await session.execute(_TAKE_HEAD)).first()
+    chained, parameters = _linked(rows, head)
     if dialect.name == "postgresql":
         # One round trip less while the head is locked: the rows go in as a data-modifying
         # WITH of the head's update (PostgreSQL runs it once, to completion).
-        names = tuple(chained[0])
-        parameters = {"head_id": last_id, "head_hash": last_hash}
-        for i, row in enumerate(chained):
-            parameters.update({f"{name}_{i}": row[name] for name in names})
-        await session.execute(_append_statement(len(chained), names), parameters)
+        await session.execute(_append_statement(len(chained), tuple(chained[0])), parameters)
         return
     await session.execute(insert(EVENT), chained)
     await session.execute(
-        update(CHAIN).where(CHAIN.c.id == 1).values(last_id=last_id, last_hash=last_hash)
+        update(CHAIN)
+        .where(CHAIN.c.id == 1)
+        .values(last_id=parameters["head_id"], last_hash=parameters["head_hash"])
     )
+
+
+async def append_on_driver(connection: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    """``append`` in a transaction of its own, on asyncpg directly (PostgreSQL): the same
+    two statements, without SQLAlchemy's work per statement (``hub.db.driver``)."""
+    if not rows:
+        return
+    raw = await connection.get_raw_connection()
+    driver: Any = raw.driver_connection
+    take = _driver_statement(_TAKE_HEAD, connection.dialect)
+    async with driver.transaction():
+        announce(connection.sync_engine, take.sql, [])
+        head = await driver.fetchrow(take.sql, *take.arguments({}))
+        chained, parameters = _linked(rows, head)
+        statement = _append_statement(len(chained), tuple(chained[0]))
+        compiled = _driver_statement(statement, connection.dialect)
+        arguments = compiled.arguments(parameters)
+        announce(connection.sync_engine, compiled.sql, arguments)
+        await driver.execute(compiled.sql, *arguments)
+
+
+_DRIVER: dict[tuple[int, int], DriverStatement] = {}
+
+
+def _driver_statement(statement: Executable, dialect: Dialect) -> DriverStatement:
+    key = (id(statement), id(dialect))
+    found = _DRIVER.get(key)
+    if found is None:
+        found = _DRIVER[key] = DriverStatement.compile(statement, dialect)  # type: ignore[arg-type]
+    return found
 
 
 @functools.cache

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub.access.chain import append
+from hub.access.chain import append, append_on_driver
 
 log = logging.getLogger("hub.audit")
 
@@ -67,8 +67,12 @@ class AuditWriter:
                     _settle(future, None)
 
     async def _write(self, rows: Rows) -> None:
-        async with self._engine.begin() as connection:
-            await append(connection, rows)
+        if self._engine.dialect.name == "postgresql":
+            async with self._engine.connect() as connection:
+                await append_on_driver(connection, rows)
+        else:
+            async with self._engine.begin() as connection:
+                await append(connection, rows)
         self.transactions += 1
 
 

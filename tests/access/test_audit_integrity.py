@@ -187,8 +187,16 @@ async def test_data_is_withheld_when_its_audit_cannot_be_written(
             raise RuntimeError("disk full")
         await original(session, rows)
 
+    original_driver = chain.append_on_driver
+
+    async def failing_driver(connection: Any, rows: Any) -> None:
+        if any(row["action"] != "audit" for row in rows):
+            raise RuntimeError("disk full")
+        await original_driver(connection, rows)
+
     monkeypatch.setattr(audit_module, "append", failing)
     monkeypatch.setattr(writer_module, "append", failing)
+    monkeypatch.setattr(writer_module, "append_on_driver", failing_driver)
     query = "{ students(first: 2) { edges { node { name idNumber } } } }"
     answers = []
     for _ in range(3):
@@ -243,6 +251,13 @@ async def test_concurrent_audited_reads_share_a_commit_and_fail_alone(
             raise RuntimeError("rejected row")
         await original(session, rows)
 
+    original_driver = chain.append_on_driver
+
+    async def poisoned_driver(connection: Any, rows: Any) -> None:
+        if any(row["username"] == "county2.registrar" for row in rows):
+            raise RuntimeError("rejected row")
+        await original_driver(connection, rows)
+
     async def together(who: list[str]) -> list[dict[str, Any]]:
         answers = await asyncio.gather(
             *(
@@ -259,6 +274,7 @@ async def test_concurrent_audited_reads_share_a_commit_and_fail_alone(
     assert await _unmask_rows(hub) - before_rows == 8  # one row per request all the same
 
     monkeypatch.setattr(writer_module, "append", poisoned)
+    monkeypatch.setattr(writer_module, "append_on_driver", poisoned_driver)
     before_rows = await _unmask_rows(hub)
     bodies = await together(users)
     for user, body in zip(users, bodies, strict=True):
