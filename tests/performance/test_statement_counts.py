@@ -106,3 +106,34 @@ async def test_nested_query_statement_budget(hub: Hub) -> None:
         else [["INSERT", "INTO", "audit_event"], ["UPDATE", "audit_chain", "SET"]]
     )
     assert [w.split()[:3] for w in writes] == [["UPDATE", "audit_chain", "SET"], *appended], writes
+
+
+PAGE_OF_500 = """
+{ students(first: 500) { edges { cursor node { id studentNumber name sex { code label }
+  grade { code label } school { code name }
+  guardians { name relationship { code label } phone idNumber }
+  statusChanges { type { code label } reason toSchool { name } } } } } }
+"""
+
+
+async def test_a_500_row_page_with_two_nested_lists_stays_in_bounded_memory(hub: Hub) -> None:
+    """The compiled read path holds a page as the database's JSON text, not as Python
+    objects per field: 500 students with their guardians and status changes, read by a
+    registrar (unmasked, so audited), grow the process by well under 50 MB."""
+    import gc
+    import tracemalloc
+
+    await hub.data(PAGE_OF_500, user="county.registrar")  # planned, principal cached
+    gc.collect()
+    tracemalloc.start()
+    try:
+        body = await hub.query(PAGE_OF_500, user="county.registrar")
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert body["extensions"]["readPath"]["servedBy"] == "planner"
+    edges = body["data"]["students"]["edges"]
+    assert len(edges) == 500
+    assert sum(len(e["node"]["guardians"]) for e in edges) > 500
+    assert peak < 50 * 1024 * 1024, f"{peak / 1024 / 1024:.1f} MB"
+    print(f"peak Python allocation for a 500-row page: {peak / 1024 / 1024:.1f} MB")
