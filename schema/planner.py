@@ -197,6 +197,7 @@ async def serve_cached(
         data = await execute_planned(planned, context, coerced)
     except Exception:  # a planner defect: logged, and the whole way answers instead
         log.exception("the compiled statement failed; answering through the resolvers")
+        context.audit.forget_reads()
         return None
     context.served_by = "planner"
     context.planned_from_cache = True
@@ -333,6 +334,7 @@ class CompiledReads(SchemaExtension):
             data = await execute_planned(planned, context, coerced)
         except Exception:  # a planner defect: logged, and the resolvers answer instead
             log.exception("the compiled statement failed; answering through the resolvers")
+            context.audit.forget_reads()
             context.fallback_reason = "the compiled statement failed"
             return
         self._planned = data

@@ -39,6 +39,17 @@ class Hub:
     units: dict[str, tuple[int, str, str]]
     owner_url: str  # the database owner's (migrations, tampering tests); url is the hub's
 
+    @property
+    def state(self) -> Any:
+        """The app's process-wide ``HubState`` (caches, the audit writer)."""
+        return self.client._transport.app.state.hub  # type: ignore[attr-defined]
+
+    async def warm(self, user: str = "national.admin") -> None:
+        """Load ``user``'s principal afresh, so that it stays cached for the next
+        ``principal_cache_seconds`` (statement counts must not see it reloaded)."""
+        self.state.principals.drop(user)
+        await self.data("{ me { user } }", user=user)
+
     def headers(self, user: str | None) -> dict[str, str]:
         if user is None:
             return {}

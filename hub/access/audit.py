@@ -175,6 +175,11 @@ class AuditLog:
         """Append the request's events to the hash chain (in the session's transaction)."""
         await append(session, self.take())
 
+    def forget_reads(self) -> None:
+        """Drop the unmasked reads recorded so far (an answer that is not sent after all,
+        and will be answered again)."""
+        self._reads.clear()
+
     def take(self) -> list[dict[str, object]]:
         """The request's rows, once: the log is empty afterwards."""
         rows = self.rows()

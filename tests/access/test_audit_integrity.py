@@ -239,7 +239,7 @@ async def test_concurrent_audited_reads_share_a_commit_and_fail_alone(
     import hub.access.writer as writer_module
     from hub.access import chain
 
-    writer = hub.client._transport.app.state.hub.audit_writer  # type: ignore[attr-defined]
+    writer = hub.state.audit_writer
     query = "{ students(first: 3) { edges { node { name idNumber } } } }"
     users = ["county.registrar"] * 6 + ["county2.registrar"] * 2
     for user in set(users):  # plans cached, principals loaded
