@@ -298,9 +298,12 @@ class Planner:
         page: PageArgs,
         *,
         parent: Any,
+        scope: ColumnElement[bool] | None = None,
     ) -> ColumnElement[Any]:
         """A connection: top level (``parent`` None) ordered by (path, id) with ``p2``
-        cursors, or nested under the row ``parent`` ordered by id with ``k2`` cursors."""
+        cursors, or nested under the row ``parent`` ordered by id with ``k2`` cursors.
+        ``scope``: the viewer's scope when it is kept apart from ``where`` (a nested list
+        linked by a key: see ``_Listing.count``)."""
         table = KINDS[type_name].table
         order = [table.c.id] if parent is not None else [path_column(table), table.c.id]
         connection_type = f"{type_name}Connection"
@@ -310,7 +313,7 @@ class Planner:
                 for item in self.operation.collect(f"{type_name}Edge", selection(part)):
                     if item.name == "node":
                         columns += self._columns(type_name, item)
-        listing = _Listing(self, table, where, keyset, page, order, parent, columns)
+        listing = _Listing(self, table, where, keyset, page, order, parent, columns, scope)
         pairs: list[tuple[str, ColumnElement[Any]]] = []
         for part in self.operation.collect(connection_type, selection(selected)):
             if part.name == "__typename":
@@ -439,8 +442,9 @@ class Planner:
             return value.correlate(source).scalar_subquery()
         if isinstance(edge, CountOf):
             table = KINDS[edge.target].table
-            count = select(func.count()).select_from(table)
-            count = count.where(table.c[edge.key] == source.c.id, visible(self.ctx, table))
+            # The viewer's scope as the count's FILTER: see ``_Listing.count``.
+            count = select(func.count().filter(visible(self.ctx, table))).select_from(table)
+            count = count.where(table.c[edge.key] == source.c.id)
             return count.correlate(source).scalar_subquery()
         if isinstance(edge, ToMany):
             if edge.target == "Guardian":  # the student's path, and its scope, are the parent's
@@ -469,13 +473,14 @@ class Planner:
         args = self.operation.arguments(type_name, item)
         page, after = self._page_args(args, table.name, top_level=False)
         link = subtree_of(table, source) if edge.key is None else table.c[edge.key] == source.c.id
-        where = [
-            visible(self.ctx, table),
-            *await kind.conditions(self.ctx, filter_spec(args.get("filter"))),
-            link,
-        ]
+        where = [*await kind.conditions(self.ctx, filter_spec(args.get("filter"))), link]
+        scope: ColumnElement[bool] | None = visible(self.ctx, table)
+        if edge.key is None:  # the link is a path range itself: the scope goes beside it
+            where, scope = [scope, *where], None
         keyset = [] if after is None else [table.c.id > after]
-        return await self._connection(item, edge.target, where, keyset, page, parent=source)
+        return await self._connection(
+            item, edge.target, where, keyset, page, parent=source, scope=scope
+        )
 
     # -- values --------------------------------------------------------------------------
 
@@ -624,6 +629,10 @@ class _Listing:
     order: list[Any]
     parent: Any
     columns: list[str]  # what the nodes read (and the keys of order and cursors)
+    scope: ColumnElement[bool] | None = None  # the viewer's scope, when not in ``where``
+
+    def _where(self) -> list[ColumnElement[bool]]:
+        return self.where if self.scope is None else [*self.where, self.scope]
 
     def _correlated(self, statement: Select[Any]) -> Select[Any]:
         return statement if self.parent is None else statement.correlate(self.parent)
@@ -631,7 +640,7 @@ class _Listing:
     def rows(self) -> Any:
         names = dict.fromkeys(self.columns)
         statement = select(*[self.table.c[n] for n in names]).select_from(self.table)
-        statement = statement.where(*self.where, *self.keyset)
+        statement = statement.where(*self._where(), *self.keyset)
         statement = statement.order_by(*self.order).limit(self.page.first)
         return self._correlated(statement).subquery()
 
@@ -639,11 +648,18 @@ class _Listing:
         return [c.name for c in self.order]
 
     def count(self) -> ColumnElement[Any]:
-        statement = select(func.count()).select_from(self.table).where(*self.where)
+        """The number of rows. Under a parent linked by a key, the viewer's scope is the
+        count's FILTER, not a WHERE condition: the rows are found by the link's index (it
+        carries the path, migration 0007), never by combining it with the scope's whole
+        path range, which PostgreSQL chose for a school's student count when it took the
+        two conditions as independent (8 ms instead of 2 ms for a county of 1,000,000)."""
+        counted = func.count() if self.scope is None else func.count().filter(self.scope)
+        statement = select(counted).select_from(self.table).where(*self.where)
         return self._correlated(statement).scalar_subquery()
 
     def more(self) -> ColumnElement[bool]:
-        beyond = select(self.table.c.id).where(*self.where, *self.keyset).order_by(*self.order)
+        beyond = select(self.table.c.id).where(*self._where(), *self.keyset)
+        beyond = beyond.order_by(*self.order)
         beyond = self._correlated(beyond.offset(self.page.first).limit(1))
         return exists(beyond.subquery().select())
 

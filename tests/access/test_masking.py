@@ -239,18 +239,23 @@ async def test_lookup_by_the_full_number_works_for_a_masked_reader(hub: Hub) -> 
     assert missed.outcome == "not_found"
     assert missed.scope_path == hub.units["county"][2]
     # Readers who may unmask it are audited when they read values, not for the lookup.
-    await hub.data(
-        "query ($n: String!) { student(studentNumber: $n) { id } }",
-        {"n": node["studentNumber"]},
-        user="county.registrar",
-    )
-    async with hub.engine.connect() as connection:
-        lookups = await connection.scalar(
-            select(func.count())
-            .select_from(AUDIT)
-            .where(AUDIT.c.username == "county.registrar", AUDIT.c.action == "lookup")
+    async def registrar_lookups() -> int:
+        async with hub.engine.connect() as connection:
+            found = await connection.scalar(
+                select(func.count())
+                .select_from(AUDIT)
+                .where(AUDIT.c.username == "county.registrar", AUDIT.c.action == "lookup")
+            )
+        return int(found or 0)
+
+    before = await registrar_lookups()  # other tests' misses are audited for everyone
+    for _ in range(2):  # planned afresh, then from the cached plan
+        await hub.data(
+            "query ($n: String!) { student(studentNumber: $n) { id } }",
+            {"n": node["studentNumber"]},
+            user="county.registrar",
         )
-    assert lookups == 0
+    assert await registrar_lookups() == before
 
 
 FILTERED = """query ($f: StudentFilter) { students(filter: $f, first: 5) { totalCount }
