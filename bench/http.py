@@ -60,11 +60,10 @@ def start(url: str, planner: str, workers: int) -> tuple[subprocess.Popen[bytes]
     port = free_port()
     env = {**os.environ, "HUB_DATABASE_URL": url, "HUB_PLANNER": planner}
     command = [
-        sys.executable, "-m", "uvicorn", "hub.app:create_app", "--factory",
-        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-        "--log-level", "warning", "--no-access-log",
+        str(Path(sys.executable).with_name("eduhub")), "serve", "--host", "127.0.0.1",
+        "--port", str(port), "--workers", str(workers), "--database", url,
     ]  # fmt: skip
-    process = subprocess.Popen(command, env=env)
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     for _ in range(200):
         try:
@@ -144,9 +143,9 @@ def main() -> None:
     servers = {mode: start(url, mode, args.workers) for mode in ("on", "off")}
     try:
         print(
-            f"\nover HTTP: uvicorn, {args.workers} workers; autocannon, {args.connections}"
-            f" connections, {args.seconds} s per run; as {USER} (county {county}; buildings as"
-            f" {FACILITIES_USER})\n"
+            f"\nover HTTP: eduhub serve (uvicorn), {args.workers} workers; autocannon,"
+            f" {args.connections} connections, {args.seconds} s per run; as {USER}"
+            f" (county {county}; buildings as {FACILITIES_USER})\n"
         )
         header = ("req/s", "p50 ms", "p97.5", "req/s", "p50 ms", "p97.5")
         print(f"{'scenario':<38} {'planner':>26}   {'resolvers (HUB_PLANNER=off)':>28}")

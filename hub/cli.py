@@ -184,8 +184,13 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: PortOption = 8000,
     database: DatabaseOption = None,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Worker processes: one per core for throughput.")
+    ] = 1,
 ) -> None:
     """Run the hub (uvicorn): GraphQL at /graphql, health at /healthz."""
+    import os
+
     import uvicorn
 
     _require_free_port(host, port)
@@ -209,7 +214,21 @@ def serve(
             "Other demo users: eduhub token county.viewer (see the README).",
             err=True,
         )
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    # The hub logs each request itself (one JSON line: user, operation, read path, time), so
+    # uvicorn's access log would only repeat it.
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
+        return
+    os.environ["HUB_DATABASE_URL"] = settings.database_url  # each worker builds its own app
+    uvicorn.run(
+        "hub.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        access_log=False,
+    )
 
 
 SourcesOption = Annotated[

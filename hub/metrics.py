@@ -113,6 +113,8 @@ class Metrics:
             self.read_path.labels(log_fields["served_by"]).inc()
         if audit_rows:
             self.audit_rows.inc(audit_rows)
+        if not request_log.isEnabledFor(logging.INFO):
+            return
         request_log.info(
             orjson.dumps(
                 {

@@ -238,6 +238,7 @@ async def test_lookup_by_the_full_number_works_for_a_masked_reader(hub: Hub) -> 
     assert (hit.outcome, hit.subjects) == ("allowed", f'["{node["id"]}"]')
     assert missed.outcome == "not_found"
     assert missed.scope_path == hub.units["county"][2]
+
     # Readers who may unmask it are audited when they read values, not for the lookup.
     async def registrar_lookups() -> int:
         async with hub.engine.connect() as connection:

@@ -43,3 +43,63 @@ def test_sources_check_says_when_the_source_is_unknown(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["sources", "check", "nope", "--sources", str(sources)])
     assert result.exit_code == 2
     assert "no source 'nope'" in result.output
+
+
+def test_serve_with_several_workers_answers_over_http(tmp_path: Path) -> None:
+    """``eduhub serve --workers 2``: worker processes that each build the app from the
+    environment, answering GraphQL over real HTTP (planned and cached alike)."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    from hub.access.identity import mint_token
+    from hub.settings import Settings
+
+    database = f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}"
+    loaded = CliRunner().invoke(app, ["demo", "--students", "200", "--database", database])
+    assert loaded.exit_code == 0, loaded.output
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [
+        str(Path(sys.executable).with_name("eduhub")), "serve", "--port", str(port),
+        "--workers", "2", "--database", database,
+    ]  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+    server = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        else:
+            raise AssertionError("eduhub serve --workers 2 did not come up")
+        token = mint_token(Settings(), "national.admin")
+        query = {"query": "{ schools(first: 3) { totalCount edges { node { code } } } }"}
+        answers = [
+            httpx.post(
+                f"{base}/graphql",
+                json=query,
+                headers={"authorization": f"Bearer {token}"},
+                timeout=10,
+            ).json()
+            for _ in range(6)
+        ]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert server.returncode == 0
+    for answer in answers:
+        assert "errors" not in answer, answer
+        schools = answer["data"]["schools"]
+        assert schools["totalCount"] >= 1
+        assert len(schools["edges"]) == min(3, schools["totalCount"])
+    assert {a["extensions"]["readPath"]["servedBy"] for a in answers} == {"planner"}
+    assert any(a["extensions"]["readPath"].get("cached") for a in answers)
