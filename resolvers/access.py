@@ -22,10 +22,15 @@ TABLE = table_of(AuditEvent)
 async def audit_page(ctx: Context, spec: dict[str, Any], args: PageArgs) -> Listing:
     """Events newest first, inside the viewer's audit scope, by subtree, time range, actor,
     action and subject."""
+    return newest_first(ctx, TABLE, await conditions(ctx, spec), args)
+
+
+async def conditions(ctx: Context, spec: dict[str, Any]) -> filters.Conditions:
+    """The conditions of ``filter`` on the audit log (the compiled read path's too)."""
     since, until = spec.get("since"), spec.get("until")
     if since is not None and until is not None and since >= until:
         raise BadInput("'filter.since' must be before 'filter.until'")
-    conditions = (
+    return (
         *await filters.under(ctx, TABLE, spec.get("under")),
         *filters.equals(TABLE.c.username, spec.get("username")),
         *filters.equals(TABLE.c.action, spec.get("action")),
@@ -33,7 +38,6 @@ async def audit_page(ctx: Context, spec: dict[str, Any], args: PageArgs) -> List
         *([] if until is None else [TABLE.c.at < _aware(until, "until")]),
         *_subject(spec.get("subject")),
     )
-    return newest_first(ctx, TABLE, conditions, args)
 
 
 def _aware(moment: dt.datetime, name: str) -> dt.datetime:

@@ -10,12 +10,12 @@ that goes out unmasked leaves an audit mark in its object (its resource, id, pat
 fields revealed), which ``strip_marks`` turns into the request's audit record and removes.
 
 What it covers: the root lists and lookups of the store (``orgUnits``, ``schools``,
-``students``, ``teachers``, ``buildings``, ``assets``, ``orgUnit``, ``school``, ``student``,
-``node``) and every edge of ``resolvers/plan/entities.py``, with connections (``totalCount``,
-``edges { cursor node }``, ``pageInfo``), codes with labels, aliases, fragments,
-``@skip``/``@include`` and ``__typename``. A root field it does not cover (``me``, sources,
-the audit log, lists routed to connected systems, division labels) raises ``NotPlannable``
-and runs through the resolvers, in the same response, visibly.
+``students``, ``teachers``, ``buildings``, ``assets``, ``auditEvents``, ``orgUnit``,
+``school``, ``student``, ``node``) and every edge of ``resolvers/plan/entities.py``, with
+connections (``totalCount``, ``edges { cursor node }``, ``pageInfo``), codes with labels,
+aliases, fragments, ``@skip``/``@include`` and ``__typename``. A root field it does not cover
+(``me``, sources, lists routed to connected systems) raises ``NotPlannable`` and runs
+through the resolvers, in the same response, visibly.
 """
 
 from resolvers.plan.operation import NotPlannable, Operation

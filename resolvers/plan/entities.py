@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Table
 
+from hub.access.models import AuditEvent
 from hub.assets.models import Asset
 from hub.buildings.models import Building
 from hub.context import Context
@@ -20,7 +21,7 @@ from hub.orgunits.models import OrgUnit
 from hub.schools.models import School, SchoolClass
 from hub.students.models import FamilyMember, StatusChange, Student
 from hub.teachers.models import Staff
-from resolvers import assets, buildings, orgunits, schools, students, teachers
+from resolvers import access, assets, buildings, orgunits, schools, students, teachers
 
 Conditions = Callable[[Context, dict[str, Any]], Awaitable[Any]]
 
@@ -33,6 +34,7 @@ STAFF = table_of(Staff)
 BUILDING = table_of(Building)
 ASSET = table_of(Asset)
 ORG_UNIT = table_of(OrgUnit)
+AUDIT = table_of(AuditEvent)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +46,8 @@ class Kind:
     conditions: Conditions | None = None
     # The entity name under which a source may be routed (its lists then leave the store).
     routed: str | None = None
+    # An append-only log listed newest first rather than by (path, id).
+    newest_first: bool = False
 
 
 KINDS: dict[str, Kind] = {
@@ -56,6 +60,8 @@ KINDS: dict[str, Kind] = {
     "Teacher": Kind(STAFF, teachers.conditions),
     "Building": Kind(BUILDING, buildings.conditions, routed="building"),
     "Asset": Kind(ASSET, assets.conditions),
+    # The audit log: newest first (id descending), nested-style ``k2`` cursors.
+    "AuditEvent": Kind(AUDIT, access.conditions, newest_first=True),
 }
 
 
@@ -139,6 +145,7 @@ ROOT_LISTS = {
     "teachers": "Teacher",
     "buildings": "Building",
     "assets": "Asset",
+    "auditEvents": "AuditEvent",
 }
 ROOT_LOOKUPS: dict[str, tuple[str, str, str, Callable[[str], str]]] = {
     "orgUnit": ("OrgUnit", "code", "code", orgunits.check_org_unit_code),

@@ -163,14 +163,16 @@ class Planner:
         args = self.operation.arguments("Query", selected)
         kind = KINDS[type_name]
         table = kind.table
-        page, after = self._page_args(args, table.name, top_level=True)
+        page, after = self._page_args(args, table.name, top_level=not kind.newest_first)
         assert kind.conditions is not None
         where = [
             visible(self.ctx, table),
             *await kind.conditions(self.ctx, filter_spec(args.get("filter"))),
         ]
         keyset = []
-        if page.after is not None:
+        if kind.newest_first:  # a log: newest first, after an id
+            keyset = [] if after is None else [table.c.id < after]
+        elif page.after is not None:
             position = tuple_(args.param("after", roles.after_path, path_column(table).type), after)
             keyset = [tuple_(path_column(table), table.c.id) > position]
         return await self._connection(selected, type_name, where, keyset, page, parent=None)
@@ -238,8 +240,6 @@ class Planner:
             raise NotPlannable("a record of a connected system")
         type_name, _pk = decode_id(global_id)
         if type_name not in KINDS:
-            if type_name == "AuditEvent":
-                raise NotPlannable("node of an audit event")
             return null()
         await self._require_store(type_name)
         rows, visibility = self._base(type_name, selected)
@@ -269,7 +269,7 @@ class Planner:
     def _columns(self, type_name: str, selected: Selected) -> list[str]:
         """The columns of a type's table the selection reads (the key, the path, and each
         field's column, code or key), so subqueries carry no more than that."""
-        names = ["id", "path"]
+        names = ["id", _path_name(KINDS[type_name].table)]
         fields = self.type_fields(type_name)
         for item in self.operation.collect(type_name, selection(selected)):
             edge = EDGES.get((type_name, item.name))
@@ -305,15 +305,18 @@ class Planner:
         ``scope``: the viewer's scope when it is kept apart from ``where`` (a nested list
         linked by a key: see ``_Listing.count``)."""
         table = KINDS[type_name].table
-        order = [table.c.id] if parent is not None else [path_column(table), table.c.id]
+        newest = parent is None and KINDS[type_name].newest_first
+        order = [table.c.id] if parent is not None or newest else [path_column(table), table.c.id]
         connection_type = f"{type_name}Connection"
-        columns = ["id", "path"]
+        columns = ["id", _path_name(table)]
         for part in self.operation.collect(connection_type, selection(selected)):
             if part.name == "edges":
                 for item in self.operation.collect(f"{type_name}Edge", selection(part)):
                     if item.name == "node":
                         columns += self._columns(type_name, item)
-        listing = _Listing(self, table, where, keyset, page, order, parent, columns, scope)
+        listing = _Listing(
+            self, table, where, keyset, page, order, parent, columns, scope, descending=newest
+        )
         pairs: list[tuple[str, ColumnElement[Any]]] = []
         for part in self.operation.collect(connection_type, selection(selected)):
             if part.name == "__typename":
@@ -341,7 +344,7 @@ class Planner:
                 edge_pairs.append((item.key, await self._object(rows, type_name, item)))
             else:
                 raise NotPlannable(f"{edge_type}.{item.name}")
-        ordering = [rows.c[n] for n in listing.order_names()]
+        ordering = listing.sorted([rows.c[n] for n in listing.order_names()])
         return self.json.array(rows, self.json.obj(edge_pairs), ordering)
 
     async def _page_info(self, part: Selected, listing: _Listing) -> ColumnElement[Any]:
@@ -356,9 +359,8 @@ class Planner:
                 pairs.append((item.key, self.json.flag(true() if had else false())))
             elif item.name in ("startCursor", "endCursor"):
                 rows = listing.rows()
-                ordering = [rows.c[n] for n in listing.order_names()]
-                if item.name == "endCursor":
-                    ordering = [o.desc() for o in ordering]
+                columns = [rows.c[n] for n in listing.order_names()]
+                ordering = listing.sorted(columns, reverse=item.name == "endCursor")
                 cursor = select(listing.cursor(rows)).order_by(*ordering).limit(1)
                 pairs.append((item.key, cursor.scalar_subquery()))
             else:
@@ -545,6 +547,8 @@ class Planner:
             return self.json.boolean(column)
         if name == "Date":
             return self.json.date(column)
+        if name == "DateTime":
+            return self.json.datetime(column)
         scale = getattr(column.type, "scale", None)
         if name == "Decimal" and scale is not None:
             return self.json.decimal(column, scale)
@@ -630,6 +634,11 @@ class _Listing:
     parent: Any
     columns: list[str]  # what the nodes read (and the keys of order and cursors)
     scope: ColumnElement[bool] | None = None  # the viewer's scope, when not in ``where``
+    descending: bool = False  # newest first (a log), with ``k2`` cursors
+
+    def sorted(self, columns: list[Any], *, reverse: bool = False) -> list[Any]:
+        """``columns`` in the list's direction (or the opposite one)."""
+        return [c.desc() if self.descending != reverse else c for c in columns]
 
     def _where(self) -> list[ColumnElement[bool]]:
         return self.where if self.scope is None else [*self.where, self.scope]
@@ -641,7 +650,7 @@ class _Listing:
         names = dict.fromkeys(self.columns)
         statement = select(*[self.table.c[n] for n in names]).select_from(self.table)
         statement = statement.where(*self._where(), *self.keyset)
-        statement = statement.order_by(*self.order).limit(self.page.first)
+        statement = statement.order_by(*self.sorted(self.order)).limit(self.page.first)
         return self._correlated(statement).subquery()
 
     def order_names(self) -> list[str]:
@@ -659,17 +668,23 @@ class _Listing:
 
     def more(self) -> ColumnElement[bool]:
         beyond = select(self.table.c.id).where(*self._where(), *self.keyset)
-        beyond = beyond.order_by(*self.order)
+        beyond = beyond.order_by(*self.sorted(self.order))
         beyond = self._correlated(beyond.offset(self.page.first).limit(1))
         return exists(beyond.subquery().select())
 
     def cursor(self, rows: Any) -> ColumnElement[Any]:
         j = self.planner.json
         name = self.table.name
-        if self.parent is not None:
+        if self.parent is not None or self.descending:
             return j.b64(j.cat(f"k2:{name}:", rows.c.id.cast(_TEXT)))
         path = rows.c[self.order[0].name]
         return j.b64(j.cat(f"p2:{name}:", rows.c.id.cast(_TEXT), ":", path))
+
+
+def _path_name(table: Table) -> str:
+    """The name of the column placing rows of ``table`` in the tree (family members carry
+    their student's ``path``, added by the planner)."""
+    return "scope_path" if table.name == "audit_event" else "path"
 
 
 def subtree_of(table: Table, parent: Any) -> ColumnElement[bool]:

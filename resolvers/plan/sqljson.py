@@ -64,6 +64,21 @@ class Json:
     def date(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
         return func.to_char(value, "YYYY-MM-DD") if self.pg else value
 
+    def datetime(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
+        """A timestamp as ``datetime.isoformat`` writes the value the driver returns:
+        PostgreSQL's in UTC with ``+00:00``, SQLite's stored UTC text without an offset;
+        microseconds only when there are any."""
+        if self.pg:
+            utc = func.timezone("UTC", value)
+            seconds = func.to_char(utc, 'YYYY-MM-DD"T"HH24:MI:SS')
+            fraction = case(
+                (func.extract("microseconds", utc) % 1000000 == 0, literal("")),
+                else_=self.cat(".", func.to_char(utc, "US")),
+            )
+            return self.cat(seconds, fraction, "+00:00")
+        text = func.replace(value, " ", "T")
+        return case((func.substr(value, 21, 6) == "000000", func.substr(text, 1, 19)), else_=text)
+
     def b64(self, text_value: ColumnElement[Any]) -> ColumnElement[Any]:
         """base64url without padding (global ids and cursors, as ``hub.ids`` encodes them)."""
         if self.pg:

@@ -319,7 +319,7 @@ async def test_one_statement_per_store_root_field(hub: Hub) -> None:
 
 # --- random queries over the whole store schema ------------------------------------------
 
-ROOTS = ("orgUnits", "schools", "students", "teachers", "buildings", "assets")
+ROOTS = ("orgUnits", "schools", "students", "teachers", "buildings", "assets", "auditEvents")
 SKIPPED_TYPES = ("Viewer", "SourceStatus", "MappingReport", "AuditEvent")
 
 
@@ -505,3 +505,59 @@ async def test_one_plan_serves_every_value_of_a_bound_variable(
         )
         _same(planned, resolved)
         assert planned["data"]["orgUnit"]["code"] == hub.units[level][1]
+
+
+AUDIT_EVENTS = """
+query ($f: AuditEventFilter, $first: Int, $after: String) {
+  auditEvents(filter: $f, first: $first, after: $after) {
+    totalCount
+    edges { cursor node { __typename id at username userPath operation action resource
+      fields subjects scopePath outcome purpose detail correlationId } }
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+  }
+}
+"""
+
+
+async def test_the_audit_log_answers_alike_through_both_paths(
+    hub: Hub, resolvers_only: httpx.AsyncClient
+) -> None:
+    """``auditEvents`` (newest first, id cursors, times as ISO 8601) and ``node`` of an
+    audit event are planned, and agree with the resolvers for filters and pages, for every
+    reader of the log and for readers who may not read it."""
+    await hub.data(  # events to read: unmasked reads by a registrar
+        "{ students(first: 3) { edges { node { idNumber } } } }", user="county.registrar"
+    )
+    county = hub.units["county"][1]
+    specs: list[dict[str, Any]] = [
+        {},
+        {"under": county},
+        {"username": "county.registrar"},
+        {"action": "unmask"},
+        {"since": "2020-01-01T00:00:00+08:00", "until": "2100-01-01T00:00:00Z"},
+        {"since": "2100-01-01T00:00:00+08:00", "until": "2020-01-01T00:00:00Z"},  # refused
+        {"since": "2020-01-01T00:00:00"},  # no time zone: refused
+    ]
+    for user in ("national.auditor", "national.admin", "county.viewer"):
+        for spec in specs:
+            variables: dict[str, Any] = {"f": spec, "first": 4, "after": None}
+            for _page in range(3):
+                planned, resolved = await _both(hub, resolvers_only, AUDIT_EVENTS, variables, user)
+                _same(planned, resolved)
+                if "errors" in planned:
+                    break
+                assert planned["extensions"]["readPath"]["servedBy"] == "planner", planned[
+                    "extensions"
+                ]
+                info = planned["data"]["auditEvents"]["pageInfo"]
+                if not info["hasNextPage"]:
+                    break
+                variables = {**variables, "after": info["endCursor"]}
+    listed = await hub.data(AUDIT_EVENTS, {"first": 2}, user="national.auditor")
+    for edge in listed["auditEvents"]["edges"]:
+        node = edge["node"]
+        query = "query ($id: ID!) { node(id: $id) { id ... on AuditEvent { at action subjects } } }"
+        for user in ("national.auditor", "county.viewer"):
+            planned, resolved = await _both(hub, resolvers_only, query, {"id": node["id"]}, user)
+            _same(planned, resolved)
+            assert planned["extensions"]["readPath"]["servedBy"] == "planner"
