@@ -56,6 +56,9 @@ class Template:
     # Variable -> the role it takes in every plan (None: its value is part of the shape).
     roles: dict[str, Role | None] = field(default_factory=dict)
     plans: LRUCache[tuple[Any, ...], Planned] = field(default_factory=lambda: LRUCache(maxsize=256))
+    # The settings, code sets and routes whose ids are in the template's key, held so that
+    # no other object can take one of those ids while the key exists.
+    pinned: tuple[Any, ...] = ()
 
     def signature(self, given: Mapping[str, Any], coerced: Mapping[str, Any]) -> tuple[Any, ...]:
         """The variables' shape: values as sent, but for a bound variable its role's shape.
@@ -287,6 +290,9 @@ class CompiledReads(SchemaExtension):
         template = TEMPLATES.get(key) if key is not None else None
         if template is None:
             template = Template(definition, *_describe(definition))
+            state = context.state
+            routes = state.routes() if state is not None else None
+            template.pinned = (context.settings, context.codes, routes)
         planned: Planned | None = None
         with contextlib.suppress(Exception):  # a value no plan takes: planned (refused) below
             planned = template.plans.get(template.signature(given, coerced))

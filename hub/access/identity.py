@@ -100,7 +100,7 @@ def _verification_key(settings: Settings, token: str) -> tuple[Any, str]:
 # A token is a bearer's for its whole life, so a repeated one needs no signature check as
 # long as it has not expired and the key that verified it is still the one in force (a key
 # rotation, which replaces the key object, makes every earlier entry miss).
-_VERIFIED: LRUCache[tuple[int, str], tuple[str, float, Any]] = LRUCache(maxsize=10_000)
+_VERIFIED: LRUCache[tuple[int, str], tuple[str, float, Any, Settings]] = LRUCache(maxsize=10_000)
 
 
 def verify_token(settings: Settings, token: str) -> str:
@@ -108,7 +108,12 @@ def verify_token(settings: Settings, token: str) -> str:
     try:
         key, algorithm = _verification_key(settings, token)
         cached = _VERIFIED.get((id(settings), token))
-        if cached is not None and cached[2] is key and time.time() < cached[1]:
+        if (
+            cached is not None
+            and cached[2] is key
+            and cached[3] is settings  # not another Settings that took a freed one's id
+            and time.time() < cached[1]
+        ):
             return cached[0]
         claims = jwt.decode(
             token,
@@ -125,7 +130,7 @@ def verify_token(settings: Settings, token: str) -> str:
         raise TokenError("invalid token: no subject")
     expiry = claims.get("exp")
     if isinstance(expiry, int | float) and not isinstance(expiry, bool):
-        _VERIFIED[(id(settings), token)] = (subject, float(expiry), key)
+        _VERIFIED[(id(settings), token)] = (subject, float(expiry), key, settings)
     return subject
 
 

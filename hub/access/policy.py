@@ -96,9 +96,11 @@ def role_permissions() -> frozenset[tuple[str, str, str]]:
 # Casbin's decisions per principal (user and grants), resource and action, for every request
 # of the process: a grant change changes the principal's grants, hence the key, so nothing
 # has to be invalidated (the role permissions are the policy file, fixed for the process).
-_DECISIONS: LRUCache[tuple[int, str, tuple[Assignment, ...], str, str], Scope] = LRUCache(
-    maxsize=50_000
-)
+# Each value keeps the enforcer it was decided by: an enforcer of another app taking a freed
+# enforcer's id finds no decision of the old one.
+_DECISIONS: LRUCache[
+    tuple[int, str, tuple[Assignment, ...], str, str], tuple[casbin.Enforcer, Scope]
+] = LRUCache(maxsize=50_000)
 
 
 @dataclass
@@ -121,14 +123,16 @@ class Access:
                 found = Scope.nothing()
             else:
                 shared = (id(self.enforcer), principal.user, principal.assignments, *key)
-                found = _DECISIONS.get(shared)
-                if found is None:
+                decided = _DECISIONS.get(shared)
+                if decided is not None and decided[0] is self.enforcer:
+                    found = decided[1]
+                else:
                     found = Scope.of(
                         a.path
                         for a in principal.assignments
                         if self.enforcer.enforce(principal.user, a.path, resource, action)
                     )
-                    _DECISIONS[shared] = found
+                    _DECISIONS[shared] = (self.enforcer, found)
             self._scopes[key] = found
         return found
 

@@ -266,3 +266,20 @@ async def test_pooled_connections_the_server_closed_are_replaced(
     # No statement failed on a dead connection (the request would have been answered a
     # second time on a new one, with the failure logged).
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.records
+
+
+def test_a_verified_token_is_remembered_only_while_it_is_valid() -> None:
+    """Verified tokens are cached, but never past their expiry, and never for settings
+    that would not accept them (another audience)."""
+    from hub.access.identity import verify_token
+
+    settings = Settings()
+    token = mint_token(settings, "county.viewer", ttl_seconds=1)
+    assert verify_token(settings, token) == "county.viewer"
+    assert verify_token(settings, token) == "county.viewer"  # from the cache
+    other = Settings(jwt_audience="another-hub")
+    with pytest.raises(TokenError, match="(?i)audience"):
+        verify_token(other, token)
+    time.sleep(1.1)
+    with pytest.raises(TokenError, match="(?i)expired"):
+        verify_token(settings, token)
