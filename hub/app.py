@@ -53,8 +53,8 @@ class HubState:
             settings.principal_cache_seconds, settings.principal_cache_size
         )
         self.refusals = RefusalFolding()
-        self.audit_writer = AuditWriter(self.engine)
         self.metrics = Metrics(self.engine, self.breaker_states)
+        self.audit_writer = AuditWriter(self.engine, self.metrics.audit_batches.observe)
         self._codes: CodeRegistry | None = None
         self._enforcer: casbin.Enforcer | None = None
         self._lock = asyncio.Lock()

@@ -91,6 +91,12 @@ class Metrics:
             ["source", "outcome"],
             registry=self.registry,
         )
+        self.audit_batches = Histogram(
+            "eduhub_audit_batch_requests",
+            "Requests whose audit rows went onto the chain in one transaction (group commit)",
+            buckets=(1, 2, 4, 8, 16, 32, 64),
+            registry=self.registry,
+        )
         self.registry.register(BreakerStates(breaker_states))
         event.listen(engine.sync_engine, "before_cursor_execute", _count_statement)
 

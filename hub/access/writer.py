@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -27,8 +28,9 @@ Rows = list[dict[str, Any]]
 
 
 class AuditWriter:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, observe: Callable[[int], None] | None = None) -> None:
         self._engine = engine
+        self._observe = observe  # told the number of requests of each committed batch
         self._pending: list[tuple[Rows, asyncio.Future[None]]] = []
         self._draining: asyncio.Task[None] | None = None
         self.transactions = 0  # batches committed (for tests and metrics)
@@ -50,6 +52,8 @@ class AuditWriter:
             batch, self._pending = self._pending, []
             try:
                 await self._write([row for rows, _ in batch for row in rows])
+                if self._observe is not None:
+                    self._observe(len(batch))
             except Exception as error:
                 if len(batch) == 1:
                     _settle(batch[0][1], error)
@@ -61,6 +65,8 @@ class AuditWriter:
                     except Exception as alone:
                         _settle(future, alone)
                     else:
+                        if self._observe is not None:
+                            self._observe(1)
                         _settle(future, None)
             else:
                 for _, future in batch:

@@ -271,6 +271,16 @@ async def test_concurrent_audited_reads_share_a_commit_and_fail_alone(
     bodies = await together(["county.registrar"] * 8)
     assert all(len(b["data"]["students"]["edges"]) == 3 for b in bodies)
     assert writer.transactions - before < 8  # shared commits
+    metrics = (await hub.client.get("/metrics")).text
+    shared = [
+        line
+        for line in metrics.splitlines()
+        if line.startswith(
+            ('eduhub_audit_batch_requests_bucket{le="1.0"}', "eduhub_audit_batch_requests_count")
+        )
+    ]
+    ones, batches = (float(line.split()[-1]) for line in shared)
+    assert batches > ones  # some batch held more than one request
     assert await _unmask_rows(hub) - before_rows == 8  # one row per request all the same
 
     monkeypatch.setattr(writer_module, "append", poisoned)
