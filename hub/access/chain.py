@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -115,23 +116,91 @@ async def append(session: AsyncSession | AsyncConnection, rows: Sequence[dict[st
     )
 
 
-async def append_on_driver(connection: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
-    """``append`` in a transaction of its own, on asyncpg directly (PostgreSQL): the same
-    two statements, without SQLAlchemy's work per statement (``hub.db.driver``)."""
+@dataclass
+class KnownHead:
+    """The chain's head as this process last left it (None: to be read)."""
+
+    last_id: int | None = None
+    last_hash: str | None = None
+
+
+async def append_by_swap(
+    connection: AsyncConnection, rows: Sequence[dict[str, Any]], known: KnownHead
+) -> None:
+    """``append`` as one statement, without a transaction of its own (PostgreSQL, on
+    asyncpg): the rows are linked after the head this process knows, and go in only if
+    the head is still there when the statement moves it (compare and swap). If another
+    writer moved it meanwhile, nothing is written; the head is read again and the rows
+    linked anew. One round trip where the locked append takes four (BEGIN, take, append,
+    COMMIT) when the head is this process's, as it is between one process's batches."""
     if not rows:
         return
     raw = await connection.get_raw_connection()
     driver: Any = raw.driver_connection
-    take = _driver_statement(_TAKE_HEAD, connection.dialect)
-    async with driver.transaction():
-        announce(connection.sync_engine, take.sql, [])
-        head = await driver.fetchrow(take.sql, *take.arguments({}))
-        chained, parameters = _linked(rows, head)
-        statement = _append_statement(len(chained), tuple(chained[0]))
+    read = _driver_statement(_READ_HEAD, connection.dialect)
+    for _ in range(100):
+        if known.last_id is None:
+            announce(connection.sync_engine, read.sql, [])
+            head = await driver.fetchrow(read.sql, *read.arguments({}))
+            if head is None:
+                raise RuntimeError(
+                    "the audit chain has no head row: run the migrations (eduhub db upgrade)"
+                )
+            known.last_id, known.last_hash = int(head[0]), str(head[1])
+        chained, parameters = _linked(rows, (known.last_id, known.last_hash))
+        parameters["expected_id"] = known.last_id
+        statement = _swap_statement(len(chained), tuple(chained[0]), connection.dialect)
         compiled = _driver_statement(statement, connection.dialect)
         arguments = compiled.arguments(parameters)
         announce(connection.sync_engine, compiled.sql, arguments)
-        await driver.execute(compiled.sql, *arguments)
+        status = await driver.execute(compiled.sql, *arguments)
+        if status == f"INSERT 0 {len(chained)}":
+            known.last_id, known.last_hash = parameters["head_id"], parameters["head_hash"]
+            return
+        known.last_id = known.last_hash = None  # another writer moved the head
+    raise RuntimeError("the audit chain's head kept moving: 100 attempts to append failed")
+
+
+_READ_HEAD = select(CHAIN.c.last_id, CHAIN.c.last_hash).where(CHAIN.c.id == 1)
+
+_SWAPS: dict[tuple[int, tuple[str, ...], int], Executable] = {}
+
+
+def _swap_statement(count: int, names: tuple[str, ...], dialect: Dialect) -> Executable:
+    """Move the head from ``expected_id`` and insert ``count`` rows only if it moved: one
+    statement (the rows are a VALUES list with typed parameters, selected while the
+    head's update returned a row)."""
+    key = (count, names, id(dialect))
+    found = _SWAPS.get(key)
+    if found is not None:
+        return found
+    # The columns' types for the casts (a collation belongs to the column, not the cast).
+    types = {
+        name: re.sub(r'\s+COLLATE\s+"[^"]*"', "", EVENT.c[name].type.compile(dialect=dialect))
+        for name in names
+    }
+    columns = ", ".join(names)
+    rows = ", ".join(
+        "(" + ", ".join(f"CAST(:{name}_{i} AS {types[name]})" for name in names) + ")"
+        for i in range(count)
+    )
+    statement = text(
+        f"WITH moved AS (UPDATE {CHAIN.name} SET last_id = :head_id, last_hash = :head_hash"
+        " WHERE id = 1 AND last_id = :expected_id RETURNING 1)"
+        f" INSERT INTO {EVENT.name} ({columns}) SELECT * FROM (VALUES {rows}) AS added"
+        " WHERE EXISTS (SELECT 1 FROM moved)"
+    ).bindparams(
+        *[
+            bindparam(f"{name}_{i}", type_=EVENT.c[name].type)
+            for i in range(count)
+            for name in names
+        ],
+        bindparam("head_id", type_=CHAIN.c.last_id.type),
+        bindparam("head_hash", type_=CHAIN.c.last_hash.type),
+        bindparam("expected_id", type_=CHAIN.c.last_id.type),
+    )
+    _SWAPS[key] = statement
+    return statement
 
 
 _DRIVER: dict[tuple[int, int], DriverStatement] = {}

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub.access.chain import append, append_on_driver
+from hub.access.chain import KnownHead, append, append_by_swap
 
 log = logging.getLogger("hub.audit")
 
@@ -31,6 +31,7 @@ class AuditWriter:
     def __init__(self, engine: AsyncEngine, observe: Callable[[int], None] | None = None) -> None:
         self._engine = engine
         self._observe = observe  # told the number of requests of each committed batch
+        self._head = KnownHead()  # where this process last left the chain
         self._pending: list[tuple[Rows, asyncio.Future[None]]] = []
         self._draining: asyncio.Task[None] | None = None
         self.transactions = 0  # batches committed (for tests and metrics)
@@ -75,7 +76,7 @@ class AuditWriter:
     async def _write(self, rows: Rows) -> None:
         if self._engine.dialect.name == "postgresql":
             async with self._engine.connect() as connection:
-                await append_on_driver(connection, rows)
+                await append_by_swap(connection, rows, self._head)
         else:
             async with self._engine.begin() as connection:
                 await append(connection, rows)

@@ -187,16 +187,16 @@ async def test_data_is_withheld_when_its_audit_cannot_be_written(
             raise RuntimeError("disk full")
         await original(session, rows)
 
-    original_driver = chain.append_on_driver
+    original_driver = chain.append_by_swap
 
-    async def failing_driver(connection: Any, rows: Any) -> None:
+    async def failing_driver(connection: Any, rows: Any, known: Any) -> None:
         if any(row["action"] != "audit" for row in rows):
             raise RuntimeError("disk full")
-        await original_driver(connection, rows)
+        await original_driver(connection, rows, known)
 
     monkeypatch.setattr(audit_module, "append", failing)
     monkeypatch.setattr(writer_module, "append", failing)
-    monkeypatch.setattr(writer_module, "append_on_driver", failing_driver)
+    monkeypatch.setattr(writer_module, "append_by_swap", failing_driver)
     query = "{ students(first: 2) { edges { node { name idNumber } } } }"
     answers = []
     for _ in range(3):
@@ -251,12 +251,12 @@ async def test_concurrent_audited_reads_share_a_commit_and_fail_alone(
             raise RuntimeError("rejected row")
         await original(session, rows)
 
-    original_driver = chain.append_on_driver
+    original_driver = chain.append_by_swap
 
-    async def poisoned_driver(connection: Any, rows: Any) -> None:
+    async def poisoned_driver(connection: Any, rows: Any, known: Any) -> None:
         if any(row["username"] == "county2.registrar" for row in rows):
             raise RuntimeError("rejected row")
-        await original_driver(connection, rows)
+        await original_driver(connection, rows, known)
 
     async def together(who: list[str]) -> list[dict[str, Any]]:
         answers = await asyncio.gather(
@@ -284,7 +284,7 @@ async def test_concurrent_audited_reads_share_a_commit_and_fail_alone(
     assert await _unmask_rows(hub) - before_rows == 8  # one row per request all the same
 
     monkeypatch.setattr(writer_module, "append", poisoned)
-    monkeypatch.setattr(writer_module, "append_on_driver", poisoned_driver)
+    monkeypatch.setattr(writer_module, "append_by_swap", poisoned_driver)
     before_rows = await _unmask_rows(hub)
     bodies = await together(users)
     for user, body in zip(users, bodies, strict=True):
@@ -308,3 +308,47 @@ async def _unmask_rows(hub: Hub) -> int:
             text("SELECT count(*) FROM audit_event WHERE action = 'unmask'")
         )
         return int(found.scalar() or 0)
+
+
+async def test_two_writers_append_to_one_chain_without_losing_a_row(hub: Hub) -> None:
+    """Two processes' audit writers (each remembering where it left the chain) appending
+    at once: on PostgreSQL each append is a compare-and-swap of the head, so a writer whose
+    head moved links its rows again; every row goes in, once, and the chain holds."""
+    import asyncio
+
+    from hub.access.audit import AuditLog
+    from hub.access.writer import AuditWriter
+
+    def rows(tag: str) -> list[dict[str, Any]]:
+        log = AuditLog(None, operation=None, purpose=None, correlation_id=tag)
+        log.event("audit", "request", "allowed", "/CN/", detail=f"two writers {tag}")
+        return log.take()
+
+    first, second = AuditWriter(hub.engine), AuditWriter(hub.engine)
+    tags = [f"w{i}" for i in range(24)]
+    with hub.counter() as counter:
+        await asyncio.gather(
+            *((first if i % 2 else second).append(rows(tag)) for i, tag in enumerate(tags))
+        )
+    if hub.backend == "postgresql":
+        # Each writer read the head once to start; more reads are swaps that lost to the
+        # other writer and linked their rows again.
+        reads = [s for s in counter.statements if s.startswith("SELECT audit_chain.last_id")]
+        assert len(reads) > 2, counter.statements
+    async with hub.engine.connect() as connection:
+        written = (
+            (
+                await connection.execute(
+                    text("SELECT detail FROM audit_event WHERE detail LIKE 'two writers %'")
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert sorted(written) == sorted(f"two writers {tag}" for tag in tags)
+    owner = make_engine(hub.owner_url)
+    try:
+        async with owner.connect() as connection:
+            assert (await verify(connection)).ok
+    finally:
+        await owner.dispose()
