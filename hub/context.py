@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Coroutine, Hashable, Mapping, Sequence
+from typing import Any, NoReturn, TypeVar
 
 from sqlalchemy import Row
 from sqlalchemy.exc import DBAPIError
@@ -34,6 +34,7 @@ class AuditUnavailable(HubError):
 AnyRow = Row[*tuple[Any, ...]]
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
+T = TypeVar("T")
 
 
 class Context(BaseContext):
@@ -97,15 +98,8 @@ class Context(BaseContext):
                 await self.audit.flush(self.session)
                 await self.session.commit()
             except Exception as error:
-                log.exception("audit of request %s failed", self.audit.correlation_id)
                 await self.session.rollback()
-                self.audit.withhold(type(error).__name__)
-                await self.audit.flush(self.session)
-                await self.session.commit()
-                raise AuditUnavailable(
-                    "The request could not be audited, so its data is withheld (reference"
-                    f" {self.audit.correlation_id})."
-                ) from None
+                await self._withhold(error)
         actions, self.after_commit = self.after_commit, []
         if not failed:
             for action in actions:
@@ -128,14 +122,19 @@ class Context(BaseContext):
             try:
                 await writer.append(rows)
             except Exception as error:
-                log.exception("audit of request %s failed", self.audit.correlation_id)
-                self.audit.withhold(type(error).__name__)
-                await self.audit.flush(self.session)
-                await self.session.commit()
-                raise AuditUnavailable(
-                    "The request could not be audited, so its data is withheld (reference"
-                    f" {self.audit.correlation_id})."
-                ) from None
+                await self._withhold(error)
+
+    async def _withhold(self, error: Exception) -> NoReturn:
+        """The audit failed: record the refusal in a transaction of its own and withhold
+        the data."""
+        log.exception("audit of request %s failed", self.audit.correlation_id)
+        self.audit.withhold(type(error).__name__)
+        await self.audit.flush(self.session)
+        await self.session.commit()
+        raise AuditUnavailable(
+            "The request could not be audited, so its data is withheld (reference"
+            f" {self.audit.correlation_id})."
+        ) from None
 
     async def rows(self, statement: Executable) -> Sequence[AnyRow]:
         result: Sequence[AnyRow] = await self._statement(statement, lambda r: r.all())
@@ -166,14 +165,8 @@ class Context(BaseContext):
                 raise
             return row
 
-        async with self._lock:
-            task = asyncio.ensure_future(run())
-            try:
-                return await asyncio.shield(task)
-            except asyncio.CancelledError:
-                with contextlib.suppress(Exception):
-                    await task
-                raise
+        found: Sequence[Any] | None = await self._serialised(run())
+        return found
 
     async def _statement(
         self,
@@ -188,8 +181,13 @@ class Context(BaseContext):
         statement cut off midway invalidates the connection. A statement that fails rolls
         the transaction back, so the fields after it still read (reads lose nothing by it;
         a request with errors never commits its writes, see ``finish``)."""
+        return await self._serialised(self._execute(statement, take, parameters))
+
+    async def _serialised(self, statement: Coroutine[Any, Any, T]) -> T:
+        """Run one statement at a time on the session, and to its end even if the field
+        waiting for it is cancelled (see ``_statement``)."""
         async with self._lock:
-            task = asyncio.ensure_future(self._execute(statement, take, parameters))
+            task = asyncio.ensure_future(statement)
             try:
                 return await asyncio.shield(task)
             except asyncio.CancelledError:

@@ -124,6 +124,14 @@ def _template_key(
     )
 
 
+def _takes_a_default(definition: OperationDefinitionNode, given: Mapping[str, Any]) -> bool:
+    """Whether a variable left out takes its default (the planner does not plan those)."""
+    return any(
+        v.default_value is not None and v.variable.name.value not in given
+        for v in definition.variable_definitions or ()
+    )
+
+
 def _describe(definition: OperationDefinitionNode) -> tuple[str | None, str]:
     names = sorted(
         {s.name.value for s in definition.selection_set.selections if isinstance(s, FieldNode)}
@@ -176,10 +184,7 @@ async def serve_cached(
     given = variables or {}
     if given and variable_strings(given, "$"):
         return None
-    if any(
-        v.default_value is not None and v.variable.name.value not in given
-        for v in template.definition.variable_definitions or ()
-    ):
+    if _takes_a_default(template.definition, given):
         return None
     checked = get_variable_values(
         schema._schema, template.definition.variable_definitions or (), given
@@ -280,10 +285,7 @@ class CompiledReads(SchemaExtension):
         if isinstance(checked, list):
             return  # invalid variables: graphql-core reports them as a request error
         coerced = checked.coerced
-        if any(
-            v.default_value is not None and v.variable.name.value not in given
-            for v in definition.variable_definitions or ()
-        ):
+        if _takes_a_default(definition, given):
             context.fallback_reason = "a variable default"
             return
         key = _template_key(context, execution.query, provided_operation_name(execution))

@@ -17,7 +17,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Dialect, Executable, bindparam, insert, select, text, update
+from sqlalchemy import (
+    BindParameter,
+    Dialect,
+    Executable,
+    bindparam,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from hub.access.models import AuditChain, AuditEvent
@@ -163,51 +172,38 @@ async def append_by_swap(
 
 _READ_HEAD = select(CHAIN.c.last_id, CHAIN.c.last_hash).where(CHAIN.c.id == 1)
 
-_SWAPS: dict[tuple[int, tuple[str, ...], int], Executable] = {}
+_SWAPS: dict[tuple[int, tuple[str, ...], str], Executable] = {}
 
 
 def _swap_statement(count: int, names: tuple[str, ...], dialect: Dialect) -> Executable:
     """Move the head from ``expected_id`` and insert ``count`` rows only if it moved: one
     statement (the rows are a VALUES list with typed parameters, selected while the
     head's update returned a row)."""
-    key = (count, names, id(dialect))
+    key = (count, names, dialect.name)
     found = _SWAPS.get(key)
-    if found is not None:
-        return found
-    # The columns' types for the casts (a collation belongs to the column, not the cast).
-    types = {
-        name: re.sub(r'\s+COLLATE\s+"[^"]*"', "", EVENT.c[name].type.compile(dialect=dialect))
-        for name in names
-    }
-    columns = ", ".join(names)
-    rows = ", ".join(
-        "(" + ", ".join(f"CAST(:{name}_{i} AS {types[name]})" for name in names) + ")"
-        for i in range(count)
-    )
-    statement = text(
-        f"WITH moved AS (UPDATE {CHAIN.name} SET last_id = :head_id, last_hash = :head_hash"
-        " WHERE id = 1 AND last_id = :expected_id RETURNING 1)"
-        f" INSERT INTO {EVENT.name} ({columns}) SELECT * FROM (VALUES {rows}) AS added"
-        " WHERE EXISTS (SELECT 1 FROM moved)"
-    ).bindparams(
-        *[
-            bindparam(f"{name}_{i}", type_=EVENT.c[name].type)
-            for i in range(count)
+    if found is None:
+        # The columns' types for the casts (a collation belongs to the column, not a cast).
+        types = {
+            name: re.sub(r'\s+COLLATE\s+"[^"]*"', "", EVENT.c[name].type.compile(dialect=dialect))
             for name in names
-        ],
-        bindparam("head_id", type_=CHAIN.c.last_id.type),
-        bindparam("head_hash", type_=CHAIN.c.last_hash.type),
-        bindparam("expected_id", type_=CHAIN.c.last_id.type),
-    )
-    _SWAPS[key] = statement
-    return statement
+        }
+        found = _SWAPS[key] = text(
+            f"WITH moved AS (UPDATE {CHAIN.name} SET last_id = :head_id,"
+            " last_hash = :head_hash WHERE id = 1 AND last_id = :expected_id RETURNING 1)"
+            f" INSERT INTO {EVENT.name} ({', '.join(names)})"
+            f" SELECT * FROM (VALUES {_values(count, names, types)}) AS added"
+            " WHERE EXISTS (SELECT 1 FROM moved)"
+        ).bindparams(
+            *_parameters(count, names), bindparam("expected_id", type_=CHAIN.c.last_id.type)
+        )
+    return found
 
 
-_DRIVER: dict[tuple[int, int], DriverStatement] = {}
+_DRIVER: dict[tuple[int, str], DriverStatement] = {}
 
 
 def _driver_statement(statement: Executable, dialect: Dialect) -> DriverStatement:
-    key = (id(statement), id(dialect))
+    key = (id(statement), dialect.name)  # the statements are kept for the process
     found = _DRIVER.get(key)
     if found is None:
         found = _DRIVER[key] = DriverStatement.compile(statement, dialect)  # type: ignore[arg-type]
@@ -219,21 +215,29 @@ def _append_statement(count: int, names: tuple[str, ...]) -> Executable:
     """Insert ``count`` rows and move the head, as one statement with named parameters:
     a text clause, because SQLAlchemy compiles a multi-row INSERT anew each time (the same
     object is returned for each count and set of columns, so it is compiled once)."""
-    columns = ", ".join(names)
-    rows = ", ".join("(" + ", ".join(f":{name}_{i}" for name in names) + ")" for i in range(count))
-    statement = text(
-        f"WITH added AS (INSERT INTO {EVENT.name} ({columns}) VALUES {rows})"
+    return text(
+        f"WITH added AS (INSERT INTO {EVENT.name} ({', '.join(names)})"
+        f" VALUES {_values(count, names, None)})"
         f" UPDATE {CHAIN.name} SET last_id = :head_id, last_hash = :head_hash WHERE id = 1"
-    )
-    return statement.bindparams(
-        *[
-            bindparam(f"{name}_{i}", type_=EVENT.c[name].type)
-            for i in range(count)
-            for name in names
-        ],
+    ).bindparams(*_parameters(count, names))
+
+
+def _values(count: int, names: tuple[str, ...], casts: dict[str, str] | None) -> str:
+    """``count`` rows of named parameters (``:name_i``) as a VALUES list, cast if asked."""
+
+    def one(name: str, i: int) -> str:
+        return f":{name}_{i}" if casts is None else f"CAST(:{name}_{i} AS {casts[name]})"
+
+    return ", ".join("(" + ", ".join(one(n, i) for n in names) + ")" for i in range(count))
+
+
+def _parameters(count: int, names: tuple[str, ...]) -> list[BindParameter[Any]]:
+    """The typed parameters of ``_values`` and of the head's move."""
+    return [
+        *(bindparam(f"{n}_{i}", type_=EVENT.c[n].type) for i in range(count) for n in names),
         bindparam("head_id", type_=CHAIN.c.last_id.type),
         bindparam("head_hash", type_=CHAIN.c.last_hash.type),
-    )
+    ]
 
 
 @dataclass(frozen=True, slots=True)

@@ -176,27 +176,7 @@ async def test_data_is_withheld_when_its_audit_cannot_be_written(
     """An unmasked read whose audit rows cannot be committed returns no data, the first
     time (resolvers, in the request's transaction) as when its plan is cached (the audit
     writer's group commit); the refusal itself is recorded."""
-    import hub.access.audit as audit_module
-    import hub.access.writer as writer_module
-    from hub.access import chain
-
-    original = chain.append
-
-    async def failing(session: Any, rows: Any) -> None:
-        if any(row["action"] != "audit" for row in rows):
-            raise RuntimeError("disk full")
-        await original(session, rows)
-
-    original_driver = chain.append_by_swap
-
-    async def failing_driver(connection: Any, rows: Any, known: Any) -> None:
-        if any(row["action"] != "audit" for row in rows):
-            raise RuntimeError("disk full")
-        await original_driver(connection, rows, known)
-
-    monkeypatch.setattr(audit_module, "append", failing)
-    monkeypatch.setattr(writer_module, "append", failing)
-    monkeypatch.setattr(writer_module, "append_by_swap", failing_driver)
+    _refuse(monkeypatch, lambda row: row["action"] != "audit", "disk full")
     query = "{ students(first: 2) { edges { node { name idNumber } } } }"
     answers = []
     for _ in range(3):
@@ -236,27 +216,11 @@ async def test_concurrent_audited_reads_share_a_commit_and_fail_alone(
     whose rows cannot be written loses its data."""
     import asyncio
 
-    import hub.access.writer as writer_module
-    from hub.access import chain
-
     writer = hub.state.audit_writer
     query = "{ students(first: 3) { edges { node { name idNumber } } } }"
     users = ["county.registrar"] * 6 + ["county2.registrar"] * 2
     for user in set(users):  # plans cached, principals loaded
         await hub.data(query, user=user)
-    original = chain.append
-
-    async def poisoned(session: Any, rows: Any) -> None:
-        if any(row["username"] == "county2.registrar" for row in rows):
-            raise RuntimeError("rejected row")
-        await original(session, rows)
-
-    original_driver = chain.append_by_swap
-
-    async def poisoned_driver(connection: Any, rows: Any, known: Any) -> None:
-        if any(row["username"] == "county2.registrar" for row in rows):
-            raise RuntimeError("rejected row")
-        await original_driver(connection, rows, known)
 
     async def together(who: list[str]) -> list[dict[str, Any]]:
         answers = await asyncio.gather(
@@ -283,8 +247,9 @@ async def test_concurrent_audited_reads_share_a_commit_and_fail_alone(
     assert batches > ones  # some batch held more than one request
     assert await _unmask_rows(hub) - before_rows == 8  # one row per request all the same
 
-    monkeypatch.setattr(writer_module, "append", poisoned)
-    monkeypatch.setattr(writer_module, "append_by_swap", poisoned_driver)
+    # The neighbour county's reads cannot be recorded (its refusals can).
+    poisoned = {"username": "county2.registrar", "action": "unmask"}
+    _refuse(monkeypatch, lambda row: poisoned.items() <= row.items(), "rejected row")
     before_rows = await _unmask_rows(hub)
     bodies = await together(users)
     for user, body in zip(users, bodies, strict=True):
@@ -352,3 +317,19 @@ async def test_two_writers_append_to_one_chain_without_losing_a_row(hub: Hub) ->
             assert (await verify(connection)).ok
     finally:
         await owner.dispose()
+
+
+def _refuse(monkeypatch: pytest.MonkeyPatch, bad: Any, why: str) -> None:
+    """Make every append of the audit chain fail, on every path (in the request's
+    transaction, the writer's), when one of its rows is ``bad``, as a database that
+    refuses them would."""
+    from hub.access import chain
+
+    linked = chain._linked
+
+    def refusing(rows: Any, head: Any) -> Any:
+        if any(bad(row) for row in rows):
+            raise RuntimeError(why)
+        return linked(rows, head)
+
+    monkeypatch.setattr(chain, "_linked", refusing)
