@@ -220,7 +220,7 @@ async def run(students: int, seed: int, iterations: int) -> None:
             "SELECT s.student_number, s.name, s.sex_code, s.birth_date, s.grade_code,"
             " c.name AS class_name, sc.code AS school_code, sc.name AS school_name"
             " FROM student s JOIN school sc ON sc.id = s.school_id"
-            " LEFT JOIN school_class c ON c.id = s.class_id WHERE s.student_number = $1",
+            " LEFT JOIN class c ON c.id = s.class_id WHERE s.student_number = $1",
             numbers[i % len(numbers)],
         )
         assert row is not None
@@ -250,7 +250,7 @@ async def run(students: int, seed: int, iterations: int) -> None:
         )
         ids = [r["id"] for r in rows]
         family = await raw.fetch(
-            "SELECT student_id, name, relationship_code, phone FROM family_member"
+            "SELECT student_id, name, relationship_code, phone FROM guardian"
             " WHERE student_id = ANY($1::bigint[]) ORDER BY student_id, position",
             ids,
         )

@@ -55,10 +55,10 @@ def once(produce: Callable[[], Awaitable[Any]]) -> Callable[[], Awaitable[Any]]:
 RESOURCE_OF = {
     "org_unit": "org_unit",
     "school": "school",
-    "school_class": "school",
+    "class": "school",
     "student": "student",
     "status_change": "student",
-    "staff": "staff",
+    "teacher": "teacher",
     "building": "building",
     "asset": "asset",
     "audit_event": "audit",

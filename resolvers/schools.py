@@ -10,7 +10,7 @@ from hub.context import Context
 from hub.db.base import table_of
 from hub.errors import BadInput
 from hub.pagination import PageArgs
-from hub.schools.models import School, SchoolClass
+from hub.schools.models import Class, School
 from resolvers import filters
 from resolvers.common import (
     InSubtree,
@@ -23,7 +23,7 @@ from resolvers.common import (
 )
 
 TABLE = table_of(School)
-CLASS_TABLE = table_of(SchoolClass)
+CLASS_TABLE = table_of(Class)
 
 
 def check_school_code(code: str) -> str:

@@ -13,7 +13,7 @@ from hub.errors import BadInput, Forbidden
 from hub.ids import decode_id_of, encode_id
 from hub.pagination import PageArgs
 from hub.schools.models import School
-from hub.students.models import FamilyMember, StatusChange, Student
+from hub.students.models import Guardian, StatusChange, Student
 from resolvers import federation, filters
 from resolvers.common import (
     ByParent,
@@ -28,7 +28,7 @@ from resolvers.common import (
 )
 
 TABLE = table_of(Student)
-FAMILY = table_of(FamilyMember)
+GUARDIAN = table_of(Guardian)
 CHANGES = table_of(StatusChange)
 SCHOOLS = table_of(School)
 
@@ -201,25 +201,25 @@ async def count_of_parent(ctx: Context, column: str, parent_id: int, spec: dict[
     return await load.count(parent_id)
 
 
-def _family_with_path() -> Select[Any]:
+def _guardians_with_path() -> Select[Any]:
     """Family members carry no path of their own: they take their student's (for access
     and for masking decisions)."""
-    return select(FAMILY, TABLE.c.path).join(TABLE, TABLE.c.id == FAMILY.c.student_id)
+    return select(GUARDIAN, TABLE.c.path).join(TABLE, TABLE.c.id == GUARDIAN.c.student_id)
 
 
-async def family_of(ctx: Context, student_id: int) -> list[Row[Any]]:
+async def guardians_of(ctx: Context, student_id: int) -> list[Row[Any]]:
     async def load(ids: list[int]) -> list[list[Row[Any]]]:
         statement = (
-            _family_with_path()
-            .where(FAMILY.c.student_id.in_(set(ids)), visible(ctx, TABLE))
-            .order_by(FAMILY.c.student_id, FAMILY.c.position)
+            _guardians_with_path()
+            .where(GUARDIAN.c.student_id.in_(set(ids)), visible(ctx, TABLE))
+            .order_by(GUARDIAN.c.student_id, GUARDIAN.c.position)
         )
         grouped: dict[int, list[Row[Any]]] = {i: [] for i in ids}
         for row in await ctx.rows(statement):
             grouped[row.student_id].append(row)
         return [grouped[i] for i in ids]
 
-    rows: list[Row[Any]] = await ctx.loader("family_by_student", load).load(student_id)
+    rows: list[Row[Any]] = await ctx.loader("guardians_by_student", load).load(student_id)
     return rows
 
 
@@ -231,15 +231,15 @@ async def changes_of(ctx: Context, student_id: int) -> list[Row[Any]]:
     return rows
 
 
-async def family_member_by_id(ctx: Context, pk: int) -> Row[Any] | None:
+async def guardian_by_id(ctx: Context, pk: int) -> Row[Any] | None:
     """A family member by id, visible when the student is (they carry no path of their own)."""
 
     async def load(ids: list[int]) -> list[Row[Any] | None]:
-        statement = _family_with_path().where(FAMILY.c.id.in_(set(ids)), visible(ctx, TABLE))
+        statement = _guardians_with_path().where(GUARDIAN.c.id.in_(set(ids)), visible(ctx, TABLE))
         found = {row.id: row for row in await ctx.rows(statement)}
         return [found.get(i) for i in ids]
 
-    row: Row[Any] | None = await ctx.loader("family_member_by_id", load).load(pk)
+    row: Row[Any] | None = await ctx.loader("guardian_by_id", load).load(pk)
     return row
 
 

@@ -9,11 +9,11 @@ from sqlalchemy import Row
 from hub.context import Context
 from hub.db.base import table_of
 from hub.pagination import PageArgs
-from hub.teachers.models import Staff
+from hub.teachers.models import Teacher
 from resolvers import filters
 from resolvers.common import ByParent, Listing, child_listing, listing, load_by_id
 
-TABLE = table_of(Staff)
+TABLE = table_of(Teacher)
 
 
 async def by_id(ctx: Context, pk: int) -> Row[Any] | None:

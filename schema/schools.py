@@ -155,12 +155,12 @@ class School(RowType, Node):
         return connection(listing, Asset.from_row, after is not None)
 
     @strawberry.field(description="Classes of this school, by grade and number (班级).")
-    async def classes(self, info: HubInfo) -> list[SchoolClass]:
-        return rows_to(SchoolClass.from_row, await resolve.classes_of(info.context, self.pk))
+    async def classes(self, info: HubInfo) -> list[Class]:
+        return rows_to(Class.from_row, await resolve.classes_of(info.context, self.pk))
 
 
 @strawberry.type(name="Class", description="A class of a school (班级).")
-class SchoolClass(RowType, Node):
+class Class(RowType, Node):
     type_name = "Class"
     pk: strawberry.Private[int]
     name: str = strawberry.field(description="Class name (班级名称).")

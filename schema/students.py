@@ -30,11 +30,11 @@ from schema.common import (
 )
 
 if TYPE_CHECKING:
-    from schema.schools import School, SchoolClass
+    from schema.schools import Class, School
 
 SchoolType = Annotated["School", strawberry.lazy("schema.schools")]
 SENSITIVE = "student_sensitive"  # the resource whose unmask grant reveals these fields
-ClassType = Annotated["SchoolClass", strawberry.lazy("schema.schools")]
+ClassType = Annotated["Class", strawberry.lazy("schema.schools")]
 
 
 @strawberry.input(description="Filter for students (学生筛选).")
@@ -307,12 +307,12 @@ class Student(RowType, Node):
         return School.maybe(await resolve_schools.by_id(info.context, self.school_id))
 
     @strawberry.field(name="class", description="The class (所在班级).")
-    async def school_class(self, info: HubInfo) -> ClassType | None:
-        from schema.schools import SchoolClass
+    async def class_(self, info: HubInfo) -> ClassType | None:
+        from schema.schools import Class
 
         if self.class_id is None:
             return None
-        return SchoolClass.maybe(await resolve_schools.class_by_id(info.context, self.class_id))
+        return Class.maybe(await resolve_schools.class_by_id(info.context, self.class_id))
 
     @strawberry.field(description="Class name (班级名称).")
     async def class_name(self, info: HubInfo) -> str | None:
@@ -325,7 +325,7 @@ class Student(RowType, Node):
     async def guardians(self, info: HubInfo) -> list[Guardian]:
         if self.pk is None:  # the docked systems deliver no family members yet
             return []
-        return rows_to(Guardian.from_row, await resolve.family_of(info.context, self.pk))
+        return rows_to(Guardian.from_row, await resolve.guardians_of(info.context, self.pk))
 
     @strawberry.field(description="Status changes, oldest first (学籍异动记录).")
     async def status_changes(self, info: HubInfo) -> list[StatusChange]:

@@ -100,10 +100,10 @@ class Teacher(RowType, Node):
     title: Code = code_field("title", "title_code", "Professional title (专业技术职务).")
     status: Code = code_field("staff_status", "status_code", "Current status (当前状态).")
     id_number_value: str | None = sensitive_field(
-        "staff_sensitive", "id_number", mask_id, "ID number (身份证件号).", "idNumber"
+        "teacher_sensitive", "id_number", mask_id, "ID number (身份证件号).", "idNumber"
     )
     phone_value: str | None = sensitive_field(
-        "staff_sensitive", "phone", mask_phone, "Phone (联系电话).", "phone"
+        "teacher_sensitive", "phone", mask_phone, "Phone (联系电话).", "phone"
     )
 
     @strawberry.field(description="The employing school (任职学校).")

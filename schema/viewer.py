@@ -18,7 +18,7 @@ from schema.assets import Asset
 from schema.buildings import Building
 from schema.common import HubInfo, Node, RowType, decode_id
 from schema.orgunits import OrgUnit
-from schema.schools import School, SchoolClass
+from schema.schools import Class, School
 from schema.students import Guardian, StatusChange, Student
 from schema.teachers import Teacher
 
@@ -28,9 +28,9 @@ Loader = Callable[[Context, int], Awaitable[Row[Any] | None]]
 NODE_TYPES: dict[str, tuple[Loader, type[RowType]]] = {
     "OrgUnit": (orgunits.by_id, OrgUnit),
     "School": (schools.by_id, School),
-    "Class": (schools.class_by_id, SchoolClass),
+    "Class": (schools.class_by_id, Class),
     "Student": (students.by_id, Student),
-    "Guardian": (students.family_member_by_id, Guardian),
+    "Guardian": (students.guardian_by_id, Guardian),
     "StatusChange": (students.change_by_id, StatusChange),
     "Teacher": (teachers.by_id, Teacher),
     "Building": (buildings.by_id, Building),

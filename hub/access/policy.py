@@ -30,8 +30,8 @@ RESOURCES = (
     "school",
     "student",
     "student_sensitive",
-    "staff",
-    "staff_sensitive",
+    "teacher",
+    "teacher_sensitive",
     "building",
     "asset",
     "grants",
@@ -64,15 +64,33 @@ class AssignmentAdapter(persist.Adapter):  # type: ignore[misc]  # casbin is unt
         self.assignments = list(assignments)
 
     def load_policy(self, model: Any) -> None:
-        for raw in self.policy_file.read_text(encoding="utf-8").splitlines():
+        text = self.policy_file.read_text(encoding="utf-8")
+        for number, raw in enumerate(text.splitlines(), start=1):
             line = raw.strip()
             if line and not line.startswith("#"):
+                check_policy_line(line, f"{self.policy_file}:{number}")
                 persist.load_policy_line(line, model)
         for a in self.assignments:
             persist.load_policy_line(f"g, {a.username}, {a.role}, {domain_of(a.path)}", model)
 
     def save_policy(self, model: Any) -> bool:
         raise NotImplementedError("role assignments are written through the hub's services")
+
+
+def check_policy_line(line: str, where: str) -> None:
+    """A permission line is ``p, ROLE, RESOURCE, ACTION`` with names the hub knows: a
+    misspelt or renamed resource (``staff`` became ``teacher``) would otherwise grant nothing,
+    silently."""
+    fields = [f.strip() for f in line.split(",")]
+    if fields[0] != "p" or len(fields) != 4:
+        raise ValueError(f"{where}: expected 'p, ROLE, RESOURCE, ACTION', got {line!r}")
+    for value, known, what in (
+        (fields[1], ROLES, "role"),
+        (fields[2], RESOURCES, "resource"),
+        (fields[3], ACTIONS, "action"),
+    ):
+        if value not in known:
+            raise ValueError(f"{where}: unknown {what} {value!r} (known: {', '.join(known)})")
 
 
 def build_enforcer(assignments: Iterable[Assignment] = ()) -> casbin.Enforcer:

@@ -7,29 +7,29 @@ from hub.codes.models import CodeValue, DivisionName
 from hub.db.base import Base
 from hub.meta import HubMeta
 from hub.orgunits.models import OrgLevel, OrgUnit
-from hub.schools.models import School, SchoolClass
+from hub.schools.models import Class, School
 from hub.sources.models import SyncRejection, SyncRun
-from hub.students.models import FamilyMember, StatusChange, Student
-from hub.teachers.models import Staff
+from hub.students.models import Guardian, StatusChange, Student
+from hub.teachers.models import Teacher
 
 __all__ = [
     "Asset",
     "AuditEvent",
     "Base",
     "Building",
+    "Class",
     "CodeValue",
     "DivisionName",
-    "FamilyMember",
+    "Guardian",
     "HubMeta",
     "HubUser",
     "OrgLevel",
     "OrgUnit",
     "RoleAssignment",
     "School",
-    "SchoolClass",
-    "Staff",
     "StatusChange",
     "Student",
     "SyncRejection",
     "SyncRun",
+    "Teacher",
 ]

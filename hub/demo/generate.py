@@ -55,8 +55,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "primary_years",
         "junior_years",
     ),
-    "school_class": ("id", "school_id", "path", "grade_code", "number", "name", "entry_year"),
-    "staff": (
+    "class": ("id", "school_id", "path", "grade_code", "number", "name", "entry_year"),
+    "teacher": (
         "id",
         "staff_number",
         "name",
@@ -182,7 +182,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "travel_mode_code",
         "needs_school_bus",
     ),
-    "family_member": (
+    "guardian": (
         "id",
         "student_id",
         "position",
@@ -512,10 +512,10 @@ def _school(
             size = min(size, budget - students_here)
             if size <= 0:
                 break
-            class_id = ids.take("school_class")
+            class_id = ids.take("class")
             class_name = f"{GRADE_NAMES[grade]}({class_number})班"
             entry_year = SCHOOL_YEAR - (GRADE_YEAR[grade] - _stage_start(grade))
-            rows["school_class"].append(
+            rows["class"].append(
                 (class_id, school_id, path, grade, class_number, class_name, entry_year)
             )
             classes.append((class_id, grade, class_number, class_name, size))
@@ -666,9 +666,9 @@ def _family(
         name = demo.name(male)
         if relationship in ("51", "61"):  # the child carries the father's surname
             name = surname + name[1:]
-        rows["family_member"].append(
+        rows["guardian"].append(
             (
-                demo.ids.take("family_member"),
+                demo.ids.take("guardian"),
                 student_id,
                 position,
                 name,
@@ -748,9 +748,9 @@ def _staff(
             started = SCHOOL_YEAR
         joined = rng.randint(started, SCHOOL_YEAR)
         birthplace = county.division.code if rng.random() < 0.7 else rng.choice(demo.other_counties)
-        rows["staff"].append(
+        rows["teacher"].append(
             (
-                demo.ids.take("staff"),
+                demo.ids.take("teacher"),
                 f"{school_code}{n:04d}",
                 demo.name(male),
                 "1" if male else "2",

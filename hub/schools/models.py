@@ -40,10 +40,10 @@ class School(Base):
     __table_args__ = (UniqueConstraint("sync_source", "sync_key", name="uq_school_sync_key"),)
 
 
-class SchoolClass(Base):
+class Class(Base):
     """A class (班级) of a school in one grade."""
 
-    __tablename__ = "school_class"
+    __tablename__ = "class"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     school_id: Mapped[int] = mapped_column(ForeignKey("school.id"))
@@ -53,4 +53,4 @@ class SchoolClass(Base):
     name: Mapped[str] = mapped_column(String(50))
     entry_year: Mapped[int] = mapped_column(Integer)
 
-    __table_args__ = (Index("ix_school_class_school_grade", "school_id", "grade_code", "number"),)
+    __table_args__ = (Index("ix_class_school_grade", "school_id", "grade_code", "number"),)

@@ -45,7 +45,7 @@ class Student(Base):
     email: Mapped[str | None] = mapped_column(String(100))  # 电子信箱
     # Schooling (学籍信息)
     school_id: Mapped[int] = mapped_column(ForeignKey("school.id"))
-    class_id: Mapped[int | None] = mapped_column(ForeignKey("school_class.id"))
+    class_id: Mapped[int | None] = mapped_column(ForeignKey("class.id"))
     path: Mapped[str] = mapped_column(PathType)
     grade_code: Mapped[str] = mapped_column(Code(2))  # 年级
     enrolled_on: Mapped[str | None] = mapped_column(String(7))  # 入学年月 YYYY-MM
@@ -81,10 +81,10 @@ class Student(Base):
     )
 
 
-class FamilyMember(Base):
+class Guardian(Base):
     """Family member or guardian of a student (家庭成员或监护人)."""
 
-    __tablename__ = "family_member"
+    __tablename__ = "guardian"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     student_id: Mapped[int] = mapped_column(ForeignKey("student.id", ondelete="CASCADE"))
@@ -100,7 +100,7 @@ class FamilyMember(Base):
     id_type_code: Mapped[str | None] = mapped_column(Code(1))
     id_number: Mapped[str | None] = mapped_column(String(30))
 
-    __table_args__ = (Index("ix_family_member_student_id_position", "student_id", "position"),)
+    __table_args__ = (Index("ix_guardian_student_id_position", "student_id", "position"),)
 
 
 class StatusChange(Base):

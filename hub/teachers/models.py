@@ -9,10 +9,10 @@ from hub.db.base import Base
 from hub.db.types import Code, PathType
 
 
-class Staff(Base):
-    """Staff member (教职工); ``is_teacher`` marks full-time teachers (专任教师)."""
+class Teacher(Base):
+    """A teacher or other staff member (教职工); ``is_teacher``: a full-time teacher (专任教师)."""
 
-    __tablename__ = "staff"
+    __tablename__ = "teacher"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     staff_number: Mapped[str] = mapped_column(String(20), unique=True)  # 教职工号
@@ -40,6 +40,6 @@ class Staff(Base):
     status_code: Mapped[str] = mapped_column(Code(2))  # 当前状态
 
     __table_args__ = (
-        Index("ix_staff_school_id_id", "school_id", "id", postgresql_include=["path"]),
-        Index("ix_staff_path_id", "path", "id"),
+        Index("ix_teacher_school_id_id", "school_id", "id", postgresql_include=["path"]),
+        Index("ix_teacher_path_id", "path", "id"),
     )

@@ -18,19 +18,19 @@ from hub.buildings.models import Building
 from hub.context import Context
 from hub.db.base import table_of
 from hub.orgunits.models import OrgUnit
-from hub.schools.models import School, SchoolClass
-from hub.students.models import FamilyMember, StatusChange, Student
-from hub.teachers.models import Staff
+from hub.schools.models import Class, School
+from hub.students.models import Guardian, StatusChange, Student
+from hub.teachers.models import Teacher
 from resolvers import access, assets, buildings, orgunits, schools, students, teachers
 
 Conditions = Callable[[Context, dict[str, Any]], Awaitable[Any]]
 
 STUDENT = table_of(Student)
 SCHOOL = table_of(School)
-CLASS = table_of(SchoolClass)
-FAMILY = table_of(FamilyMember)
+CLASS = table_of(Class)
+GUARDIAN = table_of(Guardian)
 CHANGE = table_of(StatusChange)
-STAFF = table_of(Staff)
+TEACHER = table_of(Teacher)
 BUILDING = table_of(Building)
 ASSET = table_of(Asset)
 ORG_UNIT = table_of(OrgUnit)
@@ -55,9 +55,9 @@ KINDS: dict[str, Kind] = {
     "School": Kind(SCHOOL, schools.conditions),
     "Class": Kind(CLASS),
     "Student": Kind(STUDENT, students.conditions, routed="student"),
-    "Guardian": Kind(FAMILY),  # carries its student's path (and scope)
+    "Guardian": Kind(GUARDIAN),  # carries its student's path (and scope)
     "StatusChange": Kind(CHANGE),
-    "Teacher": Kind(STAFF, teachers.conditions),
+    "Teacher": Kind(TEACHER, teachers.conditions),
     "Building": Kind(BUILDING, buildings.conditions, routed="building"),
     "Asset": Kind(ASSET, assets.conditions),
     # The audit log: newest first (id descending), nested-style ``k2`` cursors.

@@ -40,7 +40,7 @@ from resolvers.common import path_column, visible
 from resolvers.plan import roles
 from resolvers.plan.entities import (
     EDGES,
-    FAMILY,
+    GUARDIAN,
     KINDS,
     ROOT_LISTS,
     ROOT_LOOKUPS,
@@ -254,9 +254,9 @@ class Planner:
         viewer's scope on them (family members have no path of their own: they take their
         student's)."""
         if type_name == "Guardian":
-            columns = [FAMILY.c[c] for c in self._columns(type_name, selected) if c != "path"]
+            columns = [GUARDIAN.c[c] for c in self._columns(type_name, selected) if c != "path"]
             rows = select(*columns, STUDENT.c.path)
-            rows = rows.join_from(FAMILY, STUDENT, STUDENT.c.id == FAMILY.c.student_id)
+            rows = rows.join_from(GUARDIAN, STUDENT, STUDENT.c.id == GUARDIAN.c.student_id)
             return rows, visible(self.ctx, STUDENT)
         table = KINDS[type_name].table
         return self._select(type_name, selected), visible(self.ctx, table)
@@ -451,9 +451,9 @@ class Planner:
         if isinstance(edge, ToMany):
             if edge.target == "Guardian":  # the student's path, and its scope, are the parent's
                 names = dict.fromkeys([*self._columns("Guardian", item), "position"])
-                columns = [FAMILY.c[c] for c in names if c != "path"]
+                columns = [GUARDIAN.c[c] for c in names if c != "path"]
                 family: Select[Any] = select(*columns, source.c.path.label("path"))
-                listed = family.where(FAMILY.c.student_id == source.c.id)
+                listed = family.where(GUARDIAN.c.student_id == source.c.id)
             else:
                 table = KINDS[edge.target].table
                 listed = self._select(edge.target, item, *edge.order).where(

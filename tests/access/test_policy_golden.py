@@ -3,9 +3,12 @@ unit, a child, a sibling, its parent and another province, for every action."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import casbin
 import pytest
 
-from hub.access.policy import ACTIONS, Assignment, build_enforcer
+from hub.access.policy import ACTIONS, POLICY_DIR, Assignment, AssignmentAdapter, build_enforcer
 
 # Paths of a small tree: province 44 with city 4401 (counties 440103, 440104 and school
 # 4144000001 in 440103), and province 45.
@@ -49,18 +52,18 @@ ALLOWED = {
         ("student", "approve"),
         ("student", "export"),
         ("student_sensitive", "unmask"),
-        ("staff", "read"),
+        ("teacher", "read"),
     },
     "viewer": {
         ("org_unit", "read"),
         ("school", "read"),
         ("student", "read"),
-        ("staff", "read"),
+        ("teacher", "read"),
         ("building", "read"),
         ("asset", "read"),
     },
 }
-RESOURCES = ("student", "student_sensitive", "staff", "building", "grants", "audit")
+RESOURCES = ("student", "student_sensitive", "teacher", "building", "grants", "audit")
 
 
 @pytest.mark.parametrize("level", list(PATHS))
@@ -147,3 +150,22 @@ def test_decisions_are_cached_per_principal_until_its_grants_change() -> None:
         (*grants, Assignment("cache.user", "registrar", "/CN/45/")),
     )
     assert Access(enforcer, promoted).scope("student_sensitive", "unmask").prefixes == ("/CN/45/",)
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("p, viewer, staff, read", "unknown resource 'staff'"),
+        ("p, viewer, teacher, peek", "unknown action 'peek'"),
+        ("p, janitor, teacher, read", "unknown role 'janitor'"),
+        ("p, viewer, teacher", "expected 'p, ROLE, RESOURCE, ACTION'"),
+    ],
+)
+def test_a_policy_file_naming_what_the_hub_does_not_know_is_refused(
+    tmp_path: Path, line: str, message: str
+) -> None:
+    policy = tmp_path / "policy.csv"
+    policy.write_text("# comment\np, viewer, student, read\n" + line + "\n", encoding="utf-8")
+    adapter = AssignmentAdapter(policy, [])
+    with pytest.raises(ValueError, match=f"policy.csv:3: {message}"):
+        casbin.Enforcer(str(POLICY_DIR / "model.conf"), adapter)

@@ -22,7 +22,7 @@ from tests.fixtures.users import make_user
 LISTS = (
     ("students", "student", "student", "Student"),
     ("schools", "school", "school", "School"),
-    ("teachers", "staff", "staff", "Teacher"),
+    ("teachers", "teacher", "teacher", "Teacher"),
     ("buildings", "building", "building", "Building"),
     ("assets", "asset", "asset", "Asset"),
     ("orgUnits", "org_unit", "org_unit", "OrgUnit"),

@@ -54,8 +54,8 @@ def test_citizen_ids_are_valid_and_agree_with_the_record(
         assert record["student_number"] == "G" + number
         assert ric.get_birth_date(number) == record["birth_date"]
         assert (int(number[16]) % 2 == 1) == (record["sex_code"] == "1")
-    ids = _column(demo["family_member"], "family_member", "id_number")
-    ids += _column(demo["staff"], "staff", "id_number")
+    ids = _column(demo["guardian"], "guardian", "id_number")
+    ids += _column(demo["teacher"], "teacher", "id_number")
     for other in ids:
         ric.validate(str(other))
     everyone = _column(demo["student"], "student", "id_number") + ids
@@ -74,7 +74,7 @@ def test_divisions_are_real_gbt2260_codes(demo: dict[str, list[tuple[object, ...
 def test_every_student_has_two_parents_and_some_are_migrant_or_left_behind(
     demo: dict[str, list[tuple[object, ...]]],
 ) -> None:
-    members = Counter(_column(demo["family_member"], "family_member", "student_id"))
+    members = Counter(_column(demo["guardian"], "guardian", "student_id"))
     assert min(members.values()) >= 2
     assert len(members) == STUDENTS
     assert any(_column(demo["student"], "student", "migrant_child"))
@@ -104,7 +104,7 @@ def test_buildings_spread_over_all_ratings_and_staff_ratio_is_realistic(
     ratings = Counter(_column(tables["building"], "building", "danger_rating_code"))
     assert set(ratings) == {"A", "B", "C", "D"}
     assert ratings["A"] > ratings["B"] > ratings["D"]
-    teachers = sum(1 for t in _column(tables["staff"], "staff", "is_teacher") if t)
+    teachers = sum(1 for t in _column(tables["teacher"], "teacher", "is_teacher") if t)
     assert 12 <= 30_000 / teachers <= 20
 
 
