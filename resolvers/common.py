@@ -10,13 +10,13 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Row, Table, and_, func, literal, select, tuple_
 
+from hub.access.scope import Readable, path_column, path_name
 from hub.context import Context
 from hub.db.base import table_of
 from hub.errors import BadInput
+from hub.filters import Conditions
 from hub.orgunits.models import OrgUnit
 from hub.pagination import PageArgs, encode_cursor, encode_tree_cursor
-
-Conditions = tuple[ColumnElement[bool], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,40 +51,6 @@ def once(produce: Callable[[], Awaitable[Any]]) -> Callable[[], Awaitable[Any]]:
     return run
 
 
-# The access resource each table's rows belong to (policies/policy.csv).
-RESOURCE_OF = {
-    "org_unit": "org_unit",
-    "school": "school",
-    "class": "school",
-    "student": "student",
-    "status_change": "student",
-    "teacher": "teacher",
-    "building": "building",
-    "asset": "asset",
-    "audit_event": "audit",
-}
-
-
-def path_name(table: Table) -> str:
-    return "scope_path" if table.name == "audit_event" else "path"
-
-
-def path_column(table: Table) -> ColumnElement[str]:
-    """The column placing a row in the tree (audit events: the subtree of their subjects)."""
-    column: ColumnElement[str] = table.c.scope_path if table.name == "audit_event" else table.c.path
-    return column
-
-
-def visible(ctx: Context, table: Table) -> ColumnElement[bool]:
-    """SQL condition: the rows of ``table`` the viewer may read (by its path column)."""
-    return ctx.access.scope(RESOURCE_OF[table.name], "read").restrict(path_column(table))
-
-
-def scoped(ctx: Context, table: Table, conditions: Conditions) -> list[ColumnElement[bool]]:
-    """The caller's conditions plus the viewer's scope on ``table.path``."""
-    return [visible(ctx, table), *conditions]
-
-
 def tree_keyset(table: Table, args: PageArgs) -> list[ColumnElement[bool]]:
     """The keyset condition of a top-level list ordered by (path, id)."""
     args.require_list(table.name, top_level=True)
@@ -96,9 +62,10 @@ def tree_keyset(table: Table, args: PageArgs) -> list[ColumnElement[bool]]:
     return [tuple_(path_column(table), table.c.id) > position]
 
 
-def listing(ctx: Context, table: Table, conditions: Conditions, args: PageArgs) -> Listing:
+def listing(ctx: Context, readable: Readable, conditions: Conditions, args: PageArgs) -> Listing:
     """A top-level list: keyset page ordered by (path, id), and its count."""
-    where = scoped(ctx, table, conditions)
+    table = readable.table
+    where = [readable.where, *conditions]
     path = path_column(table)
 
     async def page() -> Page:
@@ -121,11 +88,14 @@ def listing(ctx: Context, table: Table, conditions: Conditions, args: PageArgs) 
     return Listing(once(page), once(count))
 
 
-def newest_first(ctx: Context, table: Table, conditions: Conditions, args: PageArgs) -> Listing:
+def newest_first(
+    ctx: Context, readable: Readable, conditions: Conditions, args: PageArgs
+) -> Listing:
     """A top-level list of an append-only log: newest first (id descending), keyset on the id,
     and its count."""
+    table = readable.table
     args.require_list(table.name, top_level=False)
-    base = scoped(ctx, table, conditions)
+    base = [readable.where, *conditions]
     where = [*base, *([] if args.after is None else [table.c.id < args.after])]
 
     async def page() -> Page:
@@ -141,23 +111,27 @@ def newest_first(ctx: Context, table: Table, conditions: Conditions, args: PageA
     return Listing(once(page), once(count))
 
 
-async def fetch_by_ids(ctx: Context, table: Table, ids: Sequence[int]) -> list[Row[Any] | None]:
+async def fetch_by_ids(
+    ctx: Context, readable: Readable, ids: Sequence[int]
+) -> list[Row[Any] | None]:
     """Rows by primary key in the order of ``ids``; ``None`` where missing or out of scope."""
     if not ids:
         return []
-    statement = select(table).where(table.c.id.in_(set(ids)), visible(ctx, table))
+    table = readable.table
+    statement = select(table).where(table.c.id.in_(set(ids)), readable.where)
     found = {row.id: row for row in await ctx.rows(statement)}
     return [found.get(i) for i in ids]
 
 
 async def fetch_by_column(
-    ctx: Context, table: Table, column: str, values: Sequence[str]
+    ctx: Context, readable: Readable, column: str, values: Sequence[str]
 ) -> list[Row[Any] | None]:
     """Rows by a unique column (a code, a student number) in the order of ``values``."""
     if not values:
         return []
+    table = readable.table
     col = table.c[column]
-    statement = select(table).where(col.in_(set(values)), visible(ctx, table))
+    statement = select(table).where(col.in_(set(values)), readable.where)
     found = {row._mapping[column]: row for row in await ctx.rows(statement)}
     return [found.get(v) for v in values]
 
@@ -200,7 +174,7 @@ class Children:
 
 def child_page_loader(
     ctx: Context,
-    table: Table,
+    readable: Readable,
     link: Link,
     conditions: Conditions,
     filter_key: Hashable,
@@ -208,9 +182,10 @@ def child_page_loader(
 ) -> Children:
     """Return loaders of pages and counts per parent, batching every parent of one nested connection
     (same filter and page arguments) into one windowed query and one grouped count."""
+    table = readable.table
     args.require_list(table.name, top_level=False)
     parent, join = link.parent(table)
-    where_base = scoped(ctx, table, conditions)
+    where_base = [readable.where, *conditions]
 
     def base(*columns: Any) -> Any:
         statement = select(*columns)
@@ -259,19 +234,16 @@ def child_page_loader(
 
 async def fetch_children(
     ctx: Context,
-    table: Table,
+    readable: Readable,
     parent_column: str,
     parent_ids: list[int],
     order: tuple[str, ...] = ("id",),
-    *,
-    with_scope: bool = False,
 ) -> list[list[Row[Any]]]:
-    """All child rows of each parent, for small fixed sets (a student's family, a school's
-    classes). ``with_scope`` adds the viewer's scope for tables that carry a path."""
+    """All child rows of each parent, for small fixed sets (a student's status changes, a
+    school's classes)."""
+    table = readable.table
     parent = table.c[parent_column]
-    where: list[ColumnElement[bool]] = [parent.in_(set(parent_ids))]
-    if with_scope:
-        where.append(visible(ctx, table))
+    where: list[ColumnElement[bool]] = [parent.in_(set(parent_ids)), readable.where]
     statement = select(table).where(*where).order_by(parent, *[table.c[o] for o in order])
     grouped: dict[int, list[Row[Any]]] = defaultdict(list)
     for row in await ctx.rows(statement):
@@ -279,29 +251,32 @@ async def fetch_children(
     return [grouped[p] for p in parent_ids]
 
 
-async def load_by_id(ctx: Context, table: Table, pk: int) -> Row[Any] | None:
-    """One row by primary key through the request's batched loader for ``table``."""
+async def load_by_id(ctx: Context, readable: Readable, pk: int) -> Row[Any] | None:
+    """One row by primary key through the request's batched loader for its table."""
 
     async def load(ids: list[int]) -> list[Row[Any] | None]:
-        return await fetch_by_ids(ctx, table, ids)
+        return await fetch_by_ids(ctx, readable, ids)
 
-    row: Row[Any] | None = await ctx.loader(("by_id", table.name), load).load(pk)
+    row: Row[Any] | None = await ctx.loader(("by_id", readable.table.name), load).load(pk)
     return row
 
 
-async def load_by_column(ctx: Context, table: Table, column: str, value: str) -> Row[Any] | None:
+async def load_by_column(
+    ctx: Context, readable: Readable, column: str, value: str
+) -> Row[Any] | None:
     """One row by a unique column through the request's batched loader."""
 
     async def load(values: list[str]) -> list[Row[Any] | None]:
-        return await fetch_by_column(ctx, table, column, values)
+        return await fetch_by_column(ctx, readable, column, values)
 
-    row: Row[Any] | None = await ctx.loader(("by", table.name, column), load).load(value)
+    key = ("by", readable.table.name, column)
+    row: Row[Any] | None = await ctx.loader(key, load).load(value)
     return row
 
 
 def child_listing(
     ctx: Context,
-    table: Table,
+    readable: Readable,
     link: Link,
     conditions: Conditions,
     filter_key: Hashable,
@@ -309,4 +284,4 @@ def child_listing(
     parent_id: int,
 ) -> Listing:
     """The nested list of one parent, batched with its siblings (see child_page_loader)."""
-    return child_page_loader(ctx, table, link, conditions, filter_key, args).of(parent_id)
+    return child_page_loader(ctx, readable, link, conditions, filter_key, args).of(parent_id)

@@ -10,16 +10,17 @@ list plus a SOURCE_UNAVAILABLE error naming it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, Self, TypeVar
 
-from sqlalchemy import ColumnElement, Table, literal, not_, select, tuple_
+from sqlalchemy import ColumnElement, literal, not_, select, tuple_
 
-from hub.access.scope import Scope, under_path
+from hub.access.scope import Readable, under_path
 from hub.context import Context
 from hub.db.base import table_of
 from hub.errors import BadInput
+from hub.filters import Conditions, Pushed, path_of
 from hub.ids import encode_federated_id
 from hub.pagination import PageArgs, encode_segment_cursor
 from hub.schools.models import School
@@ -27,27 +28,29 @@ from hub.sources.mapping import Mapper
 from hub.sources.protocol import Source, continuation
 from hub.sources.resilience import SourceUnavailable
 from hub.sources.routes import Route
-from resolvers import filters
-from resolvers.common import Listing, Page, once, scoped
+from resolvers.common import Listing, Page, once
 
 SCHOOL = table_of(School)
-# Filters a source can be asked for, per entity: filter field -> hub field.
-PUSHABLE = {
-    "student": {
-        "grade": "grade_code",
-        "status": "status_code",
-        "sex": "sex_code",
-        "ethnicity": "ethnicity_code",
-        "migrant_child": "migrant_child",
-    },
-    "building": {
-        "danger_rating": "danger_rating_code",
-        "use": "use_code",
-        "structure": "structure_code",
-    },
-}
-# The access resource of each routable entity (policies/policy.csv).
-RESOURCE = {"student": "student", "building": "building"}
+
+
+class RoutedFilter(Protocol):
+    """A typed filter of an entity that may be routed to a source (students, buildings)."""
+
+    @property
+    def under(self) -> str | None: ...
+
+    def schools(self) -> tuple[str, ...] | None:
+        """The school codes the list is narrowed to (None: every school)."""
+        ...
+
+    def narrowed(self, under: str) -> Self:
+        """The same filter inside the subtree of org unit ``under``."""
+        ...
+
+    def pushed(self) -> tuple[Pushed, ...]: ...
+
+
+F = TypeVar("F", bound=RoutedFilter)
 YES = ("1", "是", "Y", "y", "true", "True")
 NO = ("0", "否", "N", "n", "false", "False")
 
@@ -87,7 +90,7 @@ async def routes_of(ctx: Context, entity: str) -> list[RoutedSource]:
     for route in state.routes():
         if route.entity != entity:
             continue
-        path = await filters.path_of(ctx, route.under)
+        path = await path_of(ctx, route.under)
         if path is None:
             raise BadInput(f"route of {entity} to {route.source!r}: no org unit {route.under!r}")
         found.append(RoutedSource(route, path, state.sources()[route.source]))
@@ -101,23 +104,21 @@ def _unavailable(ctx: Context, error: SourceUnavailable) -> None:
         ctx.partial_errors.append(error)
 
 
-def _source_where(mapper: Mapper, spec: dict[str, Any]) -> dict[str, list[str]]:
+def _source_where(mapper: Mapper, f: RoutedFilter) -> dict[str, list[str]]:
     """The filters as the source's own values (reverse translation); a filter the source
     cannot apply is refused, never applied row by row afterwards."""
     where: dict[str, list[str]] = {}
     fields = {f.target: f for f in mapper.entity.fields}
-    for name, value in spec.items():
-        if name == "under":
-            continue
-        if name == "school_codes":  # a scope of its own: applied to the hub's schools
-            continue
-        target = PUSHABLE[mapper.entity.name].get(name)
-        mapped = fields.get(target) if target else None
+    for pushed in f.pushed():
+        mapped = fields.get(pushed.target) if pushed.target else None
         if mapped is None or mapped.column is None:
             raise BadInput(
-                f"'filter.{_camel(name)}' cannot be applied to records of source"
+                f"'{pushed.where}' cannot be applied to records of source"
                 f" {mapper.source.name!r}: it does not deliver that field"
             )
+        value = pushed.value
+        if value is None:
+            continue
         wanted = [value] if isinstance(value, (str, bool)) else list(value)
         if mapped.boolean:
             raw = [v for flag in wanted for v in (YES if flag else NO)]
@@ -130,23 +131,22 @@ def _source_where(mapper: Mapper, spec: dict[str, Any]) -> dict[str, list[str]]:
     return where
 
 
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
-
-
 @dataclass
 class RouteSegment:
     """The rows of one route visible to the viewer, read from the source."""
 
     ctx: Context
     routed: RoutedSource
-    entity: str
+    readable: Readable  # of the routed entity: its records lie where their school lies
     type_name: str
-    spec: dict[str, Any]
+    filter: RoutedFilter
     under: str | None
     _schools: dict[str, tuple[int, str]] | None = field(default=None)
     _whole: bool = field(default=False)
+
+    @property
+    def entity(self) -> str:
+        return self.routed.route.entity
 
     @property
     def mapper(self) -> Mapper:
@@ -157,14 +157,13 @@ class RouteSegment:
         """Code -> (id, path) of the schools in the route the viewer may read students of:
         the scope pushed down into the source."""
         if self._schools is None:
-            resource = RESOURCE[self.entity]
-            scope = self.ctx.access.scope(resource, "read").intersect(self.routed.path)
+            readable = self.readable.within(self.routed.path)
             if self.under is not None:
-                scope = scope.intersect(self.under)
-            codes = self.spec.get("school_codes")
-            self._whole = scope.prefixes == (self.routed.path,) and codes is None
+                readable = readable.within(self.under)
+            codes = self.filter.schools()
+            self._whole = readable.scope.prefixes == (self.routed.path,) and codes is None
             statement = select(SCHOOL.c.code, SCHOOL.c.id, SCHOOL.c.path).where(
-                scope.restrict(SCHOOL.c.path)
+                readable.placed_by(SCHOOL.c.path)
             )
             if codes is not None:
                 statement = statement.where(SCHOOL.c.code.in_(codes))
@@ -180,7 +179,7 @@ class RouteSegment:
 
     async def fetch(self, after: str | None, limit: int) -> list[tuple[str, FederatedRow]]:
         mapper = self.mapper
-        where = _source_where(mapper, self.spec)
+        where = _source_where(mapper, self.filter)
         schools = await self.schools()
         try:
             raw_rows = await self.routed.source.rows_after(
@@ -210,7 +209,7 @@ class RouteSegment:
         return rows
 
     async def count(self) -> int:
-        where = _source_where(self.mapper, self.spec)
+        where = _source_where(self.mapper, self.filter)
         try:
             return await self.routed.source.count(
                 self.entity, scope=await self.source_scope(), where=where or None
@@ -224,9 +223,9 @@ class RouteSegment:
 
 async def federated_listing(
     ctx: Context,
-    table: Table,
+    readable: Readable,
     conditions: Sequence[ColumnElement[bool]],
-    spec: dict[str, Any],
+    f: RoutedFilter,
     args: PageArgs,
     routes: list[RoutedSource],
     type_name: str,
@@ -234,17 +233,17 @@ async def federated_listing(
     """The store's rows outside the routes, then each route's rows (see the module)."""
     from sqlalchemy import func
 
-    under = await filters.path_of(ctx, spec["under"]) if spec.get("under") else None
+    table = readable.table
+    under = await path_of(ctx, f.under) if f.under else None
     store_where = [
-        *scoped(ctx, table, tuple(conditions)),
+        readable.where,
+        *conditions,
         *(not_(under_path(table.c.path, r.path)) for r in routes),
     ]
-    segments = [
-        RouteSegment(ctx, routed, routed.route.entity, type_name, spec, under) for routed in routes
-    ]
+    segments = [RouteSegment(ctx, routed, readable, type_name, f, under) for routed in routes]
     # When everything the viewer asks for lies inside routed subtrees, the store has nothing
     # to add: ask it nothing (a query whose conditions exclude every row still scans them).
-    visible = ctx.access.scope(RESOURCE[routes[0].route.entity], "read")
+    visible = readable.scope
     if under is not None:
         visible = visible.intersect(under)
     store_empty = all(any(prefix.startswith(r.path) for r in routes) for prefix in visible.prefixes)
@@ -302,7 +301,7 @@ async def federated_listing(
 
 
 async def fetch_routed(
-    ctx: Context, routed: RoutedSource, type_name: str, keys: list[str]
+    ctx: Context, readable: Readable, routed: RoutedSource, type_name: str, keys: list[str]
 ) -> list[FederatedRow | None]:
     """Records of one route by key, visible to the viewer or None; one source call per batch."""
     source = routed.source
@@ -314,9 +313,8 @@ async def fetch_routed(
         _unavailable(ctx, error)
         return [None] * len(keys)
     codes = {str(r.get(mapper.entity.scope_column or "")) for r in raw_rows if r is not None}
-    scope: Scope = ctx.access.scope(RESOURCE[entity], "read").intersect(routed.path)
     statement = select(SCHOOL.c.code, SCHOOL.c.id, SCHOOL.c.path).where(
-        SCHOOL.c.code.in_(codes), scope.restrict(SCHOOL.c.path)
+        SCHOOL.c.code.in_(codes), readable.within(routed.path).placed_by(SCHOOL.c.path)
     )
     schools = {code: (pk, path) for code, pk, path in await ctx.rows(statement)}
     found: list[FederatedRow | None] = []
@@ -336,18 +334,18 @@ async def fetch_routed(
 
 async def routed_school_listing(
     ctx: Context,
-    table: Table,
-    entity: str,
+    readable: Readable,
     type_name: str,
     school_id: int,
-    spec: dict[str, Any],
+    f: F,
     args: PageArgs,
-    conditions_of: Any,
+    conditions_of: Callable[[Context, F], Awaitable[Conditions]],
 ) -> Listing | None:
     """The nested list of one school whose entity is routed to a source, or None when the
     school's subtree is not routed (the store's batched nested list applies). Counts of all
     routed schools of a request go to the source in one call (``count_by``); each routed
     school's page is its own source call."""
+    entity = readable.table.name
     routes = await routes_of(ctx, entity)
     if not routes:
         return None
@@ -362,13 +360,13 @@ async def routed_school_listing(
     school = await ctx.loader("school_code_path", load).load(school_id)
     if school is None or not any(school.path.startswith(r.path) for r in routes):
         return None
-    narrowed = {**spec, "under": school.code}
+    narrowed = f.narrowed(school.code)
     listing = await federated_listing(
-        ctx, table, await conditions_of(ctx, narrowed), narrowed, args, routes, type_name
+        ctx, readable, await conditions_of(ctx, narrowed), narrowed, args, routes, type_name
     )
     routed = next(r for r in routes if school.path.startswith(r.path))
     source = routed.source
-    where = _source_where(Mapper(source.config, source.entity(entity), ctx.codes), spec)
+    where = _source_where(Mapper(source.config, source.entity(entity), ctx.codes), f)
 
     async def load_counts(codes: list[str]) -> list[int]:
         try:
@@ -378,10 +376,10 @@ async def routed_school_listing(
             return [0] * len(codes)
         return [counts.get(code, 0) for code in codes]
 
-    counter = ctx.loader(("routed_counts", entity, source.name, filters.key(spec)), load_counts)
+    counter = ctx.loader(("routed_counts", entity, source.name, f), load_counts)
 
     async def count() -> int:
-        if not ctx.access.may(RESOURCE[entity], "read", school.path):
+        if not readable.scope.allows(school.path):
             return 0
         total: int = await counter.load(school.code)
         return total
@@ -390,16 +388,17 @@ async def routed_school_listing(
 
 
 async def routed_by_key(
-    ctx: Context, entity: str, type_name: str, source: str, key: str
+    ctx: Context, readable: Readable, type_name: str, source: str, key: str
 ) -> FederatedRow | None:
     """A record of a routed source by its key there, visible to the viewer or None; the
     lookups of one request go to the source in one call per batch."""
+    entity = readable.table.name
     for routed in await routes_of(ctx, entity):
         if routed.route.source != source:
             continue
 
         async def load(keys: list[str], routed: RoutedSource = routed) -> list[FederatedRow | None]:
-            return await fetch_routed(ctx, routed, type_name, keys)
+            return await fetch_routed(ctx, readable, routed, type_name, keys)
 
         found: FederatedRow | None = await ctx.loader(("routed", entity, source), load).load(key)
         if found is not None:

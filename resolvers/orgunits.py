@@ -9,9 +9,9 @@ from sqlalchemy import Row
 from hub.context import Context
 from hub.db.base import table_of
 from hub.errors import BadInput
-from hub.orgunits.models import OrgLevel, OrgUnit
+from hub.orgunits.filters import OrgUnitFilter, conditions
+from hub.orgunits.models import OrgUnit
 from hub.pagination import PageArgs
-from resolvers import filters
 from resolvers.common import (
     ByParent,
     Listing,
@@ -25,7 +25,7 @@ TABLE = table_of(OrgUnit)
 
 
 async def by_id(ctx: Context, pk: int) -> Row[Any] | None:
-    return await load_by_id(ctx, TABLE, pk)
+    return await load_by_id(ctx, ctx.access.readable(TABLE), pk)
 
 
 def check_org_unit_code(code: str) -> str:
@@ -36,24 +36,14 @@ def check_org_unit_code(code: str) -> str:
 
 async def by_code(ctx: Context, code: str) -> Row[Any] | None:
     check_org_unit_code(code)
-    return await load_by_column(ctx, TABLE, "code", code)
+    return await load_by_column(ctx, ctx.access.readable(TABLE), "code", code)
 
 
-async def conditions(ctx: Context, spec: dict[str, Any]) -> filters.Conditions:
-    level: OrgLevel | None = spec.get("level")
-    return (
-        *await filters.under(ctx, TABLE, spec.get("under")),
-        *filters.equals(TABLE.c.level, level.value if level else None),
-        *filters.prefix(TABLE.c.name, spec.get("name_prefix"), "filter.namePrefix"),
-    )
+async def page(ctx: Context, f: OrgUnitFilter, args: PageArgs) -> Listing:
+    return listing(ctx, ctx.access.readable(TABLE), await conditions(ctx, f), args)
 
 
-async def page(ctx: Context, spec: dict[str, Any], args: PageArgs) -> Listing:
-    return listing(ctx, TABLE, await conditions(ctx, spec), args)
-
-
-async def children(ctx: Context, parent_id: int, spec: dict[str, Any], args: PageArgs) -> Listing:
-    conditions_ = await conditions(ctx, spec)
-    return child_listing(
-        ctx, TABLE, ByParent("parent_id"), conditions_, filters.key(spec), args, parent_id
-    )
+async def children(ctx: Context, parent_id: int, f: OrgUnitFilter, args: PageArgs) -> Listing:
+    readable = ctx.access.readable(TABLE)
+    where = await conditions(ctx, f)
+    return child_listing(ctx, readable, ByParent("parent_id"), where, f, args, parent_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar, Generic, Self, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
 
 import strawberry
 from sqlalchemy import Row
@@ -21,6 +21,8 @@ HubInfo = Info[Context, None]
 
 __all__ = ["decode_id", "encode_id"]
 T = TypeVar("T")
+FilterT = TypeVar("FilterT")
+FilterT_co = TypeVar("FilterT_co", covariant=True)
 
 
 # --- Node --------------------------------------------------------------------------
@@ -275,15 +277,20 @@ def page_args(info: HubInfo, first: int | None, after: str | None) -> PageArgs:
     )
 
 
-def filter_spec(value: object | None) -> dict[str, Any]:
-    """A filter input as a plain dict of the values that were given."""
-    if value is None:
-        return {}
-    return {
-        f.name: getattr(value, f.name)
-        for f in dataclasses.fields(value)  # type: ignore[arg-type]
-        if getattr(value, f.name) is not None
-    }
+class FilterInput(Protocol[FilterT_co]):
+    """A filter input type: ``build`` gives the domain's typed filter."""
+
+    def build(self) -> FilterT_co: ...
+
+
+def built(value: FilterInput[FilterT] | None, empty: Callable[[], FilterT]) -> FilterT:
+    """The typed filter of an input; ``empty()`` (no narrowing) when none was given."""
+    return empty() if value is None else value.build()
+
+
+def tuple_of(values: list[str] | None) -> tuple[str, ...] | None:
+    """A list input as the tuple a (hashable, batchable) typed filter holds."""
+    return None if values is None else tuple(values)
 
 
 def rows_to(build: Callable[[Row[Any]], T], rows: Sequence[Row[Any]]) -> list[T]:

@@ -6,6 +6,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from hub.assets import filters as assets_filters
+from hub.buildings import filters as buildings_filters
+from hub.schools import filters as schools_filters
+from hub.students import filters as students_filters
+from hub.teachers import filters as teachers_filters
 from resolvers import assets as resolve_assets
 from resolvers import buildings as resolve_buildings
 from resolvers import orgunits as resolve_orgunits
@@ -18,11 +23,12 @@ from schema.common import (
     HubInfo,
     Node,
     RowType,
+    built,
     code_field,
     connection,
-    filter_spec,
     page_args,
     rows_to,
+    tuple_of,
 )
 from schema.orgunits import OrgUnit
 
@@ -55,6 +61,16 @@ class SchoolFilter:
     name_prefix: str | None = strawberry.field(
         default=None, description="Name starts with (名称前缀)."
     )
+
+    def build(self) -> schools_filters.SchoolFilter:
+        """The typed filter the statements take (a renamed field fails type-checking)."""
+        return schools_filters.SchoolFilter(
+            under=self.under,
+            type=tuple_of(self.type),
+            ownership=self.ownership,
+            urban_rural=self.urban_rural,
+            name_prefix=self.name_prefix,
+        )
 
 
 @strawberry.type(description="A school (学校).")
@@ -120,7 +136,9 @@ class School(RowType, Node):
         from schema.teachers import Teacher
 
         args = page_args(info, first, after)
-        listing = await resolve_teachers.of_school(info.context, self.pk, filter_spec(filter), args)
+        listing = await resolve_teachers.of_school(
+            info.context, self.pk, built(filter, teachers_filters.TeacherFilter), args
+        )
         return connection(listing, Teacher.from_row, after is not None)
 
     @strawberry.field(description="Buildings of this school (校舍).")
@@ -135,7 +153,7 @@ class School(RowType, Node):
 
         args = page_args(info, first, after)
         listing = await resolve_buildings.of_school(
-            info.context, self.pk, filter_spec(filter), args
+            info.context, self.pk, built(filter, buildings_filters.BuildingFilter), args
         )
         return connection(listing, Building.from_row, after is not None)
 
@@ -150,8 +168,8 @@ class School(RowType, Node):
         from schema.assets import Asset
 
         args = page_args(info, first, after)
-        spec = filter_spec(filter)
-        listing = await resolve_assets.of_parent(info.context, "school_id", self.pk, spec, args)
+        f = built(filter, assets_filters.AssetFilter)
+        listing = await resolve_assets.of_parent(info.context, "school_id", self.pk, f, args)
         return connection(listing, Asset.from_row, after is not None)
 
     @strawberry.field(description="Classes of this school, by grade and number (班级).")
@@ -190,7 +208,8 @@ class Class(RowType, Node):
 
     @strawberry.field(description="Number of students in the class (班额).")
     async def size(self, info: HubInfo) -> int:
-        return await resolve_students.count_of_parent(info.context, "class_id", self.pk, {})
+        everyone = students_filters.StudentFilter()
+        return await resolve_students.count_of_parent(info.context, "class_id", self.pk, everyone)
 
 
 @strawberry.type
@@ -208,5 +227,7 @@ class SchoolQuery:
         after: str | None = None,
     ) -> Connection[School]:
         args = page_args(info, first, after)
-        listing = await resolve.page(info.context, filter_spec(filter), args)
+        listing = await resolve.page(
+            info.context, built(filter, schools_filters.SchoolFilter), args
+        )
         return connection(listing, School.from_row, after is not None)

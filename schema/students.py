@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from hub.access.masking import mask_email, mask_id, mask_phone, mask_text
+from hub.students import filters as students_filters
 from resolvers import schools as resolve_schools
 from resolvers import students as resolve
 from schema.common import (
@@ -17,9 +18,9 @@ from schema.common import (
     HubInfo,
     Node,
     RowType,
+    built,
     code_field,
     connection,
-    filter_spec,
     optional_code_field,
     page_args,
     rows_to,
@@ -27,6 +28,7 @@ from schema.common import (
     sensitive_field,
     sensitive_flag_field,
     student_number_field,
+    tuple_of,
 )
 
 if TYPE_CHECKING:
@@ -74,6 +76,24 @@ class StudentFilter:
     name_prefix: str | None = strawberry.field(
         default=None, description="Name starts with (姓名前缀)."
     )
+
+    def build(self) -> students_filters.StudentFilter:
+        """The typed filter the statements take (a renamed field fails type-checking)."""
+        return students_filters.StudentFilter(
+            under=self.under,
+            school_codes=tuple_of(self.school_codes),
+            grade=tuple_of(self.grade),
+            class_id=self.class_id,
+            status=tuple_of(self.status),
+            sex=self.sex,
+            ethnicity=self.ethnicity,
+            migrant_child=self.migrant_child,
+            left_behind=tuple_of(self.left_behind),
+            disability=tuple_of(self.disability),
+            inclusive_education=self.inclusive_education,
+            needs_aid=self.needs_aid,
+            name_prefix=self.name_prefix,
+        )
 
 
 @strawberry.type(name="Guardian", description="A family member or guardian (家庭成员或监护人).")
@@ -344,8 +364,8 @@ async def students_of(
 ) -> Connection[Student]:
     """The students of a school (``school_id``) or a class (``class_id``) as a connection."""
     args = page_args(info, first, after)
-    spec = filter_spec(filter)
-    listing = await resolve.of_parent(info.context, column, parent_id, spec, args)
+    f = built(filter, students_filters.StudentFilter)
+    listing = await resolve.of_parent(info.context, column, parent_id, f, args)
     return connection(listing, Student.from_row, after is not None)
 
 
@@ -364,5 +384,6 @@ class StudentQuery:
         after: str | None = None,
     ) -> Connection[Student]:
         args = page_args(info, first, after)
-        listing = await resolve.page(info.context, filter_spec(filter), args)
+        f = built(filter, students_filters.StudentFilter)
+        listing = await resolve.page(info.context, f, args)
         return connection(listing, Student.from_row, after is not None)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from hub.access.masking import mask_id, mask_phone
+from hub.teachers import filters as teachers_filters
 from resolvers import schools as resolve_schools
 from resolvers import teachers as resolve
 from schema.common import (
@@ -16,12 +17,13 @@ from schema.common import (
     HubInfo,
     Node,
     RowType,
+    built,
     code_field,
     connection,
-    filter_spec,
     optional_code_field,
     page_args,
     sensitive_field,
+    tuple_of,
 )
 
 if TYPE_CHECKING:
@@ -47,6 +49,18 @@ class TeacherFilter:
     name_prefix: str | None = strawberry.field(
         default=None, description="Name starts with (姓名前缀)."
     )
+
+    def build(self) -> teachers_filters.TeacherFilter:
+        """The typed filter the statements take (a renamed field fails type-checking)."""
+        return teachers_filters.TeacherFilter(
+            under=self.under,
+            teachers_only=self.teachers_only,
+            subject=tuple_of(self.subject),
+            title=tuple_of(self.title),
+            status=tuple_of(self.status),
+            post=tuple_of(self.post),
+            name_prefix=self.name_prefix,
+        )
 
 
 @strawberry.type(description="A teacher or staff member (教职工).")
@@ -124,5 +138,7 @@ class TeacherQuery:
         after: str | None = None,
     ) -> Connection[Teacher]:
         args = page_args(info, first, after)
-        listing = await resolve.page(info.context, filter_spec(filter), args)
+        listing = await resolve.page(
+            info.context, built(filter, teachers_filters.TeacherFilter), args
+        )
         return connection(listing, Teacher.from_row, after is not None)

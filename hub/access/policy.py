@@ -16,9 +16,10 @@ from typing import Any
 import casbin
 from cachetools import LRUCache
 from casbin import persist, util
+from sqlalchemy import ColumnElement, Table
 
 from hub.access.principal import Principal
-from hub.access.scope import Scope
+from hub.access.scope import RESOURCE_OF, Readable, Scope
 
 POLICY_DIR = Path(__file__).resolve().parents[2] / "policies"
 
@@ -153,6 +154,17 @@ class Access:
                     _DECISIONS[shared] = (self.enforcer, found)
             self._scopes[key] = found
         return found
+
+    def readable(self, table: Table) -> Readable:
+        """The rows of ``table`` the principal may read (the scope of the table's resource):
+        what every statement builder takes, so none can read without it."""
+        return Readable(table, self.scope(RESOURCE_OF[table.name], "read"))
+
+    def unmasked_where(self, resource: str, path: ColumnElement[str]) -> ColumnElement[bool] | None:
+        """SQL condition: the row placed at ``path`` shows ``resource``'s sensitive fields
+        unmasked to the principal; None where it may unmask nothing (mask every row)."""
+        scope = self.scope(resource, "unmask")
+        return scope.restrict(path) if scope.prefixes else None
 
     def may(self, resource: str, action: str, path: str) -> bool:
         """Single check on one object's path, equal to per-row ``enforce`` (tested)."""

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, false, literal, or_
+from sqlalchemy import ColumnElement, Table, and_, false, literal, or_
 from sqlalchemy.sql.expression import ColumnElement as Column
 
 
@@ -80,3 +80,56 @@ class Scope:
             elif own.startswith(prefix):
                 kept.append(own)
         return Scope.of(kept)
+
+
+# The access resource each table's rows belong to (policies/policy.csv). A guardian has no
+# path of its own: it is read through its student (``Readable`` of ``student``).
+RESOURCE_OF = {
+    "org_unit": "org_unit",
+    "school": "school",
+    "class": "school",
+    "student": "student",
+    "status_change": "student",
+    "teacher": "teacher",
+    "building": "building",
+    "asset": "asset",
+    "audit_event": "audit",
+}
+
+
+def path_name(table: Table) -> str:
+    """The column placing a row of ``table`` in the tree (audit events: the subtree of their
+    subjects)."""
+    return "scope_path" if table.name == "audit_event" else "path"
+
+
+def path_column(table: Table) -> ColumnElement[str]:
+    column: ColumnElement[str] = table.c[path_name(table)]
+    return column
+
+
+@dataclass(frozen=True, slots=True)
+class Readable:
+    """The rows of ``table`` a viewer may read: the proof every statement builder takes.
+
+    Only ``Access.readable`` makes one (from Casbin's decision for the table's resource), so
+    no list, lookup, count or plan can read rows without the viewer's scope or build a scope
+    of its own; a test keeps constructions of this class inside ``hub/access``.
+    """
+
+    table: Table
+    scope: Scope
+
+    @property
+    def where(self) -> ColumnElement[bool]:
+        """SQL condition: the row lies in one of the viewer's subtrees."""
+        return self.scope.restrict(path_column(self.table))
+
+    def placed_by(self, path: ColumnElement[str]) -> ColumnElement[bool]:
+        """The same scope on the path of the rows that place these (a routed record lies
+        where its school lies: the scope of students applied to school paths)."""
+        return self.scope.restrict(path)
+
+    def within(self, prefix: str) -> Readable:
+        """The part of these rows inside the subtree ``prefix`` (a routed region)."""
+        return Readable(self.table, self.scope.intersect(prefix))

@@ -12,18 +12,27 @@ from typing import Any
 
 from sqlalchemy import Table
 
+from hub.access import filters as audit_filters
 from hub.access.models import AuditEvent
+from hub.assets import filters as asset_filters
 from hub.assets.models import Asset
+from hub.buildings import filters as building_filters
 from hub.buildings.models import Building
 from hub.context import Context
 from hub.db.base import table_of
+from hub.filters import Conditions
+from hub.orgunits import filters as org_unit_filters
 from hub.orgunits.models import OrgUnit
+from hub.schools import filters as school_filters
 from hub.schools.models import Class, School
+from hub.students import filters as student_filters
 from hub.students.models import Guardian, StatusChange, Student
+from hub.teachers import filters as teacher_filters
 from hub.teachers.models import Teacher
-from resolvers import access, assets, buildings, orgunits, schools, students, teachers
+from resolvers import orgunits, schools, students
 
-Conditions = Callable[[Context, dict[str, Any]], Awaitable[Any]]
+# A domain's filter conditions: its typed filter (built from the input) to SQL.
+ConditionsOf = Callable[[Context, Any], Awaitable[Conditions]]
 
 STUDENT = table_of(Student)
 SCHOOL = table_of(School)
@@ -42,8 +51,8 @@ class Kind:
     """A GraphQL type backed by one table."""
 
     table: Table
-    # The resolvers' filter conditions of its lists (None: it has no filtered lists).
-    conditions: Conditions | None = None
+    # The domain's filter conditions of its lists (None: it has no filtered lists).
+    conditions: ConditionsOf | None = None
     # The entity name under which a source may be routed (its lists then leave the store).
     routed: str | None = None
     # An append-only log listed newest first rather than by (path, id).
@@ -51,17 +60,17 @@ class Kind:
 
 
 KINDS: dict[str, Kind] = {
-    "OrgUnit": Kind(ORG_UNIT, orgunits.conditions),
-    "School": Kind(SCHOOL, schools.conditions),
+    "OrgUnit": Kind(ORG_UNIT, org_unit_filters.conditions),
+    "School": Kind(SCHOOL, school_filters.conditions),
     "Class": Kind(CLASS),
-    "Student": Kind(STUDENT, students.conditions, routed="student"),
+    "Student": Kind(STUDENT, student_filters.conditions, routed="student"),
     "Guardian": Kind(GUARDIAN),  # carries its student's path (and scope)
     "StatusChange": Kind(CHANGE),
-    "Teacher": Kind(TEACHER, teachers.conditions),
-    "Building": Kind(BUILDING, buildings.conditions, routed="building"),
-    "Asset": Kind(ASSET, assets.conditions),
+    "Teacher": Kind(TEACHER, teacher_filters.conditions),
+    "Building": Kind(BUILDING, building_filters.conditions, routed="building"),
+    "Asset": Kind(ASSET, asset_filters.conditions),
     # The audit log: newest first (id descending), nested-style ``k2`` cursors.
-    "AuditEvent": Kind(AUDIT, access.conditions, newest_first=True),
+    "AuditEvent": Kind(AUDIT, audit_filters.conditions, newest_first=True),
 }
 
 

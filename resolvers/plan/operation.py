@@ -13,7 +13,6 @@ every request. Reading an argument through ``Args`` records which of the two it 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +22,8 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLInputObjectType,
+    GraphQLInputType,
     GraphQLObjectType,
     GraphQLSchema,
     InlineFragmentNode,
@@ -30,10 +31,15 @@ from graphql import (
     ObjectValueNode,
     SelectionSetNode,
     VariableNode,
+    get_nullable_type,
 )
 from graphql.utilities import coerce_input_value, value_from_ast
 from sqlalchemy import BindParameter, bindparam
 from sqlalchemy.types import TypeEngine
+from strawberry.schema.schema_converter import GraphQLCoreConverter
+
+# Where strawberry keeps a GraphQL type's or input field's own definition.
+DEFINITION = GraphQLCoreConverter.DEFINITION_BACKREF
 
 # How a variable read as a value is used (its value is part of the plan's shape).
 VALUE = "="
@@ -179,7 +185,8 @@ class Operation:
                 if _has_variable(ast):
                     raise NotPlannable("a variable inside a literal argument")
                 values[name] = value_from_ast(ast, argument.type, self.variables)
-        return Args(self, values, sources)
+        types = {name: argument.type for name, argument in field_def.args.items()}
+        return Args(self, values, sources, types)
 
     def object_type(self, name: str) -> GraphQLObjectType:
         found = self.schema.get_type(name)
@@ -196,6 +203,7 @@ class Args:
     operation: Operation
     values: dict[str, Any]
     sources: dict[str, str]  # argument name -> the variable it came from
+    types: dict[str, GraphQLInputType]
 
     def __getitem__(self, name: str) -> Any:
         variable = self.sources.get(name)
@@ -213,6 +221,18 @@ class Args:
             self.operation.use(variable, role)
         return self.values[name]
 
+    def built(self, name: str) -> Any:
+        """An input object argument as the typed value its strawberry input builds
+        (``build()``), the conversion the resolver path makes too; absent, the empty one."""
+        value = self[name]
+        type_ = get_nullable_type(self.types[name])
+        assert isinstance(type_, GraphQLInputObjectType)
+        given: dict[str, Any] = {}
+        for graphql_name, input_field in type_.fields.items():
+            if value is not None and graphql_name in value:
+                given[input_field.extensions[DEFINITION].python_name] = value[graphql_name]
+        return type_.extensions[DEFINITION].origin(**given).build()
+
     def param(self, name: str, extract: Callable[[Any], Any], type_: Any) -> BindParameter[Any]:
         """A bind parameter of ``extract`` applied to the (bound) argument."""
         return self.operation.param(self.sources.get(name), self.values[name], extract, type_)
@@ -226,17 +246,6 @@ def _has_variable(ast: Any) -> bool:
     if isinstance(ast, ObjectValueNode):
         return any(_has_variable(f.value) for f in ast.fields)
     return False
-
-
-_CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
-
-
-def filter_spec(value: Any) -> dict[str, Any]:
-    """A filter input (coerced, GraphQL names) as the resolvers' spec dict (Python names)."""
-    if value is None:
-        return {}
-    items = value.items() if isinstance(value, dict) else vars(value).items()
-    return {_CAMEL.sub("_", k).lower(): v for k, v in items if v is not None}
 
 
 def selection(selected: Selected) -> SelectionSetNode:

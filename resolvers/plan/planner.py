@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy import Text as _TEXT
 
 from hub.access.masking import ID_MASK, MASKED_CODE, MASKED_LABEL, embeds_id
+from hub.access.scope import path_column
 from hub.codes.models import DivisionName
 from hub.codes.registry import UNKNOWN_LABEL
 from hub.context import Context
@@ -36,7 +37,6 @@ from hub.errors import BadInput
 from hub.ids import decode_federated_id, decode_id, encode_id
 from hub.pagination import PageArgs
 from resolvers import federation
-from resolvers.common import path_column, visible
 from resolvers.plan import roles
 from resolvers.plan.entities import (
     EDGES,
@@ -58,7 +58,6 @@ from resolvers.plan.operation import (
     Operation,
     Role,
     Selected,
-    filter_spec,
     selection,
 )
 from resolvers.plan.sqljson import Json
@@ -121,6 +120,10 @@ class Planner:
     _marking: bool = False
     _extras: list[Extra] = field(default_factory=list)
 
+    def _readable(self, table: Table) -> ColumnElement[bool]:
+        """The viewer's scope on ``table``, as the one authorization point decides it."""
+        return self.ctx.access.readable(table).where
+
     # -- roots ---------------------------------------------------------------------------
 
     async def plan(self, root: OperationDefinitionNode) -> Planned:
@@ -166,8 +169,8 @@ class Planner:
         page, after = self._page_args(args, table.name, top_level=not kind.newest_first)
         assert kind.conditions is not None
         where = [
-            visible(self.ctx, table),
-            *await kind.conditions(self.ctx, filter_spec(args.get("filter"))),
+            self._readable(table),
+            *await kind.conditions(self.ctx, args.built("filter")),
         ]
         keyset = []
         if kind.newest_first:  # a log: newest first, after an id
@@ -257,9 +260,9 @@ class Planner:
             columns = [GUARDIAN.c[c] for c in self._columns(type_name, selected) if c != "path"]
             rows = select(*columns, STUDENT.c.path)
             rows = rows.join_from(GUARDIAN, STUDENT, STUDENT.c.id == GUARDIAN.c.student_id)
-            return rows, visible(self.ctx, STUDENT)
+            return rows, self._readable(STUDENT)
         table = KINDS[type_name].table
-        return self._select(type_name, selected), visible(self.ctx, table)
+        return self._select(type_name, selected), self._readable(table)
 
     def _select(self, type_name: str, selected: Selected, *extra: str) -> Select[Any]:
         table = KINDS[type_name].table
@@ -439,13 +442,13 @@ class Planner:
         if isinstance(edge, ColumnOf):
             table = KINDS[edge.target].table
             value = select(table.c[edge.column]).where(
-                table.c.id == source.c[edge.key], visible(self.ctx, table)
+                table.c.id == source.c[edge.key], self._readable(table)
             )
             return value.correlate(source).scalar_subquery()
         if isinstance(edge, CountOf):
             table = KINDS[edge.target].table
             # The viewer's scope as the count's FILTER: see ``_Listing.count``.
-            count = select(func.count().filter(visible(self.ctx, table))).select_from(table)
+            count = select(func.count().filter(self._readable(table))).select_from(table)
             count = count.where(table.c[edge.key] == source.c.id)
             return count.correlate(source).scalar_subquery()
         if isinstance(edge, ToMany):
@@ -457,7 +460,7 @@ class Planner:
             else:
                 table = KINDS[edge.target].table
                 listed = self._select(edge.target, item, *edge.order).where(
-                    table.c[edge.key] == source.c.id, visible(self.ctx, table)
+                    table.c[edge.key] == source.c.id, self._readable(table)
                 )
             return await self._list_of(listed.correlate(source), edge.target, item, edge.order)
         assert isinstance(edge, Nested)
@@ -475,8 +478,8 @@ class Planner:
         args = self.operation.arguments(type_name, item)
         page, after = self._page_args(args, table.name, top_level=False)
         link = subtree_of(table, source) if edge.key is None else table.c[edge.key] == source.c.id
-        where = [*await kind.conditions(self.ctx, filter_spec(args.get("filter"))), link]
-        scope: ColumnElement[bool] | None = visible(self.ctx, table)
+        where = [*await kind.conditions(self.ctx, args.built("filter")), link]
+        scope: ColumnElement[bool] | None = self._readable(table)
         if edge.key is None:  # the link is a path range itself: the scope goes beside it
             where, scope = [scope, *where], None
         keyset = [] if after is None else [table.c.id > after]
@@ -505,8 +508,7 @@ class Planner:
             raise NotPlannable(f"{type_name}.{item.name}")
         resource = plan[1]
         value = source.c[plan[2]]
-        scope = self.ctx.access.scope(resource, "unmask")
-        may: ColumnElement[bool] | None = scope.restrict(source.c.path) if scope.prefixes else None
+        may = self.ctx.access.unmasked_where(resource, source.c.path)
         if kind == "sensitive":
             masked = self._mask(value, plan[3])
             if may is None:

@@ -1,22 +1,25 @@
-"""Turn filter input values into SQL conditions, validating codes against the code sets."""
+"""Building blocks of the domains' filters (``hub/<domain>/filters.py``): typed filter values
+become SQL conditions here, codes checked against their code sets, bad values refused with
+the input field they came from."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Table, select
 
-from hub.access.scope import under_path
+from hub.access.scope import path_column, under_path
 from hub.context import Context
 from hub.db.base import table_of
 from hub.errors import BadInput
 from hub.orgunits.models import OrgUnit
-from resolvers.common import Conditions, path_column
 
 ORG_UNIT = table_of(OrgUnit)
 
-__all__ = ["Conditions", "codes", "equals", "prefix", "under"]
+# A filter's SQL conditions, to be combined with the viewer's ``Readable``.
+Conditions = tuple[ColumnElement[bool], ...]
 
 
 def _check_org_code(code: str) -> None:
@@ -78,6 +81,11 @@ def prefix(
     return [column.startswith(value, autoescape=True)]
 
 
-def key(spec: dict[str, Any]) -> str:
-    """A hashable key for a filter, so nested connections with equal filters batch together."""
-    return repr(sorted(spec.items()))
+@dataclass(frozen=True, slots=True)
+class Pushed:
+    """A given filter value as a routed source would have to apply it: the input field (for
+    errors), the hub field it filters (None: no source can apply it) and the value."""
+
+    where: str
+    target: str | None
+    value: str | bool | tuple[str, ...] | None
