@@ -266,6 +266,7 @@ def sync(
     kept with its reasons (同步)."""
     from hub.codes.registry import load_registry
     from hub.db.migrate import upgrade
+    from hub.sources.sync import SyncFailed
     from hub.sources.sync import sync as run_sync
 
     adapter = _source(source, sources)
@@ -305,7 +306,11 @@ def sync(
             await adapter.close()
             await engine.dispose()
 
-    asyncio.run(run())
+    try:
+        asyncio.run(run())
+    except SyncFailed as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from None
 
 
 @sources_app.command("check")

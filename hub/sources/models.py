@@ -18,13 +18,14 @@ class SyncRun(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     source: Mapped[str] = mapped_column(String(40))
     entity: Mapped[str] = mapped_column(String(40))
-    status: Mapped[str] = mapped_column(String(10))  # running, done
+    status: Mapped[str] = mapped_column(String(10))  # running, done, failed
     started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     last_key: Mapped[str | None] = mapped_column(String(64))
     rows_read: Mapped[int] = mapped_column(Integer, default=0)
     rows_written: Mapped[int] = mapped_column(Integer, default=0)
     rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)  # why a failed run stopped
 
     __table_args__ = (Index("ix_sync_run_source_entity", "source", "entity", "id"),)
 

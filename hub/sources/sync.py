@@ -21,11 +21,10 @@ import orjson
 from sqlalchemy import Table, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-from stdnum.cn import ric
 
 from hub.buildings.models import Building
 from hub.codes.divisions import all_divisions
-from hub.codes.identity import citizen_id_problem
+from hub.codes.identity import birth_date_of, citizen_id_problem, sex_of
 from hub.codes.registry import CodeRegistry
 from hub.db.base import table_of
 from hub.orgunits.models import OrgLevel, OrgUnit
@@ -125,12 +124,19 @@ async def _open_run(engine: AsyncEngine, source: str, entity: str) -> tuple[int,
         row = (
             await connection.execute(
                 select(RUN.c.id, RUN.c.last_key)
-                .where(RUN.c.source == source, RUN.c.entity == entity, RUN.c.status == "running")
+                .where(
+                    RUN.c.source == source,
+                    RUN.c.entity == entity,
+                    RUN.c.status.in_(("running", "failed")),
+                )
                 .order_by(RUN.c.id.desc())
                 .limit(1)
             )
         ).first()
         if row is not None:
+            await connection.execute(
+                update(RUN).where(RUN.c.id == row[0]).values(status="running", error=None)
+            )
             return int(row[0]), row[1], True
         result = await connection.execute(
             insert(RUN).values(
@@ -145,6 +151,19 @@ async def _open_run(engine: AsyncEngine, source: str, entity: str) -> tuple[int,
         )
         run_id = (result.inserted_primary_key or (0,))[0]
         return int(run_id or 0), None, False
+
+
+class SyncFailed(Exception):
+    """A run stopped on an error: marked ``failed`` with the cause, resumable from its
+    checkpoint (the batches before the failing one are committed)."""
+
+    def __init__(self, run_id: int, cause: str) -> None:
+        super().__init__(
+            f"sync run {run_id} failed: {cause}. The batches before it are written; run the"
+            " same sync again to resume from its checkpoint."
+        )
+        self.run_id = run_id
+        self.cause = cause
 
 
 async def sync(
@@ -162,10 +181,56 @@ async def sync(
     mapper = Mapper(source.config, source.entity(entity), codes)
     run_id, after, resumed = await _open_run(engine, source.name, entity)
     summary = SyncSummary(run_id, source.name, entity, resumed)
+    try:
+        await _batches(engine, source, mapper, summary, after, batch_size, on_batch)
+    except Exception as error:
+        cause = f"{type(error).__name__}: {error}"[:2000]
+        async with engine.begin() as connection:
+            await connection.execute(
+                update(RUN)
+                .where(RUN.c.id == run_id)
+                .values(status="failed", error=cause, finished_at=dt.datetime.now(dt.UTC))
+            )
+        raise SyncFailed(run_id, cause) from error
+    async with engine.begin() as connection:
+        await connection.execute(
+            update(RUN)
+            .where(RUN.c.id == run_id)
+            .values(status="done", finished_at=dt.datetime.now(dt.UTC))
+        )
+        totals = (
+            await connection.execute(
+                select(RUN.c.rows_read, RUN.c.rows_written, RUN.c.rows_rejected).where(
+                    RUN.c.id == run_id
+                )
+            )
+        ).one()
+    summary.read, summary.written, summary.rejected = (int(v) for v in totals)
+    if engine.dialect.name == "postgresql" and summary.written >= 10_000:
+        # Fresh statistics after a large load, or the planner keeps planning for the old table.
+        target = {"school": SCHOOL, "student": STUDENT, "building": BUILDING}[entity]
+        async with engine.connect() as connection:
+            await connection.execute(text(f"ANALYZE {target.name}"))
+            await connection.commit()
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+async def _batches(
+    engine: AsyncEngine,
+    source: Source,
+    mapper: Mapper,
+    summary: SyncSummary,
+    after: str | None,
+    batch_size: int,
+    on_batch: Callable[[int], None] | None,
+) -> None:
+    """Read, check and write batch after batch, each with its checkpoint in one transaction."""
+    entity, run_id = summary.entity, summary.run_id
     while True:
         raw_rows = await source.rows_after(entity, after, batch_size)
         if not raw_rows:
-            break
+            return
         mapped = [mapper.map(raw) for raw in raw_rows]
         for row in mapped:
             _required(entity, row, mapper)
@@ -206,28 +271,6 @@ async def sync(
         summary.rejected += rejected
         if on_batch is not None:
             on_batch(len(raw_rows))
-    async with engine.begin() as connection:
-        await connection.execute(
-            update(RUN)
-            .where(RUN.c.id == run_id)
-            .values(status="done", finished_at=dt.datetime.now(dt.UTC))
-        )
-        totals = (
-            await connection.execute(
-                select(RUN.c.rows_read, RUN.c.rows_written, RUN.c.rows_rejected).where(
-                    RUN.c.id == run_id
-                )
-            )
-        ).one()
-    summary.read, summary.written, summary.rejected = (int(v) for v in totals)
-    if engine.dialect.name == "postgresql" and summary.written >= 10_000:
-        # Fresh statistics after a large load, or the planner keeps planning for the old table.
-        target = {"school": SCHOOL, "student": STUDENT, "building": BUILDING}[entity]
-        async with engine.connect() as connection:
-            await connection.execute(text(f"ANALYZE {target.name}"))
-            await connection.commit()
-    summary.seconds = time.perf_counter() - started
-    return summary
 
 
 def _required(entity: str, row: MappedRow, mapper: Mapper) -> None:
@@ -490,11 +533,10 @@ def _check_identity(row: MappedRow) -> None:
         )
         return
     birth = values.get("birth_date")
-    if birth is not None and ric.get_birth_date(str(id_number)) != birth:
+    if birth is not None and birth_date_of(str(id_number)) != birth:
         row.problems.append(
             Problem("birth_date", None, str(birth), "disagrees with the citizen ID's birth date")
         )
     sex = values.get("sex_code")
-    male = int(str(id_number)[16]) % 2 == 1
-    if sex in ("1", "2") and (sex == "1") != male:
+    if sex in ("1", "2") and sex != sex_of(str(id_number)):
         row.problems.append(Problem("sex_code", None, str(sex), "disagrees with the citizen ID"))

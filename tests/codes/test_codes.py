@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hub.codes.divisions import all_divisions, division, province_divisions
 from hub.codes.registry import UNKNOWN_LABEL, registry_from_packaged
@@ -82,3 +84,51 @@ def test_citizen_id_check_agrees_with_stdnum() -> None:
     for number in cases:
         assert (citizen_id_problem(number) is None) == ric.is_valid(number), number
     assert citizen_id_problem(valid[:17] + "9") == "wrong check character"
+
+
+def _with_check(first17: str) -> str:
+    from stdnum.cn import ric
+
+    return first17 + ric.calc_check_digit(first17 + "0")
+
+
+def test_a_county_code_that_does_not_exist_is_a_reason_not_a_crash() -> None:
+    # stdnum raises KeyError for 430199 (a county missing inside a known prefecture).
+    from hub.codes.identity import citizen_id_problem
+
+    number = _with_check("43019920100101123")
+    assert citizen_id_problem(number) == "no such birthplace code in the birth year"
+
+
+def test_lower_case_x_and_spaces_are_normalised() -> None:
+    from hub.codes.identity import citizen_id_problem, normalise
+
+    number = next(
+        n for n in (_with_check(f"110105201001011{d:02d}") for d in range(100)) if n.endswith("X")
+    )
+    assert citizen_id_problem(f"  {number.lower()} ") is None
+    assert normalise(f"  {number.lower()} ") == number
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.one_of(
+        st.text(max_size=24),
+        st.from_regex(r"\A[0-9]{17}[0-9Xx]\Z"),
+        st.builds(
+            lambda place, year, month, day, seq: _with_check(
+                f"{place:06d}{year:04d}{month:02d}{day:02d}{seq:03d}"
+            ),
+            st.integers(0, 999_999),
+            st.integers(1800, 2100),
+            st.integers(0, 13),
+            st.integers(0, 32),
+            st.integers(0, 999),
+        ),
+    )
+)
+def test_no_input_crashes_the_citizen_id_check(number: str) -> None:
+    from hub.codes.identity import citizen_id_problem
+
+    problem = citizen_id_problem(number)
+    assert problem is None or isinstance(problem, str)

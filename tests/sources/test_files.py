@@ -17,7 +17,7 @@ from hub.sources.files import FileSource
 from hub.sources.mapping import load_sources
 from hub.sources.resilience import SourceUnavailable
 from hub.sources.sql import SqlSource
-from hub.sources.sync import sync
+from hub.sources.sync import SyncFailed, sync
 from hub.students.models import Student
 from tests.fixtures.databases import fresh_database
 
@@ -120,7 +120,7 @@ async def test_a_template_without_a_mapped_column_names_it(tmp_path: Path) -> No
         await _prepared(url, tmp_path)
         engine = make_engine(url)
         try:
-            with pytest.raises(SourceUnavailable):
+            with pytest.raises(SyncFailed, match="lacks the columns 民族"):
                 await sync(engine, source, "student", registry_from_packaged())
             async with engine.connect() as connection:
                 stored = (

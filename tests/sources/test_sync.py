@@ -10,6 +10,7 @@ import sqlite3
 import sys
 import time
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -466,3 +467,109 @@ def test_routes_outside_a_source_region_are_refused(tmp_path: Path) -> None:
     regions = {name: config.region for name, config in load_sources(path).items()}
     with pytest.raises(MappingError, match="'4401' lies outside the region '45' of 'gx_students'"):
         load_routes(path, regions)
+
+
+def _with_bad_birthplace(legacy: Path, into: Path) -> str:
+    """A copy of the legacy system where one pupil's citizen ID names county 430199 (a
+    one-digit typo; python-stdnum raises KeyError there). Returns that pupil's key."""
+    from stdnum.cn import ric
+
+    into.write_bytes(legacy.read_bytes())
+    first17 = "43019920150601123"
+    number = first17 + ric.calc_check_digit(first17 + "0")
+    connection = sqlite3.connect(into)
+    try:
+        (key,) = connection.execute(
+            "SELECT XJH FROM XS_JBXX ORDER BY XJH LIMIT 1 OFFSET 300"
+        ).fetchone()
+        connection.execute("UPDATE XS_JBXX SET SFZJH = ? WHERE XJH = ?", (number, key))
+        connection.commit()
+    finally:
+        connection.close()
+    return str(key)
+
+
+class _FailsAfter(SqlSource):
+    """The legacy source, dying on its ``calls``-th read (a system that went away)."""
+
+    def __init__(self, inner: SqlSource, calls: int) -> None:
+        super().__init__(inner.config)
+        self.left = calls
+
+    async def rows_after(
+        self,
+        entity_name: str,
+        after: str | None,
+        limit: int,
+        scope: Sequence[str] | None = None,
+        where: Mapping[str, Sequence[str]] | None = None,
+    ) -> list[dict[str, Any]]:
+        self.left -= 1
+        if self.left < 0:
+            raise ConnectionResetError("the provincial system closed the connection")
+        return await super().rows_after(entity_name, after, limit, scope, where)
+
+
+@pytest.mark.parametrize("backend_name", BACKENDS)
+async def test_a_failing_sync_is_marked_failed_with_its_cause_and_resumes(
+    backend_name: str, tmp_path: Path, legacy: tuple[Path, dict[str, int]]
+) -> None:
+    from hub.sources.sync import SyncFailed
+
+    path, _ = legacy
+    (tmp_path / "clean").mkdir()
+    async with fresh_database(backend_name, tmp_path / "clean") as clean_url:
+        await _sync_all(clean_url, path)
+        clean = await _state(clean_url)
+    async with fresh_database(backend_name, tmp_path) as url:
+        engine = make_engine(url)
+        codes = registry_from_packaged()
+        source = _source(path)
+        try:
+            await upgrade(engine)
+            await sync(engine, source, "school", codes)
+            failing = _FailsAfter(source, calls=3)
+            with pytest.raises(SyncFailed, match="closed the connection") as caught:
+                await sync(engine, failing, "student", codes, batch_size=200)
+            await failing.close()
+            async with engine.connect() as connection:
+                status, error, read = (
+                    await connection.execute(
+                        select(RUN.c.status, RUN.c.error, RUN.c.rows_read).where(
+                            RUN.c.id == caught.value.run_id
+                        )
+                    )
+                ).one()
+            assert status == "failed"
+            assert "ConnectionResetError" in error
+            assert read == 600  # the three batches before the failure are committed
+            summary = await sync(engine, source, "student", codes, batch_size=200)
+            assert summary.resumed and summary.run_id == caught.value.run_id
+            assert summary.read == STUDENTS
+        finally:
+            await source.close()
+            await engine.dispose()
+        assert await _state(url) == clean
+
+
+@pytest.mark.parametrize("backend_name", BACKENDS)
+async def test_a_citizen_id_with_an_unknown_county_does_not_stop_the_sync(
+    backend_name: str, tmp_path: Path, legacy: tuple[Path, dict[str, int]]
+) -> None:
+    path, _ = legacy
+    broken = tmp_path / "broken.db"
+    key = _with_bad_birthplace(path, broken)
+    async with fresh_database(backend_name, tmp_path) as url:
+        await _sync_all(url, broken)
+        students, rejections = await _state(url)
+        engine = make_engine(url)
+        try:
+            async with engine.connect() as connection:
+                statuses = (await connection.execute(select(RUN.c.status))).scalars().all()
+        finally:
+            await engine.dispose()
+    assert set(statuses) == {"done"}
+    assert len(students) + sum(rejections.values()) == STUDENTS
+    reasons = [json.loads(r) for (k, r) in rejections if k == key]
+    assert reasons, "the pupil is kept with the reason"
+    assert "no such birthplace code" in json.dumps(reasons, ensure_ascii=False)
