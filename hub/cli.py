@@ -21,8 +21,10 @@ db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 schema_app = typer.Typer(help="The GraphQL schema.", no_args_is_help=True)
 sources_app = typer.Typer(help="Sources: docked systems and their mappings.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit log (审计日志).", no_args_is_help=True)
+quality_app = typer.Typer(help="Data quality: problem records (问题学籍).", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
+app.add_typer(quality_app, name="quality")
 app.add_typer(schema_app, name="schema")
 app.add_typer(sources_app, name="sources")
 console = Console(stderr=True)
@@ -429,6 +431,57 @@ def audit_verify(database: DatabaseOption = None) -> None:
             f" ({verdict.rows:,} rows verified before it)"
         )
         raise typer.Exit(1)
+
+    asyncio.run(run())
+
+
+@quality_app.command("check")
+def quality_check(
+    under: Annotated[
+        str, typer.Option(help="Check the students under this org unit code (default: all).")
+    ] = "CN",
+    database: DatabaseOption = None,
+) -> None:
+    """Find problem records (查重查错): invalid citizen IDs, IDs that disagree with the
+    record, duplicate IDs, pupils without an ID who look like the same child. Opens new
+    records, keeps those that still apply, closes those that no longer do; all in one
+    transaction."""
+    from sqlalchemy import select
+
+    from hub.db.migrate import upgrade
+    from hub.orgunits.models import OrgUnit
+    from hub.quality.checks import check
+
+    async def run() -> None:
+        engine = make_engine(_url(database))
+        try:
+            await upgrade(engine)
+            async with engine.begin() as connection:
+                path = (
+                    await connection.execute(select(OrgUnit.path).where(OrgUnit.code == under))
+                ).scalar()
+                if path is None:
+                    console.print(f"[red]unknown org unit code {under!r} for --under[/red]")
+                    raise typer.Exit(2)
+                with Progress(
+                    TextColumn(f"[bold]quality check {under}[/bold]"),
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    TimeElapsedColumn(),
+                    console=console,
+                ) as progress:
+                    task = progress.add_task("rows", total=None)
+                    summary = await check(
+                        connection, under=path, progress=lambda n: progress.advance(task, n)
+                    )
+        finally:
+            await engine.dispose()
+        found = ", ".join(f"kind {k}: {n:,}" for k, n in sorted(summary.found.items()))
+        console.print(
+            f"examined {summary.examined:,} citizen IDs (normalised {summary.normalised:,});"
+            f" records found: {found or 'none'}; opened {summary.opened:,}, still open"
+            f" {summary.kept:,}, closed {summary.closed:,}"
+        )
 
     asyncio.run(run())
 

@@ -121,4 +121,6 @@ async def load_registry(conn: AsyncConnection) -> CodeRegistry:
     values: dict[str, dict[str, str]] = {}
     for code_set, code, label in rows:
         values.setdefault(code_set, {})[code] = label
+    for name, members in packaged.items():  # sets added by a newer hub than the table's
+        values.setdefault(name, members)
     return CodeRegistry(sets, values, divisions)

@@ -7,6 +7,7 @@ from hub.codes.models import CodeValue, DivisionName
 from hub.db.base import Base
 from hub.meta import HubMeta
 from hub.orgunits.models import OrgLevel, OrgUnit
+from hub.quality.models import ProblemMember, ProblemRecord
 from hub.schools.models import Class, School
 from hub.sources.models import SyncRejection, SyncRun
 from hub.students.models import Guardian, StatusChange, Student
@@ -25,6 +26,8 @@ __all__ = [
     "HubUser",
     "OrgLevel",
     "OrgUnit",
+    "ProblemMember",
+    "ProblemRecord",
     "RoleAssignment",
     "School",
     "StatusChange",

@@ -22,8 +22,10 @@ from hub.demo.users import create_demo_users
 from hub.meta import HubMeta
 
 FLUSH_ROWS = 50_000
-# Tables the demo owns; everything here is replaced by a new demo load.
-DEMO_TABLES = ("role_assignment", "hub_user", *TABLE_ORDER, "code_value", "hub_meta")
+# Tables the demo owns; everything here is replaced by a new demo load (problem records hang
+# on the demo's students and schools, so they go with them).
+DERIVED = ("problem_member", "problem_record")
+DEMO_TABLES = ("role_assignment", "hub_user", *DERIVED, *TABLE_ORDER, "code_value", "hub_meta")
 
 
 @dataclass
@@ -90,7 +92,8 @@ async def clear(connection: AsyncConnection, *, postgres: bool) -> None:
         await connection.execute(text(f"TRUNCATE {', '.join(DEMO_TABLES)} RESTART IDENTITY"))
         return
     # Children before parents: foreign keys hold at every step.
-    for table in ("role_assignment", "hub_user", *reversed(TABLE_ORDER), "code_value", "hub_meta"):
+    tables = ("role_assignment", "hub_user", *DERIVED, *reversed(TABLE_ORDER))
+    for table in (*tables, "code_value", "hub_meta"):
         await connection.execute(delete(Base.metadata.tables[table]))
 
 

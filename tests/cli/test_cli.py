@@ -103,3 +103,25 @@ def test_serve_with_several_workers_answers_over_http(tmp_path: Path) -> None:
         assert len(schools["edges"]) == min(3, schools["totalCount"])
     assert {a["extensions"]["readPath"]["servedBy"] for a in answers} == {"planner"}
     assert any(a["extensions"]["readPath"].get("cached") for a in answers)
+
+
+def test_quality_check_reports_findings_and_refuses_an_unknown_unit(tmp_path: Path) -> None:
+    database = f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}"
+    loaded = CliRunner().invoke(app, ["demo", "--students", "200", "--database", database])
+    assert loaded.exit_code == 0, loaded.output
+    with sqlite3.connect(tmp_path / "hub.db") as connection:
+        first, second = connection.execute(
+            "SELECT id, id_number FROM student WHERE id_type_code = '1' ORDER BY id LIMIT 2"
+        ).fetchall()
+        connection.execute("UPDATE student SET id_number = ? WHERE id = ?", (first[1], second[0]))
+    result = CliRunner().invoke(app, ["quality", "check", "--database", database])
+    assert result.exit_code == 0, result.output
+    assert "kind 3: " in result.output and "opened" in result.output
+    with sqlite3.connect(tmp_path / "hub.db") as connection:
+        kinds = connection.execute("SELECT DISTINCT kind_code FROM problem_record").fetchall()
+    assert ("3",) in kinds
+    unknown = CliRunner().invoke(
+        app, ["quality", "check", "--under", "999999", "--database", database]
+    )
+    assert unknown.exit_code == 2
+    assert "unknown org unit code '999999'" in unknown.output

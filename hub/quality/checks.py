@@ -1,0 +1,328 @@
+"""Problem record detection (查重查错), kinds 1 to 4 of code set ``problem_kind``.
+
+1. invalid citizen ID (check character, birth date, birthplace code: python-stdnum's rules);
+2. a valid citizen ID that disagrees with the record (birth date or sex);
+3. one ID number on two or more records anywhere in the hub (every record of the group);
+4. records without an ID number whose name, sex and birth date coincide (every record).
+
+Kinds 1 and 2 look at one row at a time: the rows under the checked unit are streamed in
+partitions, never held together. Groups (3, 4) are found by the database (``GROUP BY`` on
+indexed columns); only the members of groups come back. The findings are then reconciled
+with the open records: new ones are opened, those that still apply are kept (their members
+brought up to date), those that no longer apply close themselves (status 5, 已失效).
+
+The caller owns the transaction: one check is all or nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections import Counter, defaultdict
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import and_, case, delete, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hub.access.scope import under_path
+from hub.codes.identity import birth_date_of, citizen_id_problem, sex_of
+from hub.db.base import table_of
+from hub.quality.models import ProblemMember, ProblemRecord
+from hub.students.models import Student
+
+STUDENT = table_of(Student)
+RECORD = table_of(ProblemRecord)
+MEMBER = table_of(ProblemMember)
+
+ROW_KINDS = ("1", "2")
+GROUP_KINDS = ("3", "4")
+KINDS = (*ROW_KINDS, *GROUP_KINDS)
+OPEN = ("1", "2", "3")  # 待处理, 待审核, 已退回: a record someone still has to handle
+CLOSED = "5"  # 已失效: the data changed and the finding no longer applies
+CITIZEN_ID = "1"  # id_type 居民身份证
+PARTITION = 5000
+
+# The reasons of ``citizen_id_problem`` as the users read them.
+REASONS = {
+    "must have 18 characters": "应为18位",
+    "the first 17 characters must be digits": "前17位应为数字",
+    "wrong check character": "校验码错误",
+    "no valid birth date in positions 7-14": "第7-14位不是有效的出生日期",
+    "no such birthplace code in the birth year": "出生地代码在出生年份不存在",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One record to hold: a kind about a group, at one school."""
+
+    kind: str
+    group_key: str
+    school_id: int
+    path: str
+    members: tuple[int, ...]
+    detail: str
+
+
+@dataclass
+class CheckSummary:
+    examined: int = 0  # rows looked at one by one (kinds 1, 2)
+    normalised: int = 0  # ID numbers trimmed or upper-cased first
+    found: Counter[str] = field(default_factory=Counter)  # records per kind
+    opened: int = 0
+    kept: int = 0
+    closed: int = 0
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+async def check(
+    connection: AsyncConnection,
+    *,
+    under: str = "/",
+    now: dt.datetime | None = None,
+    due_days: int = 30,
+    progress: Callable[[int], None] | None = None,
+) -> CheckSummary:
+    """Detect kinds 1-4 for the students under the path ``under`` and reconcile the open
+    records there (a group reaching outside gets records at every school of the group)."""
+    moment = now or dt.datetime.now(dt.UTC)
+    summary = CheckSummary()
+    summary.normalised = await normalise(connection, under)
+    findings = [
+        *[f async for f in _row_findings(connection, under, summary, progress)],
+        *await _duplicate_ids(connection, under),
+        *await _no_id_suspects(connection, under),
+    ]
+    summary.found = Counter(f.kind for f in findings)
+    await _reconcile(connection, under, findings, moment, due_days, summary)
+    return summary
+
+
+async def normalise(connection: AsyncConnection, under: str) -> int:
+    """Trim ID numbers and upper-case their ``x``; blank ones become NULL (none given)."""
+    column = STUDENT.c.id_number
+    clean = func.upper(func.trim(column))
+    result = await connection.execute(
+        update(STUDENT)
+        .where(under_path(STUDENT.c.path, under), column.is_not(None), column != clean)
+        .values(id_number=case((clean == "", None), else_=clean))
+        .execution_options(synchronize_session=False)
+    )
+    blank = await connection.execute(
+        update(STUDENT)
+        .where(under_path(STUDENT.c.path, under), column == "")
+        .values(id_number=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0) + int(blank.rowcount or 0)
+
+
+def row_problem(id_number: str, birth: dt.date | None, sex: str | None) -> tuple[str, str] | None:
+    """The kind (1 or 2) and detail of one student's citizen ID, or None if it is sound."""
+    reason = citizen_id_problem(id_number)
+    if reason is not None:
+        return "1", f"身份证件号无效（{REASONS.get(reason, reason)}）"
+    wrong = []
+    if birth is not None and birth_date_of(id_number) != birth:
+        wrong.append("出生日期")
+    if sex in ("1", "2") and sex != sex_of(id_number):
+        wrong.append("性别")
+    if wrong:
+        return "2", f"学籍的{'、'.join(wrong)}与身份证件号不符"
+    return None
+
+
+async def _row_findings(
+    connection: AsyncConnection,
+    under: str,
+    summary: CheckSummary,
+    progress: Callable[[int], None] | None,
+) -> AsyncIterator[Finding]:
+    c = STUDENT.c
+    statement = (
+        select(c.id, c.id_number, c.birth_date, c.sex_code, c.school_id, c.path)
+        .where(under_path(c.path, under), c.id_type_code == CITIZEN_ID, c.id_number.is_not(None))
+        .execution_options(yield_per=PARTITION)
+    )
+    result = await connection.stream(statement)
+    async for partition in result.partitions():
+        for pk, id_number, birth, sex, school_id, path in partition:
+            found = row_problem(str(id_number), birth, sex)
+            if found is not None:
+                kind, detail = found
+                yield Finding(kind, f"student:{pk}", school_id, path, (pk,), detail)
+        summary.examined += len(partition)
+        if progress is not None:
+            progress(len(partition))
+
+
+async def _duplicate_ids(connection: AsyncConnection, under: str) -> list[Finding]:
+    """Kind 3: ID numbers held by two or more records, at least one of them under ``under``."""
+    c = STUDENT.c
+    inside = func.sum(case((under_path(c.path, under), 1), else_=0))
+    groups = (
+        select(c.id_number)
+        .where(c.id_number.is_not(None))
+        .group_by(c.id_number)
+        .having(func.count() > 1, inside > 0)
+        .subquery()
+    )
+    rows = await connection.execute(
+        select(c.id, c.id_number, c.school_id, c.path)
+        .join(groups, groups.c.id_number == c.id_number)
+        .order_by(c.id_number, c.id)
+    )
+    by_group: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
+    for pk, id_number, school_id, path in rows:
+        by_group[str(id_number)].append((pk, school_id, path))
+    return [
+        finding
+        for id_number, members in by_group.items()
+        for finding in _per_school(
+            "3",
+            _digest("id", id_number),
+            members,
+            f"同一身份证件号有{len(members)}条学籍（{len({m[1] for m in members})}所学校）",
+        )
+    ]
+
+
+async def _no_id_suspects(connection: AsyncConnection, under: str) -> list[Finding]:
+    """Kind 4: records without an ID number sharing name, sex and birth date."""
+    c = STUDENT.c
+    inside = func.sum(case((under_path(c.path, under), 1), else_=0))
+    groups = (
+        select(c.name, c.sex_code, c.birth_date)
+        .where(c.id_number.is_(None))
+        .group_by(c.name, c.sex_code, c.birth_date)
+        .having(func.count() > 1, inside > 0)
+        .subquery()
+    )
+    rows = await connection.execute(
+        select(c.id, c.name, c.sex_code, c.birth_date, c.school_id, c.path)
+        .join(
+            groups,
+            and_(
+                groups.c.name == c.name,
+                groups.c.sex_code == c.sex_code,
+                groups.c.birth_date == c.birth_date,
+            ),
+        )
+        .where(c.id_number.is_(None))
+        .order_by(c.name, c.sex_code, c.birth_date, c.id)
+    )
+    by_group: dict[tuple[str, str, str], list[tuple[int, int, str]]] = defaultdict(list)
+    for pk, name, sex, birth, school_id, path in rows:
+        by_group[(str(name), str(sex), str(birth))].append((pk, school_id, path))
+    return [
+        finding
+        for key, members in by_group.items()
+        for finding in _per_school(
+            "4",
+            _digest("no-id", *key),
+            members,
+            f"无身份证件号，姓名、性别、出生日期相同的学籍有{len(members)}条",
+        )
+    ]
+
+
+def _per_school(
+    kind: str, group_key: str, members: list[tuple[int, int, str]], detail: str
+) -> list[Finding]:
+    """A group's finding at each of its schools, every member of the group listed."""
+    everyone = tuple(pk for pk, _school, _path in members)
+    schools: dict[int, str] = {}
+    for _pk, school_id, path in members:
+        schools.setdefault(school_id, path)  # a student's path is its school's
+    return [
+        Finding(kind, group_key, school_id, path, everyone, detail)
+        for school_id, path in schools.items()
+    ]
+
+
+async def _reconcile(
+    connection: AsyncConnection,
+    under: str,
+    findings: list[Finding],
+    moment: dt.datetime,
+    due_days: int,
+    summary: CheckSummary,
+) -> None:
+    r = RECORD.c
+    keys = {(f.kind, f.group_key, f.school_id) for f in findings}
+    group_keys = sorted({f.group_key for f in findings})
+    existing: dict[tuple[str, str, int], int] = {}
+    lookups = [under_path(r.path, under)]
+    for start in range(0, len(group_keys), 1000):
+        lookups.append(r.group_key.in_(group_keys[start : start + 1000]))
+    rows = await connection.execute(
+        select(r.id, r.kind_code, r.group_key, r.school_id).where(
+            r.status_code.in_(OPEN), r.kind_code.in_(KINDS), or_(*lookups)
+        )
+    )
+    stale: list[int] = []
+    for pk, kind, group_key, school_id in rows:
+        key = (kind, group_key, school_id)
+        if key in keys and key not in existing:
+            existing[key] = pk
+        else:
+            stale.append(pk)  # no longer found (or a second record of one finding)
+    if stale:
+        for start in range(0, len(stale), 1000):
+            await connection.execute(
+                update(RECORD)
+                .where(r.id.in_(stale[start : start + 1000]))
+                .values(status_code=CLOSED, closed_at=moment)
+            )
+    summary.closed = len(stale)
+    due = moment.date() + dt.timedelta(days=due_days)
+    fresh = [f for f in findings if (f.kind, f.group_key, f.school_id) not in existing]
+    kept = [f for f in findings if (f.kind, f.group_key, f.school_id) in existing]
+    summary.opened, summary.kept = len(fresh), len(kept)
+    members: list[dict[str, int]] = []
+    if fresh:
+        new_ids = await _insert_records(connection, fresh, moment, due)
+        members.extend(
+            {"record_id": pk, "student_id": s}
+            for pk, f in zip(new_ids, fresh, strict=True)
+            for s in f.members
+        )
+    for f in kept:  # the group may have grown or shrunk: its members as found now
+        pk = existing[(f.kind, f.group_key, f.school_id)]
+        await connection.execute(delete(MEMBER).where(MEMBER.c.record_id == pk))
+        await connection.execute(
+            update(RECORD).where(r.id == pk).values(members=len(f.members), detail=f.detail)
+        )
+        members.extend({"record_id": pk, "student_id": s} for s in f.members)
+    for start in range(0, len(members), 5000):
+        await connection.execute(insert(MEMBER), members[start : start + 5000])
+
+
+async def _insert_records(
+    connection: AsyncConnection, fresh: list[Finding], moment: dt.datetime, due: dt.date
+) -> list[int]:
+    """Insert the new records in batches; their ids in the order of ``fresh``."""
+    rows = [
+        {
+            "kind_code": f.kind,
+            "status_code": "1",
+            "school_id": f.school_id,
+            "path": f.path,
+            "group_key": f.group_key,
+            "detected_at": moment,
+            "due_on": due,
+            "detail": f.detail,
+            "members": len(f.members),
+        }
+        for f in fresh
+    ]
+    statement = insert(RECORD).returning(RECORD.c.id, sort_by_parameter_order=True)
+    ids: list[int] = []
+    for start in range(0, len(rows), 2000):
+        result = await connection.execute(statement, rows[start : start + 2000])
+        ids.extend(int(pk) for pk in result.scalars())
+    return ids
