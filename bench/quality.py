@@ -80,16 +80,18 @@ async def _inject(connection: AsyncConnection, count: int) -> None:
         # kind 1: a wrong check character
         "UPDATE student SET id_number = substr(id_number, 1, 17) || 'Y' WHERE id IN"
         " (SELECT id FROM student WHERE id_type_code = '1' ORDER BY id LIMIT :n)",
-        # kind 3: the ID of the pupil before, on the next one
-        "UPDATE student s SET id_number = t.id_number FROM (SELECT id + 1 AS target, id_number"
-        " FROM student WHERE id_type_code = '1' ORDER BY id DESC LIMIT :n) t"
+        # kind 3: an even pupil's record copied (ID, birth date, sex) onto the next one
+        "UPDATE student s SET id_number = t.id_number, birth_date = t.birth_date,"
+        " sex_code = t.sex_code FROM (SELECT id + 1 AS target, id_number, birth_date, sex_code"
+        " FROM student WHERE id_type_code = '1' AND id % 2 = 0 ORDER BY id DESC LIMIT :n) t"
         " WHERE s.id = t.target",
         # kind 4: pairs without an ID sharing name, sex and birth date
         "UPDATE student s SET id_number = NULL, name = t.name, sex_code = t.sex_code,"
         " birth_date = t.birth_date FROM (SELECT id + 1 AS target, name, sex_code, birth_date"
-        " FROM student ORDER BY id DESC OFFSET 100000 LIMIT :n) t WHERE s.id = t.target",
-        "UPDATE student SET id_number = NULL WHERE id IN"
-        " (SELECT id FROM student ORDER BY id DESC OFFSET 100000 LIMIT :n)",
+        " FROM student WHERE id % 2 = 0 ORDER BY id DESC OFFSET 100000 LIMIT :n) t"
+        " WHERE s.id = t.target",
+        "UPDATE student SET id_number = NULL WHERE id IN (SELECT id FROM student"
+        " WHERE id % 2 = 0 ORDER BY id DESC OFFSET 100000 LIMIT :n)",
     )
     for statement in statements:
         await connection.execute(text(statement), {"n": third})

@@ -22,7 +22,7 @@ from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, case, delete, func, insert, or_, select, update
+from sqlalchemy import bindparam, case, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.access.scope import under_path
@@ -194,26 +194,27 @@ async def _duplicate_ids(connection: AsyncConnection, under: str) -> list[Findin
 async def _no_id_suspects(connection: AsyncConnection, under: str) -> list[Finding]:
     """Kind 4: records without an ID number sharing name, sex and birth date."""
     c = STUDENT.c
-    inside = func.sum(case((under_path(c.path, under), 1), else_=0))
-    groups = (
-        select(c.name, c.sex_code, c.birth_date)
-        .where(c.id_number.is_(None))
-        .group_by(c.name, c.sex_code, c.birth_date)
-        .having(func.count() > 1, inside > 0)
-        .subquery()
-    )
-    rows = await connection.execute(
-        select(c.id, c.name, c.sex_code, c.birth_date, c.school_id, c.path)
-        .join(
-            groups,
-            and_(
-                groups.c.name == c.name,
-                groups.c.sex_code == c.sex_code,
-                groups.c.birth_date == c.birth_date,
-            ),
+    group = (c.name, c.sex_code, c.birth_date)
+    here = case((under_path(c.path, under), 1), else_=0)
+    # One pass over the rows without an ID (a window per group), not a join back to the
+    # whole table: the planner cannot know how many rows lack an ID after a bulk change.
+    candidates = (
+        select(
+            c.id,
+            *group,
+            c.school_id,
+            c.path,
+            func.count().over(partition_by=group).label("size"),
+            func.sum(here).over(partition_by=group).label("inside"),
         )
         .where(c.id_number.is_(None))
-        .order_by(c.name, c.sex_code, c.birth_date, c.id)
+        .subquery()
+    )
+    k = candidates.c
+    rows = await connection.execute(
+        select(k.id, k.name, k.sex_code, k.birth_date, k.school_id, k.path)
+        .where(k.size > 1, k.inside > 0)
+        .order_by(k.name, k.sex_code, k.birth_date, k.id)
     )
     by_group: dict[tuple[str, str, str], list[tuple[int, int, str]]] = defaultdict(list)
     for pk, name, sex, birth, school_id, path in rows:
@@ -291,12 +292,23 @@ async def _reconcile(
             for pk, f in zip(new_ids, fresh, strict=True)
             for s in f.members
         )
-    for f in kept:  # the group may have grown or shrunk: its members as found now
-        pk = existing[(f.kind, f.group_key, f.school_id)]
-        await connection.execute(delete(MEMBER).where(MEMBER.c.record_id == pk))
+    # A kept group may have grown or shrunk: its members and detail as found now.
+    kept_ids = [existing[(f.kind, f.group_key, f.school_id)] for f in kept]
+    for start in range(0, len(kept_ids), 1000):
+        batch = kept_ids[start : start + 1000]
+        await connection.execute(delete(MEMBER).where(MEMBER.c.record_id.in_(batch)))
+    if kept:
         await connection.execute(
-            update(RECORD).where(r.id == pk).values(members=len(f.members), detail=f.detail)
+            update(RECORD)
+            .where(r.id == bindparam("pk"))
+            .values(members=bindparam("size"), detail=bindparam("text"))
+            .execution_options(synchronize_session=False),
+            [
+                {"pk": pk, "size": len(f.members), "text": f.detail}
+                for pk, f in zip(kept_ids, kept, strict=True)
+            ],
         )
+    for pk, f in zip(kept_ids, kept, strict=True):
         members.extend({"record_id": pk, "student_id": s} for s in f.members)
     for start in range(0, len(members), 5000):
         await connection.execute(insert(MEMBER), members[start : start + 5000])
@@ -320,9 +332,12 @@ async def _insert_records(
         }
         for f in fresh
     ]
-    statement = insert(RECORD).returning(RECORD.c.id, sort_by_parameter_order=True)
-    ids: list[int] = []
-    for start in range(0, len(rows), 2000):
-        result = await connection.execute(statement, rows[start : start + 2000])
-        ids.extend(int(pk) for pk in result.scalars())
-    return ids
+    for start in range(0, len(rows), 5000):
+        await connection.execute(insert(RECORD), rows[start : start + 5000])
+    # The new records are those of this moment: one per (kind, group, school).
+    r = RECORD.c
+    found = await connection.execute(
+        select(r.id, r.kind_code, r.group_key, r.school_id).where(r.detected_at == moment)
+    )
+    ids = {(kind, key, school): pk for pk, kind, key, school in found}
+    return [ids[(f.kind, f.group_key, f.school_id)] for f in fresh]
