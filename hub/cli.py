@@ -45,6 +45,13 @@ EXAMPLE_QUERY = """{
 }"""
 
 
+def _progress(title: str) -> Progress:
+    """A progress bar for long work: counted items, the total when known, time elapsed."""
+    return Progress(
+        TextColumn(title), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    )
+
+
 def _url(database: str | None) -> str:
     return database or Settings().database_url
 
@@ -103,13 +110,7 @@ def demo(
     async def run() -> None:
         engine = make_engine(url)
         try:
-            with Progress(
-                TextColumn("[bold]students[/bold]"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=console,
-            ) as progress:
+            with _progress("[bold]students[/bold]") as progress:
                 task = progress.add_task("load", total=students)
                 summary = await load_demo(
                     engine, students, seed, on_students=lambda n: progress.advance(task, n)
@@ -282,13 +283,7 @@ def sync(
             async with engine.connect() as connection:
                 codes = await load_registry(connection)
             for entity in wanted:
-                with Progress(
-                    TextColumn(f"[bold]{source}.{entity}[/bold]"),
-                    BarColumn(),
-                    MofNCompleteColumn(),
-                    TimeElapsedColumn(),
-                    console=console,
-                ) as progress:
+                with _progress(f"[bold]{source}.{entity}[/bold]") as progress:
                     task = progress.add_task(entity, total=None)
                     summary = await run_sync(
                         engine,
@@ -463,13 +458,7 @@ def quality_check(
                 if path is None:
                     console.print(f"[red]unknown org unit code {under!r} for --under[/red]")
                     raise typer.Exit(2)
-                with Progress(
-                    TextColumn(f"[bold]quality check {under}[/bold]"),
-                    BarColumn(),
-                    MofNCompleteColumn(),
-                    TimeElapsedColumn(),
-                    console=console,
-                ) as progress:
+                with _progress(f"[bold]quality check {under}[/bold]") as progress:
                     task = progress.add_task("rows", total=None)
                     summary = await check(
                         connection, under=path, progress=lambda n: progress.advance(task, n)

@@ -108,17 +108,17 @@ def _source_where(mapper: Mapper, f: RoutedFilter) -> dict[str, list[str]]:
     """The filters as the source's own values (reverse translation); a filter the source
     cannot apply is refused, never applied row by row afterwards."""
     where: dict[str, list[str]] = {}
-    fields = {f.target: f for f in mapper.entity.fields}
+    fields = {field_.target: field_ for field_ in mapper.entity.fields}
     for pushed in f.pushed():
+        value = pushed.value
+        if value is None:  # not given
+            continue
         mapped = fields.get(pushed.target) if pushed.target else None
         if mapped is None or mapped.column is None:
             raise BadInput(
                 f"'{pushed.where}' cannot be applied to records of source"
                 f" {mapper.source.name!r}: it does not deliver that field"
             )
-        value = pushed.value
-        if value is None:
-            continue
         wanted = [value] if isinstance(value, (str, bool)) else list(value)
         if mapped.boolean:
             raw = [v for flag in wanted for v in (YES if flag else NO)]

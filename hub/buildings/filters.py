@@ -31,15 +31,14 @@ class BuildingFilter:
         return replace(self, under=under)
 
     def pushed(self) -> tuple[Pushed, ...]:
-        """The given values a routed source must apply itself (see ``StudentFilter``)."""
-        values = (
+        """The values a routed source must apply itself (see ``StudentFilter``)."""
+        return (
             Pushed("filter.dangerRating", "danger_rating_code", self.danger_rating),
             Pushed("filter.use", "use_code", self.use),
             Pushed("filter.structure", "structure_code", self.structure),
             Pushed("filter.seismicCategory", None, self.seismic_category),
             Pushed("filter.namePrefix", None, self.name_prefix),
         )
-        return tuple(p for p in values if p.value is not None)
 
 
 async def conditions(ctx: Context, f: BuildingFilter) -> Conditions:

@@ -39,9 +39,7 @@ def citizen_id_problem(number: str) -> str | None:
     value = normalise(number)
     if len(value) != 18:
         return "must have 18 characters"
-    if not value[:17].isdigit():
-        return "the first 17 characters must be digits"
-    if not value.isascii():
+    if not (value[:17].isascii() and value[:17].isdigit()):  # "１２…" are digits too
         return "the first 17 characters must be digits"
     if value[17] != ric.calc_check_digit(value):
         return "wrong check character"
@@ -65,3 +63,14 @@ def birth_date_of(number: str) -> dt.date | None:
 def sex_of(number: str) -> str:
     """The sex code (GB/T 2261.1: 1 male, 2 female) of a citizen ID's 17th digit."""
     return "1" if int(normalise(number)[16]) % 2 == 1 else "2"
+
+
+def disagreements(number: str, birth: dt.date | None, sex: str | None) -> list[str]:
+    """The record's fields (``birth_date``, ``sex_code``) that a valid citizen ID
+    contradicts; a field not given contradicts nothing."""
+    wrong = []
+    if birth is not None and birth_date_of(number) != birth:
+        wrong.append("birth_date")
+    if sex in ("1", "2") and sex != sex_of(number):
+        wrong.append("sex_code")
+    return wrong

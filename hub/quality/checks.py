@@ -6,8 +6,9 @@
 4. records without an ID number whose name, sex and birth date coincide (every record).
 
 Kinds 1 and 2 look at one row at a time: the rows under the checked unit are streamed in
-partitions, never held together. Groups (3, 4) are found by the database (``GROUP BY`` on
-indexed columns); only the members of groups come back. The findings are then reconciled
+partitions, never held together. Groups are found by the database (3: ``GROUP BY`` on the
+indexed ID number; 4: one windowed pass over the rows without an ID); only the members of
+groups come back. The findings are then reconciled
 with the open records: new ones are opened, those that still apply are kept (their members
 brought up to date), those that no longer apply close themselves (status 5, 已失效).
 
@@ -26,7 +27,7 @@ from sqlalchemy import bindparam, case, delete, func, insert, or_, select, updat
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.access.scope import under_path
-from hub.codes.identity import birth_date_of, citizen_id_problem, sex_of
+from hub.codes.identity import citizen_id_problem, disagreements
 from hub.db.base import table_of
 from hub.quality.models import ProblemMember, ProblemRecord
 from hub.students.models import Student
@@ -35,9 +36,7 @@ STUDENT = table_of(Student)
 RECORD = table_of(ProblemRecord)
 MEMBER = table_of(ProblemMember)
 
-ROW_KINDS = ("1", "2")
-GROUP_KINDS = ("3", "4")
-KINDS = (*ROW_KINDS, *GROUP_KINDS)
+KINDS = ("1", "2", "3", "4")
 OPEN = ("1", "2", "3")  # 待处理, 待审核, 已退回: a record someone still has to handle
 CLOSED = "5"  # 已失效: the data changed and the finding no longer applies
 CITIZEN_ID = "1"  # id_type 居民身份证
@@ -51,6 +50,7 @@ REASONS = {
     "no valid birth date in positions 7-14": "第7-14位不是有效的出生日期",
     "no such birthplace code in the birth year": "出生地代码在出生年份不存在",
 }
+FIELD_LABELS = {"birth_date": "出生日期", "sex_code": "性别"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,17 +108,11 @@ async def normalise(connection: AsyncConnection, under: str) -> int:
     clean = func.upper(func.trim(column))
     result = await connection.execute(
         update(STUDENT)
-        .where(under_path(STUDENT.c.path, under), column.is_not(None), column != clean)
+        .where(under_path(STUDENT.c.path, under), or_(column != clean, clean == ""))
         .values(id_number=case((clean == "", None), else_=clean))
         .execution_options(synchronize_session=False)
     )
-    blank = await connection.execute(
-        update(STUDENT)
-        .where(under_path(STUDENT.c.path, under), column == "")
-        .values(id_number=None)
-        .execution_options(synchronize_session=False)
-    )
-    return int(result.rowcount or 0) + int(blank.rowcount or 0)
+    return int(result.rowcount or 0)
 
 
 def row_problem(id_number: str, birth: dt.date | None, sex: str | None) -> tuple[str, str] | None:
@@ -126,11 +120,7 @@ def row_problem(id_number: str, birth: dt.date | None, sex: str | None) -> tuple
     reason = citizen_id_problem(id_number)
     if reason is not None:
         return "1", f"身份证件号无效（{REASONS.get(reason, reason)}）"
-    wrong = []
-    if birth is not None and birth_date_of(id_number) != birth:
-        wrong.append("出生日期")
-    if sex in ("1", "2") and sex != sex_of(id_number):
-        wrong.append("性别")
+    wrong = [FIELD_LABELS[name] for name in disagreements(id_number, birth, sex)]
     if wrong:
         return "2", f"学籍的{'、'.join(wrong)}与身份证件号不符"
     return None
@@ -334,10 +324,12 @@ async def _insert_records(
     ]
     for start in range(0, len(rows), 5000):
         await connection.execute(insert(RECORD), rows[start : start + 5000])
-    # The new records are those of this moment: one per (kind, group, school).
+    # The new records are the open ones of this moment: one per (kind, group, school).
     r = RECORD.c
     found = await connection.execute(
-        select(r.id, r.kind_code, r.group_key, r.school_id).where(r.detected_at == moment)
+        select(r.id, r.kind_code, r.group_key, r.school_id).where(
+            r.detected_at == moment, r.status_code == "1"
+        )
     )
     ids = {(kind, key, school): pk for pk, kind, key, school in found}
     return [ids[(f.kind, f.group_key, f.school_id)] for f in fresh]

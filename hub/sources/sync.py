@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.buildings.models import Building
 from hub.codes.divisions import all_divisions
-from hub.codes.identity import birth_date_of, citizen_id_problem, sex_of
+from hub.codes.identity import citizen_id_problem, disagreements
 from hub.codes.registry import CodeRegistry
 from hub.db.base import table_of
 from hub.orgunits.models import OrgLevel, OrgUnit
@@ -532,11 +532,5 @@ def _check_identity(row: MappedRow) -> None:
             Problem("id_number", None, str(id_number), f"invalid citizen ID: {problem}")
         )
         return
-    birth = values.get("birth_date")
-    if birth is not None and birth_date_of(str(id_number)) != birth:
-        row.problems.append(
-            Problem("birth_date", None, str(birth), "disagrees with the citizen ID's birth date")
-        )
-    sex = values.get("sex_code")
-    if sex in ("1", "2") and sex != sex_of(str(id_number)):
-        row.problems.append(Problem("sex_code", None, str(sex), "disagrees with the citizen ID"))
+    for name in disagreements(str(id_number), values.get("birth_date"), values.get("sex_code")):
+        row.problems.append(Problem(name, None, str(values[name]), "disagrees with the citizen ID"))

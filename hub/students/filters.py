@@ -44,10 +44,10 @@ class StudentFilter:
         return replace(self, under=under)
 
     def pushed(self) -> tuple[Pushed, ...]:
-        """The given values a routed source must apply itself, with the hub field each
-        filters (None: no source can). ``under`` and ``schoolCodes`` narrow the hub's
-        schools instead."""
-        values: tuple[Pushed, ...] = (
+        """The values a routed source must apply itself (``None``: not given), with the hub
+        field each filters (None: no source can). ``under`` and ``schoolCodes`` narrow the
+        hub's schools instead."""
+        return (
             Pushed("filter.grade", "grade_code", self.grade),
             Pushed("filter.status", "status_code", self.status),
             Pushed("filter.sex", "sex_code", self.sex),
@@ -60,7 +60,6 @@ class StudentFilter:
             Pushed("filter.needsAid", None, self.needs_aid),
             Pushed("filter.namePrefix", None, self.name_prefix),
         )
-        return tuple(p for p in values if p.value is not None)
 
     def masked(self) -> list[str]:
         """The given filters on fields masked for viewers without unmask: a list filtered by
