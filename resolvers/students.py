@@ -12,8 +12,13 @@ from hub.db.base import table_of
 from hub.errors import BadInput
 from hub.ids import encode_id
 from hub.pagination import PageArgs
-from hub.students.filters import StudentFilter, conditions
-from hub.students.models import Guardian, StatusChange, Student
+from hub.students.filters import (
+    ChangeRequestFilter,
+    StudentFilter,
+    conditions,
+    request_conditions,
+)
+from hub.students.models import ChangeRequest, Guardian, StatusChange, Student
 from resolvers import federation
 from resolvers.common import (
     ByParent,
@@ -29,6 +34,7 @@ from resolvers.common import (
 TABLE = table_of(Student)
 GUARDIAN = table_of(Guardian)
 CHANGES = table_of(StatusChange)
+REQUESTS = table_of(ChangeRequest)
 
 
 def check_student_number(number: str) -> str:
@@ -48,6 +54,8 @@ async def by_number(ctx: Context, number: str) -> Any:
     """A student by national number: the store, else a routed source (keyed by number)."""
     check_student_number(number)
     row = await load_by_column(ctx, ctx.access.readable(TABLE), "student_number", number)
+    if row is None and number.startswith("L"):  # a temporary number a permanent one replaced
+        row = await load_by_column(ctx, ctx.access.readable(TABLE), "former_number", number)
     if row is None:
         for routed in await federation.routes_of(ctx, "student"):
             row = await routed_by_key(ctx, routed.route.source, number)
@@ -180,3 +188,12 @@ async def guardian_by_id(ctx: Context, pk: int) -> Row[Any] | None:
 
 async def change_by_id(ctx: Context, pk: int) -> Row[Any] | None:
     return await load_by_id(ctx, ctx.access.readable(CHANGES), pk)
+
+
+async def request_page(ctx: Context, f: ChangeRequestFilter, args: PageArgs) -> Listing:
+    """Change requests (学籍变更申请) in the viewer's subtree, by school."""
+    return listing(ctx, ctx.access.readable(REQUESTS), await request_conditions(ctx, f), args)
+
+
+async def request_by_id(ctx: Context, pk: int) -> Row[Any] | None:
+    return await load_by_id(ctx, ctx.access.readable(REQUESTS), pk)

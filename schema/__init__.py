@@ -17,9 +17,12 @@ from hub.settings import Settings
 from schema.access import AccessMutation, AccessQuery
 from schema.assets import AssetQuery
 from schema.buildings import BuildingQuery
+from schema.change_requests import ChangeRequestQuery
 from schema.limits import limit_extensions
+from schema.mutations.root import WriteMutation
 from schema.orgunits import OrgUnitQuery
 from schema.planner import CompiledReads
+from schema.quality import QualityQuery
 from schema.schools import SchoolQuery
 from schema.sources import SourceQuery
 from schema.students import StudentQuery
@@ -41,9 +44,11 @@ Query = merge_types(
         AssetQuery,
         AccessQuery,
         SourceQuery,
+        QualityQuery,
+        ChangeRequestQuery,
     ),
 )
-Mutation = merge_types("Mutation", (AccessMutation,))
+Mutation = merge_types("Mutation", (AccessMutation, WriteMutation))
 
 __all__ = ["SDL_PATH", "build_schema", "sdl"]
 

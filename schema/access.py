@@ -10,7 +10,16 @@ from hub.access import filters as access_filters
 from hub.access import grants
 from hub.errors import HubError
 from resolvers import access as resolve
-from schema.common import Connection, HubInfo, Node, RowType, built, connection, page_args
+from schema.common import (
+    Connection,
+    HubInfo,
+    Node,
+    RowType,
+    UserError,
+    built,
+    connection,
+    page_args,
+)
 
 
 @strawberry.type(description="A role held in the subtree of an org unit (角色授权).")
@@ -84,13 +93,6 @@ class GrantInput:
     username: str = strawberry.field(description="User (用户名).")
     role: str = strawberry.field(description="Role (角色).")
     org_unit_code: str = strawberry.field(description="Org unit code (单位代码).")
-
-
-@strawberry.type(description="A problem with the input of a mutation (错误).")
-class UserError:
-    field: str | None
-    message: str
-    code: str
 
 
 @strawberry.type(description="Result of a grant or revoke (授权结果).")

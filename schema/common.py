@@ -12,6 +12,7 @@ from strawberry.types import Info
 
 from hub.access.masking import MASKED_CODE, MASKED_LABEL, embeds_id, mask_student_number
 from hub.context import Context
+from hub.errors import HubError
 from hub.ids import decode_id, encode_id
 from hub.pagination import PageArgs
 from resolvers.common import Listing, Page
@@ -295,3 +296,33 @@ def tuple_of(values: list[str] | None) -> tuple[str, ...] | None:
 
 def rows_to(build: Callable[[Row[Any]], T], rows: Sequence[Row[Any]]) -> list[T]:
     return [build(row) for row in rows]
+
+
+# --- mutations ---------------------------------------------------------------------------
+
+
+@strawberry.type(description="A problem with the input of a mutation (错误).")
+class UserError:
+    field: str | None = strawberry.field(
+        description="The input field it is about, as named in the schema (字段)."
+    )
+    message: str = strawberry.field(description="What is wrong (说明).")
+    code: str = strawberry.field(
+        description="BAD_INPUT, NOT_FOUND, FORBIDDEN or CONFLICT (错误代码)."
+    )
+
+
+def user_errors(info: HubInfo, error: HubError) -> list[UserError]:
+    """A refused mutation's errors as data; nothing of it is committed (``failed``)."""
+    info.context.failed = True
+    problems = getattr(error, "problems", None)
+    if problems:
+        return [UserError(field=camel(p.field), message=p.message, code=p.code) for p in problems]
+    return [UserError(field=None, message=error.message, code=error.code)]
+
+
+def camel(name: str | None) -> str | None:
+    if name is None:
+        return None
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)

@@ -10,6 +10,7 @@ import strawberry
 
 from hub.access.masking import mask_email, mask_id, mask_phone, mask_text
 from hub.students import filters as students_filters
+from resolvers import quality as resolve_quality
 from resolvers import schools as resolve_schools
 from resolvers import students as resolve
 from schema.common import (
@@ -32,11 +33,13 @@ from schema.common import (
 )
 
 if TYPE_CHECKING:
+    from schema.quality import ProblemRecord
     from schema.schools import Class, School
 
 SchoolType = Annotated["School", strawberry.lazy("schema.schools")]
 SENSITIVE = "student_sensitive"  # the resource whose unmask grant reveals these fields
 ClassType = Annotated["Class", strawberry.lazy("schema.schools")]
+ProblemRecordType = Annotated["ProblemRecord", strawberry.lazy("schema.quality")]
 
 
 @strawberry.input(description="Filter for students (学生筛选).")
@@ -181,6 +184,10 @@ class Student(RowType, Node):
     pk: strawberry.Private[int | None]  # None: read live from a routed source
     student_number: strawberry.Private[str]
     local_number: str | None = strawberry.field(description="Provincial local number (学籍辅号).")
+    former_number: str | None = strawberry.field(
+        description="The temporary (L) number a permanent number replaced (原临时学籍号);"
+        " student(studentNumber:) finds the student by it too."
+    )
     name: str = strawberry.field(description="Name (姓名).")
     name_pinyin: str | None = strawberry.field(description="Name in pinyin (姓名拼音).")
     former_name: str | None = strawberry.field(description="Former name (曾用名).")
@@ -352,6 +359,20 @@ class Student(RowType, Node):
         if self.pk is None:
             return []
         return rows_to(StatusChange.from_row, await resolve.changes_of(info.context, self.pk))
+
+    @strawberry.field(
+        description="Problem records this student is in, oldest first: open ones unless"
+        " includeClosed (问题学籍)."
+    )
+    async def problems(
+        self, info: HubInfo, include_closed: bool = False
+    ) -> list[ProblemRecordType]:
+        from schema.quality import ProblemRecord
+
+        if self.pk is None:
+            return []
+        rows = await resolve_quality.of_student(info.context, self.pk, include_closed)
+        return rows_to(ProblemRecord.from_row, rows)
 
 
 async def students_of(

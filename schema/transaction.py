@@ -45,6 +45,30 @@ class Transaction(SchemaExtension):
                 *(GraphQLError(str(e), original_error=e) for e in context.partial_errors),
             ]
 
+    async def on_execute(self) -> AsyncIterator[None]:
+        """One mutation per operation: each is one transaction, and a refused one rolls back
+        what the request wrote; with two in one operation, the first would report a write
+        that the second's failure undid."""
+        document = self.execution_context.graphql_document
+        if document is not None:
+            wanted = provided_operation_name(self.execution_context)
+            for operation in document.definitions:
+                if not isinstance(operation, OperationDefinitionNode):
+                    continue
+                if wanted is not None and (
+                    operation.name is None or operation.name.value != wanted
+                ):
+                    continue
+                roots = operation.selection_set.selections
+                if operation.operation.value == "mutation" and len(roots) > 1:
+                    raise GraphQLError(
+                        f"One mutation per operation: this one has {len(roots)} root"
+                        " fields. Send each mutation as its own request (each is one"
+                        " transaction).",
+                        extensions={"code": "BAD_INPUT"},
+                    )
+        yield
+
     def _refuse_anonymous(self, context: Context) -> None:
         """One row per kind of refusal and window (see ``RefusalFolding``)."""
         state = context.state

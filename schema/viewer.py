@@ -12,12 +12,14 @@ from hub.context import Context
 from hub.errors import Unauthenticated
 from hub.ids import decode_federated_id
 from hub.orgunits.models import OrgLevel
-from resolvers import access, assets, buildings, orgunits, schools, students, teachers
+from resolvers import access, assets, buildings, orgunits, quality, schools, students, teachers
 from schema.access import AuditEvent, Grant
 from schema.assets import Asset
 from schema.buildings import Building
+from schema.change_requests import ChangeRequest
 from schema.common import HubInfo, Node, RowType, decode_id
 from schema.orgunits import OrgUnit
+from schema.quality import ProblemRecord
 from schema.schools import Class, School
 from schema.students import Guardian, StatusChange, Student
 from schema.teachers import Teacher
@@ -36,6 +38,8 @@ NODE_TYPES: dict[str, tuple[Loader, type[RowType]]] = {
     "Building": (buildings.by_id, Building),
     "Asset": (assets.by_id, Asset),
     "AuditEvent": (access.audit_by_id, AuditEvent),
+    "ProblemRecord": (quality.by_id, ProblemRecord),
+    "ChangeRequest": (students.request_by_id, ChangeRequest),
 }
 
 

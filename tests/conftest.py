@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -94,16 +95,16 @@ def backend(request: pytest.FixtureRequest) -> str:
     return value
 
 
-@pytest.fixture(scope="session")
-async def hub(backend: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Hub]:
-    directory: Path = tmp_path_factory.mktemp(backend)
+@asynccontextmanager
+async def running_hub(
+    backend: str, directory: Path, students: int = DEMO_STUDENTS, seed: int = DEMO_SEED
+) -> AsyncIterator[Hub]:
+    """A hub over a fresh database of ``backend`` with its own demo data."""
     async with fresh_database(backend, directory) as owner_url, runtime_role(owner_url) as url:
         # The owner loads (and migrates); the hub runs as a role that owns nothing (PostgreSQL).
         loader = make_engine(owner_url)
         try:
-            summary = await load_demo(
-                loader, DEMO_STUDENTS, DEMO_SEED, school_size_cap=SCHOOL_SIZE_CAP
-            )
+            summary = await load_demo(loader, students, seed, school_size_cap=SCHOOL_SIZE_CAP)
             await grant_runtime(loader, url)
         finally:
             await loader.dispose()
@@ -121,3 +122,10 @@ async def hub(backend: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIt
                 backend, url, app.state.hub.engine, client, summary, settings, units, owner_url
             )
         await app.state.hub.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+async def hub(backend: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Hub]:
+    """The suite's shared hub: read-only (tests that write use ``running_hub`` of their own)."""
+    async with running_hub(backend, tmp_path_factory.mktemp(backend)) as running:
+        yield running

@@ -94,6 +94,10 @@ RESOURCE_OF = {
     "building": "building",
     "asset": "asset",
     "audit_event": "audit",
+    # Problem records, change requests and the change log are about student records.
+    "problem_record": "student",
+    "change_request": "student",
+    "change_event": "student",
 }
 
 

@@ -3,14 +3,15 @@
 from hub.access.models import AuditEvent, HubUser, RoleAssignment
 from hub.assets.models import Asset
 from hub.buildings.models import Building
+from hub.changes.models import ChangeEvent
 from hub.codes.models import CodeValue, DivisionName
 from hub.db.base import Base
 from hub.meta import HubMeta
 from hub.orgunits.models import OrgLevel, OrgUnit
-from hub.quality.models import ProblemMember, ProblemRecord
+from hub.quality.models import ProblemAction, ProblemMember, ProblemRecord
 from hub.schools.models import Class, School
 from hub.sources.models import SyncRejection, SyncRun
-from hub.students.models import Guardian, StatusChange, Student
+from hub.students.models import ChangeRequest, Guardian, StatusChange, Student, StudentArchive
 from hub.teachers.models import Teacher
 
 __all__ = [
@@ -18,6 +19,8 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Building",
+    "ChangeEvent",
+    "ChangeRequest",
     "Class",
     "CodeValue",
     "DivisionName",
@@ -26,12 +29,14 @@ __all__ = [
     "HubUser",
     "OrgLevel",
     "OrgUnit",
+    "ProblemAction",
     "ProblemMember",
     "ProblemRecord",
     "RoleAssignment",
     "School",
     "StatusChange",
     "Student",
+    "StudentArchive",
     "SyncRejection",
     "SyncRun",
     "Teacher",

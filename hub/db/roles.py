@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-APPEND_ONLY = ("audit_event",)
+APPEND_ONLY = ("audit_event", "change_event")
 
 
 def runtime_user(database_url: str) -> str | None:

@@ -24,7 +24,14 @@ from hub.meta import HubMeta
 FLUSH_ROWS = 50_000
 # Tables the demo owns; everything here is replaced by a new demo load (problem records hang
 # on the demo's students and schools, so they go with them).
-DERIVED = ("problem_member", "problem_record")
+DERIVED = (
+    "change_event",
+    "change_request",
+    "student_archive",
+    "problem_action",
+    "problem_member",
+    "problem_record",
+)
 DEMO_TABLES = ("role_assignment", "hub_user", *DERIVED, *TABLE_ORDER, "code_value", "hub_meta")
 
 

@@ -20,10 +20,22 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Collection
 from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam, case, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.access.scope import under_path
@@ -38,6 +50,7 @@ MEMBER = table_of(ProblemMember)
 
 KINDS = ("1", "2", "3", "4")
 OPEN = ("1", "2", "3")  # 待处理, 待审核, 已退回: a record someone still has to handle
+RESOLVED = "4"  # 已解决: handled by the school and approved by the county
 CLOSED = "5"  # 已失效: the data changed and the finding no longer applies
 CITIZEN_ID = "1"  # id_type 居民身份证
 PARTITION = 5000
@@ -98,17 +111,100 @@ async def check(
         *await _no_id_suspects(connection, under),
     ]
     summary.found = Counter(f.kind for f in findings)
-    await _reconcile(connection, under, findings, moment, due_days, summary)
+    scope: list[ColumnElement[bool]] = [under_path(RECORD.c.path, under)]
+    await _reconcile(connection, scope, findings, moment, due_days, summary)
+    return summary
+
+
+async def check_students(
+    connection: AsyncConnection,
+    ids: Collection[int],
+    *,
+    now: dt.datetime | None = None,
+    due_days: int = 30,
+) -> CheckSummary:
+    """Detection on a write or a sync: kinds 1-4 for the students ``ids`` and the groups they
+    are in, or were in (the other members of their open duplicate records), reconciled like
+    a bulk check. Reads only those students and their groups (indexed lookups by ID number
+    and by name and birth date), never the rest of the hub."""
+    moment = now or dt.datetime.now(dt.UTC)
+    summary = CheckSummary()
+    targets = set(ids)
+    if not targets:
+        return summary
+    summary.normalised = await _normalise_where(connection, STUDENT.c.id.in_(targets))
+    m, r = MEMBER.c, RECORD.c
+    theirs = select(m.record_id).where(m.student_id.in_(targets))
+    linked = await connection.execute(
+        select(m.record_id, m.student_id)
+        .join(RECORD, r.id == m.record_id)
+        .where(r.status_code.in_(OPEN), m.record_id.in_(theirs))
+    )
+    records: set[int] = set()
+    subjects = set(targets)
+    for record_id, student_id in linked:
+        records.add(record_id)
+        subjects.add(student_id)
+    c = STUDENT.c
+    rows = (
+        await connection.execute(
+            select(
+                c.id,
+                c.id_type_code,
+                c.id_number,
+                c.birth_date,
+                c.sex_code,
+                c.name,
+                c.school_id,
+                c.path,
+            ).where(c.id.in_(subjects))
+        )
+    ).all()
+    findings: list[Finding] = []
+    keys = {f"student:{pk}" for pk in targets}
+    numbers: set[str] = set()
+    no_id: set[tuple[str, str, dt.date]] = set()
+    for pk, id_type, id_number, birth, sex, name, school_id, path in rows:
+        if id_number is None:
+            no_id.add((name, sex, birth))
+            continue
+        numbers.add(id_number)
+        if pk in targets and id_type == CITIZEN_ID:
+            summary.examined += 1
+            found = row_problem(str(id_number), birth, sex)
+            if found is not None:
+                findings.append(
+                    Finding(found[0], f"student:{pk}", school_id, path, (pk,), found[1])
+                )
+    if numbers:
+        findings.extend(await _duplicate_ids(connection, "/", c.id_number.in_(numbers)))
+        keys.update(_digest("id", n) for n in numbers)
+    if no_id:
+        same = [
+            and_(c.name == name, c.sex_code == sex, c.birth_date == birth)
+            for name, sex, birth in no_id
+        ]
+        findings.extend(await _no_id_suspects(connection, "/", or_(*same)))
+        keys.update(_digest("no-id", name, sex, str(birth)) for name, sex, birth in no_id)
+    summary.found = Counter(f.kind for f in findings)
+    scope: list[ColumnElement[bool]] = [r.group_key.in_(sorted(keys))]
+    if records:
+        scope.append(r.id.in_(records))
+    await _reconcile(connection, scope, findings, moment, due_days, summary)
     return summary
 
 
 async def normalise(connection: AsyncConnection, under: str) -> int:
     """Trim ID numbers and upper-case their ``x``; blank ones become NULL (none given)."""
+    return await _normalise_where(connection, under_path(STUDENT.c.path, under))
+
+
+async def _normalise_where(connection: AsyncConnection, where: ColumnElement[bool]) -> int:
     column = STUDENT.c.id_number
     clean = func.upper(func.trim(column))
     result = await connection.execute(
         update(STUDENT)
-        .where(under_path(STUDENT.c.path, under), or_(column != clean, clean == ""))
+        .where(where, or_(column != clean, clean == ""))
         .values(id_number=case((clean == "", None), else_=clean))
         .execution_options(synchronize_session=False)
     )
@@ -150,13 +246,16 @@ async def _row_findings(
             progress(len(partition))
 
 
-async def _duplicate_ids(connection: AsyncConnection, under: str) -> list[Finding]:
-    """Kind 3: ID numbers held by two or more records, at least one of them under ``under``."""
+async def _duplicate_ids(
+    connection: AsyncConnection, under: str, only: ColumnElement[bool] | None = None
+) -> list[Finding]:
+    """Kind 3: ID numbers held by two or more records, at least one of them under ``under``
+    (``only``: just the groups of these ID numbers)."""
     c = STUDENT.c
     inside = func.sum(case((under_path(c.path, under), 1), else_=0))
     groups = (
         select(c.id_number)
-        .where(c.id_number.is_not(None))
+        .where(c.id_number.is_not(None), true() if only is None else only)
         .group_by(c.id_number)
         .having(func.count() > 1, inside > 0)
         .subquery()
@@ -181,8 +280,11 @@ async def _duplicate_ids(connection: AsyncConnection, under: str) -> list[Findin
     ]
 
 
-async def _no_id_suspects(connection: AsyncConnection, under: str) -> list[Finding]:
-    """Kind 4: records without an ID number sharing name, sex and birth date."""
+async def _no_id_suspects(
+    connection: AsyncConnection, under: str, only: ColumnElement[bool] | None = None
+) -> list[Finding]:
+    """Kind 4: records without an ID number sharing name, sex and birth date (``only``: just
+    the groups of these rows)."""
     c = STUDENT.c
     group = (c.name, c.sex_code, c.birth_date)
     here = case((under_path(c.path, under), 1), else_=0)
@@ -197,7 +299,7 @@ async def _no_id_suspects(connection: AsyncConnection, under: str) -> list[Findi
             func.count().over(partition_by=group).label("size"),
             func.sum(here).over(partition_by=group).label("inside"),
         )
-        .where(c.id_number.is_(None))
+        .where(c.id_number.is_(None), true() if only is None else only)
         .subquery()
     )
     k = candidates.c
@@ -237,7 +339,7 @@ def _per_school(
 
 async def _reconcile(
     connection: AsyncConnection,
-    under: str,
+    scope: list[ColumnElement[bool]],
     findings: list[Finding],
     moment: dt.datetime,
     due_days: int,
@@ -247,7 +349,7 @@ async def _reconcile(
     keys = {(f.kind, f.group_key, f.school_id) for f in findings}
     group_keys = sorted({f.group_key for f in findings})
     existing: dict[tuple[str, str, int], int] = {}
-    lookups = [under_path(r.path, under)]
+    lookups = list(scope)
     for start in range(0, len(group_keys), 1000):
         lookups.append(r.group_key.in_(group_keys[start : start + 1000]))
     rows = await connection.execute(
@@ -271,7 +373,13 @@ async def _reconcile(
             )
     summary.closed = len(stale)
     due = moment.date() + dt.timedelta(days=due_days)
-    fresh = [f for f in findings if (f.kind, f.group_key, f.school_id) not in existing]
+    accepted = await _accepted(connection, lookups)
+    fresh = [
+        f
+        for f in findings
+        if (f.kind, f.group_key, f.school_id) not in existing
+        and accepted.get((f.kind, f.group_key, f.school_id)) != frozenset(f.members)
+    ]
     kept = [f for f in findings if (f.kind, f.group_key, f.school_id) in existing]
     summary.opened, summary.kept = len(fresh), len(kept)
     members: list[dict[str, int]] = []
@@ -302,6 +410,24 @@ async def _reconcile(
         members.extend({"record_id": pk, "student_id": s} for s in f.members)
     for start in range(0, len(members), 5000):
         await connection.execute(insert(MEMBER), members[start : start + 5000])
+
+
+async def _accepted(
+    connection: AsyncConnection, lookups: list[ColumnElement[bool]]
+) -> dict[tuple[str, str, int], frozenset[int]]:
+    """Findings the county accepted on evidence (resolved, ``EVIDENCE``), with the students
+    they were about: the same finding about the same students is not opened again (twins
+    with one name stay twins); a group that changed is a new finding."""
+    r, m = RECORD.c, MEMBER.c
+    rows = await connection.execute(
+        select(r.kind_code, r.group_key, r.school_id, m.student_id)
+        .join(MEMBER, m.record_id == r.id)
+        .where(r.status_code == RESOLVED, r.resolution == "EVIDENCE", or_(*lookups))
+    )
+    found: dict[tuple[str, str, int], set[int]] = defaultdict(set)
+    for kind, group_key, school_id, student_id in rows:
+        found[(kind, group_key, school_id)].add(student_id)
+    return {key: frozenset(members) for key, members in found.items()}
 
 
 async def _insert_records(

@@ -33,6 +33,9 @@ class ProblemRecord(Base):
     closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     detail: Mapped[str] = mapped_column(Text)  # what was found, without sensitive values
     members: Mapped[int] = mapped_column(Integer)  # students in the group, all schools
+    # How it was resolved (EVIDENCE, CORRECT, DELETE) once the county approved; a record
+    # resolved by evidence stays resolved while its group is the same students.
+    resolution: Mapped[str | None] = mapped_column(String(8))
 
     __table_args__ = (
         Index("ix_problem_record_kind_group", "kind_code", "group_key", "school_id"),
@@ -51,3 +54,21 @@ class ProblemMember(Base):
     student_id: Mapped[int] = mapped_column(
         ForeignKey("student.id", ondelete="CASCADE"), primary_key=True, index=True
     )
+
+
+class ProblemAction(Base):
+    """One step in the handling of a problem record (处理记录), appended: a school's proposal
+    (EVIDENCE, CORRECT, DELETE with a note and correction), the county's approval or return."""
+
+    __tablename__ = "problem_action"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("problem_record.id", ondelete="CASCADE"))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(64))
+    step: Mapped[str] = mapped_column(String(8))  # propose, approve, return
+    action: Mapped[str | None] = mapped_column(String(8))  # EVIDENCE, CORRECT, DELETE
+    note: Mapped[str | None] = mapped_column(String(500))
+    correction: Mapped[str | None] = mapped_column(Text)  # JSON, for CORRECT and DELETE
+
+    __table_args__ = (Index("ix_problem_action_record_id_id", "record_id", "id"),)

@@ -13,10 +13,11 @@ from hub.errors import BadInput, Forbidden
 from hub.filters import Conditions, Pushed
 from hub.ids import decode_id_of
 from hub.schools.models import School
-from hub.students.models import Student
+from hub.students.models import ChangeRequest, Student
 
 STUDENT = table_of(Student)
 SCHOOL = table_of(School)
+REQUEST = table_of(ChangeRequest)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,3 +120,19 @@ def _in_schools(codes: tuple[str, ...] | None) -> list[ColumnElement[bool]]:
     if len(codes) > 5000 or any(not (len(c) == 10 and c.isdigit()) for c in codes):
         raise BadInput("'filter.schoolCodes' takes at most 5000 10-digit school codes")
     return [STUDENT.c.school_id.in_(select(SCHOOL.c.id).where(SCHOOL.c.code.in_(codes)))]
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeRequestFilter:
+    """What a list of change requests is narrowed to (GraphQL ``ChangeRequestFilter``)."""
+
+    under: str | None = None
+    status: tuple[str, ...] | None = None
+
+
+async def request_conditions(ctx: Context, f: ChangeRequestFilter) -> Conditions:
+    c = REQUEST.c
+    return (
+        *await filters.under(ctx, REQUEST, f.under),
+        *filters.codes(ctx, c.status_code, "change_request_status", f.status, "filter.status"),
+    )

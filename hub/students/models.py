@@ -3,7 +3,18 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.db.base import Base, BigId
@@ -18,6 +29,9 @@ class Student(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     # Person (个人基本信息)
     student_number: Mapped[str] = mapped_column(String(20), unique=True)  # 全国学籍号
+    # The temporary (L) number a permanent G/J number replaced (原临时学籍号): kept, so
+    # lookups by either find the student.
+    former_number: Mapped[str | None] = mapped_column(String(20), unique=True)
     local_number: Mapped[str | None] = mapped_column(String(30))  # 学籍辅号
     name: Mapped[str] = mapped_column(String(50))  # 姓名
     name_pinyin: Mapped[str | None] = mapped_column(String(100))  # 姓名拼音
@@ -77,6 +91,8 @@ class Student(Base):
         Index("ix_student_school_id_id", "school_id", "id", postgresql_include=["path"]),
         Index("ix_student_class_id_id", "class_id", "id", postgresql_include=["path"]),
         Index("ix_student_path_id", "path", "id"),
+        # Name searches and the no-ID duplicate check of one pupil (name, sex, birth date).
+        Index("ix_student_name_birth_date", "name", "birth_date"),
         UniqueConstraint("sync_source", "sync_key", name="uq_student_sync_key"),
     )
 
@@ -127,3 +143,46 @@ class StatusChange(Base):
     __table_args__ = (
         Index("ix_status_change_student_id_id", "student_id", "id", postgresql_include=["path"]),
     )
+
+
+class ChangeRequest(Base):
+    """A school's change to a student's identity fields (学籍变更申请), in force only once the
+    county (a reviewer holding ``approve`` above the school) approves it."""
+
+    __tablename__ = "change_request"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("student.id", ondelete="CASCADE"))
+    path: Mapped[str] = mapped_column(PathType)  # the student's school: scope of the reviewers
+    # JSON {field: [value before, value asked for]} in the model's field names.
+    changes: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(String(500))  # 申请理由
+    status_code: Mapped[str] = mapped_column(Code(1))  # code set change_request_status
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    reviewed_by: Mapped[str | None] = mapped_column(String(64))
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    review_note: Mapped[str | None] = mapped_column(String(500))  # 审核意见
+
+    __table_args__ = (
+        Index("ix_change_request_path_id", "path", "id"),
+        Index("ix_change_request_student_id", "student_id"),
+    )
+
+
+class StudentArchive(Base):
+    """A deleted student record (已删除学籍), kept whole: the row, its family members and
+    status changes as JSON, who deleted it, when and why (a duplicate, usually)."""
+
+    __tablename__ = "student_archive"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    student_id: Mapped[int] = mapped_column(BigId)  # the id it had (no longer a row)
+    student_number: Mapped[str] = mapped_column(String(20))
+    path: Mapped[str] = mapped_column(PathType)
+    deleted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    deleted_by: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(500))
+    record: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_student_archive_path_id", "path", "id"),)

@@ -20,6 +20,7 @@ from sqlalchemy import (
     func,
     literal,
     null,
+    or_,
     select,
     true,
     tuple_,
@@ -214,7 +215,10 @@ class Planner:
         rows, visibility = self._base(type_name, selected)
         table = KINDS[type_name].table
         key = args.param(argument, str, table.c[column].type)
-        rows = rows.where(table.c[column] == key, visibility)
+        found = table.c[column] == key
+        if student:  # by a temporary number a permanent one replaced, too
+            found = or_(found, table.c.former_number == key)
+        rows = rows.where(found, visibility)
         if student and embeds_id(value):
             self._audit_lookup(rows)
         return await self._object_of(rows, type_name, selected)
@@ -242,8 +246,8 @@ class Planner:
         if decode_federated_id(global_id) is not None:
             raise NotPlannable("a record of a connected system")
         type_name, _pk = decode_id(global_id)
-        if type_name not in KINDS:
-            return null()
+        if type_name not in KINDS:  # a type the planner does not compile (problem records)
+            raise NotPlannable(f"node of type {type_name}")
         await self._require_store(type_name)
         rows, visibility = self._base(type_name, selected)
         table = KINDS[type_name].table
