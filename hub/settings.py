@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./eduhub.db"
@@ -51,6 +51,20 @@ class Settings(BaseSettings):
     principal_cache_size: int = Field(default=10_000, ge=1)
     # The compiled read path (resolvers/plan.py): "on", or "off" to force the resolvers.
     planner: Literal["on", "off"] = "on"
+    # Permanent numbers for pupils without a citizen ID (J 学籍号), written down in
+    # docs/numbers.md: fields {division} (the school's 6-digit division code), {birth} (the
+    # birth date, strftime spec) and, last, {seq:0Nd} (the next free number of that prefix).
+    j_number_format: str = "J{division}{birth:%Y%m%d}{seq:04d}"
+    # Days a school has to handle a new problem record (处理期限).
+    problem_due_days: int = Field(default=30, ge=1)
+
+    @field_validator("j_number_format")
+    @classmethod
+    def _j_format(cls, value: str) -> str:
+        from hub.students.numbers import check_number_format
+
+        check_number_format(value)
+        return value
 
     @property
     def owner_url(self) -> str:

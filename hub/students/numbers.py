@@ -9,6 +9,7 @@ prefix wait on an advisory lock, so two enrolments never take the same number.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import zlib
 
 from sqlalchemy import func, select, text
@@ -35,7 +36,48 @@ async def next_temporary_numbers(
     connection: AsyncConnection, division_code: str, birth: dt.date, count: int = 1
 ) -> list[str]:
     """``count`` unused L numbers for pupils born on ``birth`` at a school of the division."""
-    prefix = temporary_prefix(division_code, birth)
+    return await next_numbers(connection, temporary_prefix(division_code, birth), count)
+
+
+SEQUENCE = re.compile(r"\{seq:0([3-8])d\}$")
+MAX_LENGTH = 20  # student.student_number
+
+
+def check_number_format(template: str) -> None:
+    """A J number format: a J, then {division} and {birth:...} as wanted, ending in
+    {seq:0Nd}; at most 20 characters once filled in."""
+    found = SEQUENCE.search(template)
+    if not template.startswith("J") or found is None:
+        raise ValueError(
+            f"a J number format starts with J and ends with {{seq:0Nd}} (N 3-8), got {template!r}"
+        )
+    try:
+        sample = j_prefix(template, "110101", dt.date(2015, 1, 1)) + "0" * int(found.group(1))
+    except (KeyError, IndexError, ValueError) as error:
+        raise ValueError(f"a J number format may use {{division}} and {{birth}}: {error}") from None
+    if len(sample) > MAX_LENGTH or not sample[1:].isalnum():
+        raise ValueError(
+            f"a J number is at most {MAX_LENGTH} letters and digits, {template!r} gives {sample!r}"
+        )
+
+
+def j_prefix(template: str, division_code: str, birth: dt.date) -> str:
+    return template[: template.rindex("{seq")].format(division=division_code, birth=birth)
+
+
+async def next_j_numbers(
+    connection: AsyncConnection, template: str, division_code: str, birth: dt.date, count: int
+) -> list[str]:
+    prefix = j_prefix(template, division_code, birth)
+    found = SEQUENCE.search(template)
+    digits = int(found.group(1)) if found else SEQUENCE_DIGITS
+    return await next_numbers(connection, prefix, count, digits)
+
+
+async def next_numbers(
+    connection: AsyncConnection, prefix: str, count: int, digits: int = SEQUENCE_DIGITS
+) -> list[str]:
+    """``count`` unused numbers ``prefix`` + a sequence of ``digits`` digits."""
     await _lock(connection, prefix)
     c = STUDENT.c
     highest = 0
@@ -49,6 +91,6 @@ async def next_temporary_numbers(
         ).scalar()
         if top is not None and top[len(prefix) :].isdigit():
             highest = max(highest, int(top[len(prefix) :]))
-    if highest + count >= 10**SEQUENCE_DIGITS:
-        raise OverflowError(f"no free temporary numbers left under {prefix}")
-    return [f"{prefix}{n:0{SEQUENCE_DIGITS}d}" for n in range(highest + 1, highest + 1 + count)]
+    if highest + count >= 10**digits:
+        raise OverflowError(f"no free numbers left under {prefix}")
+    return [f"{prefix}{n:0{digits}d}" for n in range(highest + 1, highest + 1 + count)]

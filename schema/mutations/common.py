@@ -16,7 +16,13 @@ from schema.common import HubInfo
 
 def writer(info: HubInfo) -> Writer:
     ctx = info.context
-    return Writer(session=ctx.session, access=ctx.access, codes=ctx.codes, origin="graphql")
+    return Writer(
+        session=ctx.session,
+        access=ctx.access,
+        codes=ctx.codes,
+        origin="graphql",
+        due_days=ctx.settings.problem_due_days,
+    )
 
 
 @strawberry.input(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from schema.mutations.enrol_student import enrol_student
+from schema.mutations.issue_national_numbers import issue_national_numbers
 from schema.mutations.resolve_problem_record import resolve_problem_record
 from schema.mutations.review_change_request import review_change_request
 from schema.mutations.review_problem_record import review_problem_record
@@ -34,4 +35,10 @@ class WriteMutation:
         resolver=review_problem_record,
         description="Approve the school's proposal (carried out at once) or return it, above"
         " the school (问题学籍审核).",
+    )
+    issue_national_numbers = strawberry.mutation(
+        resolver=issue_national_numbers,
+        description="Issue G numbers (G + citizen ID) and J numbers under a unit to the students"
+        " with no open problem record; dryRun reports what would be issued and what blocks the"
+        " rest (学籍号发放).",
     )
