@@ -23,16 +23,19 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.buildings.models import Building
+from hub.changes.log import Change, append
 from hub.codes.divisions import all_divisions
-from hub.codes.identity import citizen_id_problem, disagreements
+from hub.codes.identity import normalise
 from hub.codes.registry import CodeRegistry
 from hub.db.base import table_of
 from hub.orgunits.models import OrgLevel, OrgUnit
+from hub.quality.checks import check_students
 from hub.schools.models import School
 from hub.sources.mapping import MappedRow, Mapper, Problem, covers
 from hub.sources.models import SyncRejection, SyncRun
 from hub.sources.protocol import Source, continuation
 from hub.students.models import Student
+from hub.students.numbers import next_temporary_batch
 
 UNIT = table_of(OrgUnit)
 SCHOOL = table_of(School)
@@ -45,7 +48,6 @@ REQUIRED = {
     "school": ("code", "name", "division_code"),
     "building": ("code", "name", "school_code"),
     "student": (
-        "student_number",
         "name",
         "sex_code",
         "birth_date",
@@ -407,22 +409,18 @@ async def _write_schools(
 async def _write_students(
     connection: AsyncConnection, source: str, rows: list[MappedRow], region: str | None
 ) -> tuple[int, int]:
+    """Students are admitted whatever their identity problems (an invalid or duplicate ID, a
+    number held by another record, none at all): they are written, with an L number when
+    the source gives no usable one, and the checks of the rows written open their problem
+    records in the same transaction. Rejected are only rows that cannot be placed: no
+    school in the hub (or outside the source's region), a mandatory value missing or a value
+    no code set holds."""
     candidates = [row for row in rows if not row.problems]
     for row in candidates:
-        _check_identity(row)
-    schools = await _schools_by_code(
-        connection, {str(r.values["school_code"]) for r in candidates if not r.problems}
-    )
-    holders = await _holders(
-        connection,
-        STUDENT.c.student_number,
-        [str(r.values["student_number"]) for r in candidates if not r.problems],
-    )
-    records = []
-    columns = set(STUDENT.c.keys())
+        _normalise_identity(row)
+    schools = await _schools_by_code(connection, {str(r.values["school_code"]) for r in candidates})
+    placed: list[tuple[MappedRow, tuple[int, str, str]]] = []
     for row in candidates:
-        if row.problems:
-            continue
         school = schools.get(str(row.values["school_code"]))
         if school is None:
             row.problems.append(
@@ -433,31 +431,125 @@ async def _write_students(
                     "school not in the hub (sync the schools first)",
                 )
             )
-            continue
-        if not _in_region(region, school[1]):
+        elif not _in_region(region, school[1]):
             row.problems.append(_outside(region, str(row.values["school_code"])))
-            continue
-        number = str(row.values["student_number"])
-        holder = holders.get(number)
-        if holder is not None and holder != (source, row.key):
-            row.problems.append(
-                Problem("student_number", None, number, "student number held by another record")
-            )
-            continue
+        else:
+            placed.append((row, school))
+    existing = await _existing_students(connection, source, [row.key for row, _ in placed])
+    numbers = [str(r.values["student_number"]) for r, _ in placed if r.values.get("student_number")]
+    holders = await _holders(connection, STUDENT.c.student_number, numbers)
+    columns = set(STUDENT.c.keys())
+    records: list[dict[str, Any]] = []
+    changes: list[Change] = []
+    temporary: dict[tuple[str, dt.date], list[dict[str, Any]]] = {}
+    for row, (school_id, path, division) in placed:
         record = {k: v for k, v in row.values.items() if k in columns}
-        record.update(school_id=school[0], path=school[1], sync_source=source, sync_key=row.key)
+        record.update(school_id=school_id, path=path, sync_source=source, sync_key=row.key)
+        before = existing.get(row.key)
+        record["student_number"] = _number(row, before, holders, source)
+        if record["student_number"] is None:
+            temporary.setdefault((division, record["birth_date"]), []).append(record)
         records.append(record)
-    await _upsert(connection, STUDENT, records)
+    allocated = await next_temporary_batch(
+        connection, {key: len(group) for key, group in temporary.items()}
+    )
+    for key, group in temporary.items():
+        for record, number in zip(group, allocated[key], strict=True):
+            record["student_number"] = number
+    written = [r for r in records if _changed(r, existing.get(r["sync_key"]))]
+    await _upsert(connection, STUDENT, written)
+    if written:
+        ids = await _ids(connection, source, [r["sync_key"] for r in written])
+        for record in written:
+            before = existing.get(record["sync_key"])
+            fields = record if before is None else _diff(record, before)
+            action = "insert" if before is None else "update"
+            pk = ids[record["sync_key"]]
+            changes.append(Change("Student", pk, record["path"], action, _loggable(fields)))
+        await append(
+            connection, changes, actor=f"sync:{source}", origin=f"sync:{source}", at=_now()
+        )
+        await check_students(connection, list(ids.values()), now=_now())
     return len(records), sum(1 for row in rows if row.problems)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _normalise_identity(row: MappedRow) -> None:
+    """ID numbers as the checks compare them; a student number that is no national number
+    (G, J or L and letters and digits) is not kept: the record gets an L number."""
+    values = row.values
+    number = values.get("student_number")
+    if number is not None and not STUDENT_NUMBER.match(str(number)):
+        values["student_number"] = None
+    id_number = values.get("id_number")
+    if isinstance(id_number, str):
+        values["id_number"] = normalise(id_number) or None
+
+
+def _number(
+    row: MappedRow,
+    before: dict[str, Any] | None,
+    holders: dict[str, tuple[str | None, str | None]],
+    source: str,
+) -> str | None:
+    """The record's national number: a permanent number the hub issued stays; else the
+    source's, unless another record holds it; else the one it had; None: a new L number."""
+    kept = None if before is None else str(before["student_number"])
+    if kept is not None and kept[0] in "GJ":
+        return kept
+    given = row.values.get("student_number")
+    if given is not None:
+        holder = holders.get(str(given))
+        if holder is None or holder == (source, row.key):
+            return str(given)
+    return kept
+
+
+async def _existing_students(
+    connection: AsyncConnection, source: str, keys: list[str]
+) -> dict[str, dict[str, Any]]:
+    if not keys:
+        return {}
+    rows = await connection.execute(
+        select(STUDENT).where(STUDENT.c.sync_source == source, STUDENT.c.sync_key.in_(keys))
+    )
+    return {str(row.sync_key): dict(row._mapping) for row in rows}
+
+
+async def _ids(connection: AsyncConnection, source: str, keys: list[str]) -> dict[str, int]:
+    rows = await connection.execute(
+        select(STUDENT.c.sync_key, STUDENT.c.id).where(
+            STUDENT.c.sync_source == source, STUDENT.c.sync_key.in_(keys)
+        )
+    )
+    return {str(key): int(pk) for key, pk in rows}
+
+
+def _diff(record: dict[str, Any], before: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in record.items() if before.get(k) != v}
+
+
+def _changed(record: dict[str, Any], before: dict[str, Any] | None) -> bool:
+    return before is None or bool(_diff(record, before))
+
+
+def _loggable(fields: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in fields.items() if k not in ("sync_source", "sync_key")}
 
 
 async def _schools_by_code(
     connection: AsyncConnection, codes: set[str]
-) -> dict[str, tuple[int, str]]:
+) -> dict[str, tuple[int, str, str]]:
+    """(id, path, division code) of the hub's schools by code."""
     rows = await connection.execute(
-        select(SCHOOL.c.id, SCHOOL.c.code, SCHOOL.c.path).where(SCHOOL.c.code.in_(codes))
+        select(SCHOOL.c.id, SCHOOL.c.code, SCHOOL.c.path, SCHOOL.c.division_code).where(
+            SCHOOL.c.code.in_(codes)
+        )
     )
-    return {code: (pk, path) for pk, code, path in rows.all()}
+    return {code: (pk, path, division) for pk, code, path, division in rows.all()}
 
 
 async def _holders(
@@ -514,23 +606,3 @@ def _in_region(region: str | None, path: str) -> bool:
 
 def _outside(region: str | None, school_code: str) -> Problem:
     return Problem("school_code", None, school_code, f"school outside the source's region {region}")
-
-
-def _check_identity(row: MappedRow) -> None:
-    values = row.values
-    number = values.get("student_number")
-    if number is not None and not STUDENT_NUMBER.match(str(number)):
-        row.problems.append(
-            Problem("student_number", None, str(number), "not a national student number")
-        )
-    id_number = values.get("id_number")
-    if id_number is None or values.get("id_type_code") != "1":
-        return
-    problem = citizen_id_problem(str(id_number))
-    if problem is not None:
-        row.problems.append(
-            Problem("id_number", None, str(id_number), f"invalid citizen ID: {problem}")
-        )
-        return
-    for name in disagreements(str(id_number), values.get("birth_date"), values.get("sex_code")):
-        row.problems.append(Problem(name, None, str(values[name]), "disagrees with the citizen ID"))

@@ -12,7 +12,7 @@ import datetime as dt
 import re
 import zlib
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.db.base import table_of
@@ -94,3 +94,38 @@ async def next_numbers(
     if highest + count >= 10**digits:
         raise OverflowError(f"no free numbers left under {prefix}")
     return [f"{prefix}{n:0{digits}d}" for n in range(highest + 1, highest + 1 + count)]
+
+
+async def next_temporary_batch(
+    connection: AsyncConnection, wanted: dict[tuple[str, dt.date], int]
+) -> dict[tuple[str, dt.date], list[str]]:
+    """L numbers for many (division, birth date) prefixes at once (a sync batch): one lock
+    statement and one indexed range query per number column, whatever the count."""
+    prefixes = {key: temporary_prefix(*key) for key in wanted}
+    if not prefixes:
+        return {}
+    if connection.dialect.name == "postgresql":
+        keys = sorted({zlib.crc32(p.encode()) - 2**31 for p in prefixes.values()})
+        await connection.execute(
+            text("SELECT pg_advisory_xact_lock(1, k) FROM unnest(CAST(:keys AS int[])) AS k"),
+            {"keys": keys},
+        )
+    highest: dict[str, int] = dict.fromkeys(prefixes.values(), 0)
+    c = STUDENT.c
+    width = len(next(iter(prefixes.values())))
+    for column in (c.student_number, c.former_number):
+        ranges = [(column >= prefix) & (column < prefix + "~") for prefix in sorted(highest)]
+        for start in range(0, len(ranges), 500):
+            rows = await connection.execute(select(column).where(or_(*ranges[start : start + 500])))
+            for (number,) in rows:
+                head, tail = number[:width], number[width:]
+                if head in highest and tail.isdigit() and len(tail) == SEQUENCE_DIGITS:
+                    highest[head] = max(highest[head], int(tail))
+    found: dict[tuple[str, dt.date], list[str]] = {}
+    for key, count in wanted.items():
+        prefix = prefixes[key]
+        first = highest[prefix] + 1
+        if first + count > 10**SEQUENCE_DIGITS:
+            raise OverflowError(f"no free numbers left under {prefix}")
+        found[key] = [f"{prefix}{n:0{SEQUENCE_DIGITS}d}" for n in range(first, first + count)]
+    return found

@@ -18,6 +18,7 @@ from hub.sources.mapping import load_sources
 from hub.sources.resilience import SourceUnavailable
 from hub.sources.sql import SqlSource
 from hub.sources.sync import SyncFailed, sync
+from hub.quality.models import ProblemMember, ProblemRecord
 from hub.students.models import Student
 from tests.fixtures.databases import fresh_database
 
@@ -49,6 +50,8 @@ async def test_a_school_file_syncs_with_bad_rows_rejected(suffix: str, tmp_path:
     rows = template_rows(120, "4145000001")
     number = str(rows[5][5])
     rows[5][5] = number[:17] + ("0" if number[17] != "0" else "1")  # a wrong check character
+    rows[5][0] = "X-0042"  # and no national number (the key of the row): gets an L number
+    rows[9][9] = "4145099999"  # a school the hub does not know: cannot be placed
     path = tmp_path / f"upload{suffix}"
     write_template(path, rows)
     async with fresh_database("sqlite", tmp_path) as url:
@@ -65,12 +68,21 @@ async def test_a_school_file_syncs_with_bad_rows_rejected(suffix: str, tmp_path:
                         .where(Student.sync_source == "school_upload")
                     )
                 ).scalar()
+                flagged = [
+                    (str(detail), str(student_number)[0])
+                    for detail, student_number in await connection.execute(
+                        select(ProblemRecord.detail, Student.student_number)
+                        .join(ProblemMember, ProblemMember.record_id == ProblemRecord.id)
+                        .join(Student, Student.id == ProblemMember.student_id)
+                    )
+                ]
         finally:
             await source.close()
             await engine.dispose()
     assert summary.read == 120
     assert summary.rejected == 1
     assert summary.written == stored == 119
+    assert flagged == [("身份证件号无效（校验码错误）", "L")]
 
 
 async def test_a_gb18030_csv_is_read(tmp_path: Path) -> None:
@@ -130,6 +142,14 @@ async def test_a_template_without_a_mapped_column_names_it(tmp_path: Path) -> No
                         .where(Student.sync_source == "school_upload")
                     )
                 ).scalar()
+                flagged = [
+                    (str(detail), str(student_number)[0])
+                    for detail, student_number in await connection.execute(
+                        select(ProblemRecord.detail, Student.student_number)
+                        .join(ProblemMember, ProblemMember.record_id == ProblemRecord.id)
+                        .join(Student, Student.id == ProblemMember.student_id)
+                    )
+                ]
         finally:
             await engine.dispose()
     assert stored == 0  # nothing of a file that does not fit is taken

@@ -33,6 +33,7 @@ from hub.sources.report import entity_report
 from hub.sources.routes import load_routes
 from hub.sources.sql import SqlSource
 from hub.sources.sync import sync
+from hub.quality.models import ProblemMember, ProblemRecord
 from hub.students.models import Student
 from tests.fixtures.databases import BACKENDS, fresh_database
 from tests.fixtures.users import make_user
@@ -42,6 +43,8 @@ STUDENTS = 1500
 STUDENT = table_of(Student)
 REJECTION = table_of(SyncRejection)
 RUN = table_of(SyncRun)
+RECORD = table_of(ProblemRecord)
+MEMBER = table_of(ProblemMember)
 
 
 def _source(legacy: Path) -> SqlSource:
@@ -54,6 +57,22 @@ def legacy(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, in
     path = tmp_path_factory.mktemp("legacy") / "gx.db"
     defects = build(path, STUDENTS, seed=7)
     return path, defects
+
+
+async def _problem_details(url: str, kind: str) -> dict[str, str]:
+    """The open problem records of ``kind`` by the source key of their student."""
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as connection:
+            rows = await connection.execute(
+                select(STUDENT.c.sync_key, RECORD.c.detail)
+                .join(MEMBER, MEMBER.c.student_id == STUDENT.c.id)
+                .join(RECORD, RECORD.c.id == MEMBER.c.record_id)
+                .where(RECORD.c.kind_code == kind, RECORD.c.status_code == "1")
+            )
+            return {str(key): str(detail) for key, detail in rows}
+    finally:
+        await engine.dispose()
 
 
 async def _state(url: str) -> tuple[list[tuple[Any, ...]], Counter[tuple[str, str]]]:
@@ -123,7 +142,10 @@ async def test_sync_keeps_every_row_written_or_rejected_with_reasons(
         )
         assert problems["no translation"] == defects["abbreviated_ethnicity"]
         assert problems["not a date (%Y%m%d)"] == defects["bad_date"]
-        assert problems["invalid citizen ID"] >= defects["invalid_id"] - defects["bad_date"]
+        # Identity problems are admitted and flagged, never rejected (问题学籍).
+        assert not any("citizen ID" in reason for reason in problems)
+        flagged = await _problem_details(url, "1")
+        assert len(flagged) >= defects["invalid_id"] - defects["bad_date"]
         # A second run over unchanged data changes no record and rejects the same rows.
         await _sync_all(url, path)
         again, rejections_again = await _state(url)
@@ -568,8 +590,8 @@ async def test_a_citizen_id_with_an_unknown_county_does_not_stop_the_sync(
                 statuses = (await connection.execute(select(RUN.c.status))).scalars().all()
         finally:
             await engine.dispose()
+        flagged = await _problem_details(url, "1")
     assert set(statuses) == {"done"}
     assert len(students) + sum(rejections.values()) == STUDENTS
-    reasons = [json.loads(r) for (k, r) in rejections if k == key]
-    assert reasons, "the pupil is kept with the reason"
-    assert "no such birthplace code" in json.dumps(reasons, ensure_ascii=False)
+    assert not [r for (k, r) in rejections if k == key], "admitted, not rejected"
+    assert flagged.get(key) == "身份证件号无效（出生地代码在出生年份不存在）"
