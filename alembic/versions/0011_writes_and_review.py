@@ -5,6 +5,7 @@
 - ``change_request``: identity changes waiting for the county (学籍变更申请);
 - ``student_archive``: deleted records kept whole (已删除学籍);
 - ``problem_record.resolution`` and ``problem_action``: how a problem record was handled;
+  ``ix_problem_record_group_key``: detection of a few rows looks records up by group;
 - ``change_event``: every insert, update and delete of the store (变更记录), append-only for
   the runtime role.
 
@@ -38,6 +39,7 @@ def upgrade() -> None:
     op.create_index("ix_student_name_birth_date", "student", ["name", "birth_date"])
     with op.batch_alter_table("problem_record") as batch:
         batch.add_column(sa.Column("resolution", sa.String(8), nullable=True))
+    op.create_index("ix_problem_record_group_key", "problem_record", ["group_key"])
     op.create_table(
         "change_request",
         sa.Column("id", BigId, nullable=False),
@@ -119,6 +121,7 @@ def downgrade() -> None:
     op.drop_index("ix_change_request_student_id", table_name="change_request")
     op.drop_index("ix_change_request_path_id", table_name="change_request")
     op.drop_table("change_request")
+    op.drop_index("ix_problem_record_group_key", table_name="problem_record")
     with op.batch_alter_table("problem_record") as batch:
         batch.drop_column("resolution")
     op.drop_index("ix_student_name_birth_date", table_name="student")

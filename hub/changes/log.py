@@ -72,5 +72,13 @@ async def append(
         }
         for c in changes
     ]
+    if connection.dialect.name == "postgresql" and len(rows) > 50:  # a sync batch: COPY
+        raw = await connection.get_raw_connection()
+        driver: Any = raw.driver_connection
+        columns = list(rows[0])
+        await driver.copy_records_to_table(
+            EVENT.name, records=[tuple(r[c] for c in columns) for r in rows], columns=columns
+        )
+        return
     for start in range(0, len(rows), 5000):
         await connection.execute(insert(EVENT), rows[start : start + 5000])

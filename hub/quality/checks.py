@@ -41,6 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hub.access.scope import under_path
 from hub.codes.identity import citizen_id_problem, disagreements
 from hub.db.base import table_of
+from hub.db.sql import among
 from hub.quality.models import ProblemMember, ProblemRecord
 from hub.students.models import Student
 
@@ -122,8 +123,10 @@ async def check_students(
     *,
     now: dt.datetime | None = None,
     due_days: int = 30,
+    normalised: bool = False,
 ) -> CheckSummary:
-    """Detection on a write or a sync: kinds 1-4 for the students ``ids`` and the groups they
+    """Detection on a write or a sync (``normalised``: the caller wrote the ID numbers
+    normalised already): kinds 1-4 for the students ``ids`` and the groups they
     are in, or were in (the other members of their open duplicate records), reconciled like
     a bulk check. Reads only those students and their groups (indexed lookups by ID number
     and by name and birth date), never the rest of the hub."""
@@ -132,9 +135,11 @@ async def check_students(
     targets = set(ids)
     if not targets:
         return summary
-    summary.normalised = await _normalise_where(connection, STUDENT.c.id.in_(targets))
+    if not normalised:
+        summary.normalised = await _normalise_where(connection, STUDENT.c.id.in_(targets))
     m, r = MEMBER.c, RECORD.c
-    theirs = select(m.record_id).where(m.student_id.in_(targets))
+    dialect = connection.dialect
+    theirs = select(m.record_id).where(among(dialect, m.student_id, targets))
     linked = await connection.execute(
         select(m.record_id, m.student_id)
         .join(RECORD, r.id == m.record_id)
@@ -157,7 +162,7 @@ async def check_students(
                 c.name,
                 c.school_id,
                 c.path,
-            ).where(c.id.in_(subjects))
+            ).where(among(dialect, c.id, subjects))
         )
     ).all()
     findings: list[Finding] = []
@@ -177,7 +182,7 @@ async def check_students(
                     Finding(found[0], f"student:{pk}", school_id, path, (pk,), found[1])
                 )
     if numbers:
-        findings.extend(await _duplicate_ids(connection, "/", c.id_number.in_(numbers)))
+        findings.extend(await _duplicate_ids(connection, "/", among(dialect, c.id_number, numbers)))
         keys.update(_digest("id", n) for n in numbers)
     if no_id:
         same = [
@@ -187,9 +192,9 @@ async def check_students(
         findings.extend(await _no_id_suspects(connection, "/", or_(*same)))
         keys.update(_digest("no-id", name, sex, str(birth)) for name, sex, birth in no_id)
     summary.found = Counter(f.kind for f in findings)
-    scope: list[ColumnElement[bool]] = [r.group_key.in_(sorted(keys))]
+    scope: list[ColumnElement[bool]] = [among(dialect, r.group_key, sorted(keys))]
     if records:
-        scope.append(r.id.in_(records))
+        scope.append(among(dialect, r.id, records))
     await _reconcile(connection, scope, findings, moment, due_days, summary)
     return summary
 
@@ -373,7 +378,10 @@ async def _reconcile(
             )
     summary.closed = len(stale)
     due = moment.date() + dt.timedelta(days=due_days)
-    accepted = await _accepted(connection, lookups)
+    unseen = sorted(
+        {f.group_key for f in findings if (f.kind, f.group_key, f.school_id) not in existing}
+    )
+    accepted = await _accepted(connection, unseen)
     fresh = [
         f
         for f in findings
@@ -413,20 +421,26 @@ async def _reconcile(
 
 
 async def _accepted(
-    connection: AsyncConnection, lookups: list[ColumnElement[bool]]
+    connection: AsyncConnection, group_keys: list[str]
 ) -> dict[tuple[str, str, int], frozenset[int]]:
     """Findings the county accepted on evidence (resolved, ``EVIDENCE``), with the students
-    they were about: the same finding about the same students is not opened again (twins
-    with one name stay twins); a group that changed is a new finding."""
-    r, m = RECORD.c, MEMBER.c
-    rows = await connection.execute(
-        select(r.kind_code, r.group_key, r.school_id, m.student_id)
-        .join(MEMBER, m.record_id == r.id)
-        .where(r.status_code == RESOLVED, r.resolution == "EVIDENCE", or_(*lookups))
-    )
+    they were about, among the groups ``group_keys`` (those of findings not open now): the
+    same finding about the same students is not opened again (twins with one name stay
+    twins); a group that changed is a new finding."""
     found: dict[tuple[str, str, int], set[int]] = defaultdict(set)
-    for kind, group_key, school_id, student_id in rows:
-        found[(kind, group_key, school_id)].add(student_id)
+    r, m = RECORD.c, MEMBER.c
+    for start in range(0, len(group_keys), 1000):
+        rows = await connection.execute(
+            select(r.kind_code, r.group_key, r.school_id, m.student_id)
+            .join(MEMBER, m.record_id == r.id)
+            .where(
+                r.group_key.in_(group_keys[start : start + 1000]),
+                r.status_code == RESOLVED,
+                r.resolution == "EVIDENCE",
+            )
+        )
+        for kind, group_key, school_id, student_id in rows:
+            found[(kind, group_key, school_id)].add(student_id)
     return {key: frozenset(members) for key, members in found.items()}
 
 

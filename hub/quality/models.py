@@ -39,6 +39,8 @@ class ProblemRecord(Base):
 
     __table_args__ = (
         Index("ix_problem_record_kind_group", "kind_code", "group_key", "school_id"),
+        # Detection on a write or a sync batch looks records up by group alone.
+        Index("ix_problem_record_group_key", "group_key"),
         Index("ix_problem_record_path_id", "path", "id"),
     )
 

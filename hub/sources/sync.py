@@ -28,6 +28,7 @@ from hub.codes.divisions import all_divisions
 from hub.codes.identity import normalise
 from hub.codes.registry import CodeRegistry
 from hub.db.base import table_of
+from hub.db.sql import among
 from hub.orgunits.models import OrgLevel, OrgUnit
 from hub.quality.checks import check_students
 from hub.schools.models import School
@@ -80,12 +81,13 @@ def _insert(connection: AsyncConnection, target: Table) -> Any:
 
 async def _upsert(
     connection: AsyncConnection, target: Table, records: list[dict[str, Any]]
-) -> None:
+) -> dict[str, int]:
     """Insert or update ``records`` keyed by (sync_source, sync_key), in one statement per
-    batch. PostgreSQL: COPY into a staging table, then INSERT … SELECT … ON CONFLICT (the
-    bulk path); SQLite: executemany, paged by SQLAlchemy."""
+    batch, and return their ids by key. PostgreSQL: COPY into a staging table, then
+    INSERT … SELECT … ON CONFLICT … RETURNING (the bulk path); SQLite: executemany, paged by
+    SQLAlchemy, then the ids."""
     if not records:
-        return
+        return {}
     columns = sorted({k for record in records for k in record})
     updates = [c for c in columns if c not in ("sync_source", "sync_key")]
     if connection.dialect.name == "postgresql":
@@ -103,14 +105,16 @@ async def _upsert(
             stage, records=[tuple(r.get(c) for c in columns) for r in records], columns=columns
         )
         assignments = ", ".join(f"{c} = excluded.{c}" for c in updates)
-        await connection.execute(
+        written = await connection.execute(
             text(
                 f"INSERT INTO {target.name} ({names}) SELECT {names} FROM {stage}"
                 f" ON CONFLICT (sync_source, sync_key) DO UPDATE SET {assignments}"
+                " RETURNING sync_key, id"
             )
         )
+        ids = {str(key): int(pk) for key, pk in written}
         await connection.execute(text(f"TRUNCATE {stage}"))
-        return
+        return ids
     rows = [{c: record.get(c) for c in columns} for record in records]
     statement = _insert(connection, target)
     statement = statement.on_conflict_do_update(
@@ -118,6 +122,22 @@ async def _upsert(
         set_={c: statement.excluded[c] for c in updates},
     )
     await connection.execute(statement, rows)
+    source = str(records[0]["sync_source"])
+    keys = [str(r["sync_key"]) for r in records]
+    found: dict[str, int] = {}
+    for start in range(0, len(keys), 5000):
+        found.update(
+            {
+                str(key): int(pk)
+                for key, pk in await connection.execute(
+                    select(target.c.sync_key, target.c.id).where(
+                        target.c.sync_source == source,
+                        target.c.sync_key.in_(keys[start : start + 5000]),
+                    )
+                )
+            }
+        )
+    return found
 
 
 async def _open_run(engine: AsyncEngine, source: str, entity: str) -> tuple[int, str | None, bool]:
@@ -457,9 +477,8 @@ async def _write_students(
         for record, number in zip(group, allocated[key], strict=True):
             record["student_number"] = number
     written = [r for r in records if _changed(r, existing.get(r["sync_key"]))]
-    await _upsert(connection, STUDENT, written)
+    ids = await _upsert(connection, STUDENT, written)
     if written:
-        ids = await _ids(connection, source, [r["sync_key"] for r in written])
         for record in written:
             before = existing.get(record["sync_key"])
             fields = record if before is None else _diff(record, before)
@@ -469,7 +488,7 @@ async def _write_students(
         await append(
             connection, changes, actor=f"sync:{source}", origin=f"sync:{source}", at=_now()
         )
-        await check_students(connection, list(ids.values()), now=_now())
+        await check_students(connection, list(ids.values()), now=_now(), normalised=True)
     return len(records), sum(1 for row in rows if row.problems)
 
 
@@ -519,15 +538,6 @@ async def _existing_students(
     return {str(row.sync_key): dict(row._mapping) for row in rows}
 
 
-async def _ids(connection: AsyncConnection, source: str, keys: list[str]) -> dict[str, int]:
-    rows = await connection.execute(
-        select(STUDENT.c.sync_key, STUDENT.c.id).where(
-            STUDENT.c.sync_source == source, STUDENT.c.sync_key.in_(keys)
-        )
-    )
-    return {str(key): int(pk) for key, pk in rows}
-
-
 def _diff(record: dict[str, Any], before: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in record.items() if before.get(k) != v}
 
@@ -558,7 +568,9 @@ async def _holders(
     """Which record (sync source and key) already holds each of these unique values."""
     table = column.table
     rows = await connection.execute(
-        select(column, table.c.sync_source, table.c.sync_key).where(column.in_(values))
+        select(column, table.c.sync_source, table.c.sync_key).where(
+            among(connection.dialect, column, values)
+        )
     )
     return {value: (src, key) for value, src, key in rows.all()}
 
