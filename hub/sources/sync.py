@@ -436,6 +436,10 @@ async def _write_students(
     school in the hub (or outside the source's region), a mandatory value missing or a value
     no code set holds."""
     candidates = [row for row in rows if not row.problems]
+    if connection.dialect.name == "postgresql":
+        # Lookups by key arrays (one prepared statement each) are planned for this batch:
+        # the table grows during a load, and a plan made when it was empty would scan it.
+        await connection.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
     for row in candidates:
         _normalise_identity(row)
     schools = await _schools_by_code(connection, {str(r.values["school_code"]) for r in candidates})
@@ -533,7 +537,9 @@ async def _existing_students(
     if not keys:
         return {}
     rows = await connection.execute(
-        select(STUDENT).where(STUDENT.c.sync_source == source, STUDENT.c.sync_key.in_(keys))
+        select(STUDENT).where(
+            STUDENT.c.sync_source == source, among(connection.dialect, STUDENT.c.sync_key, keys)
+        )
     )
     return {str(row.sync_key): dict(row._mapping) for row in rows}
 
