@@ -26,6 +26,7 @@ from hub.codes.registry import registry_from_packaged
 from hub.db.base import table_of
 from hub.db.engine import make_engine
 from hub.db.migrate import upgrade
+from hub.quality.models import ProblemMember, ProblemRecord
 from hub.settings import Settings
 from hub.sources.mapping import MappingError, load_sources
 from hub.sources.models import SyncRejection, SyncRun
@@ -33,7 +34,6 @@ from hub.sources.report import entity_report
 from hub.sources.routes import load_routes
 from hub.sources.sql import SqlSource
 from hub.sources.sync import sync
-from hub.quality.models import ProblemMember, ProblemRecord
 from hub.students.models import Student
 from tests.fixtures.databases import BACKENDS, fresh_database
 from tests.fixtures.users import make_user
