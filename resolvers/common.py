@@ -93,13 +93,30 @@ def newest_first(
 ) -> Listing:
     """A top-level list of an append-only log: newest first (id descending), keyset on the id,
     and its count."""
+    return _by_id(ctx, readable, conditions, args, descending=True)
+
+
+def in_commit_order(
+    ctx: Context, readable: Readable, conditions: Conditions, args: PageArgs
+) -> Listing:
+    """A log read in the order it was committed (id ascending: the change log's writers
+    commit one after another), resumable after any id, and its count."""
+    return _by_id(ctx, readable, conditions, args, descending=False)
+
+
+def _by_id(
+    ctx: Context, readable: Readable, conditions: Conditions, args: PageArgs, *, descending: bool
+) -> Listing:
     table = readable.table
     args.require_list(table.name, top_level=False)
     base = [readable.where, *conditions]
-    where = [*base, *([] if args.after is None else [table.c.id < args.after])]
+    key = table.c.id
+    after = [] if args.after is None else [key < args.after if descending else key > args.after]
+    where = [*base, *after]
 
     async def page() -> Page:
-        statement = select(table).where(*where).order_by(table.c.id.desc()).limit(args.first + 1)
+        order = key.desc() if descending else key.asc()
+        statement = select(table).where(*where).order_by(order).limit(args.first + 1)
         rows = await ctx.rows(statement)
         shown = rows[: args.first]
         return Page(shown, len(rows) > args.first, [encode_cursor(r.id, table.name) for r in shown])

@@ -18,6 +18,7 @@ from schema.access import AccessMutation, AccessQuery
 from schema.assets import AssetQuery
 from schema.buildings import BuildingQuery
 from schema.change_requests import ChangeRequestQuery
+from schema.changes import ChangeQuery
 from schema.limits import limit_extensions
 from schema.mutations.root import WriteMutation
 from schema.orgunits import OrgUnitQuery
@@ -46,6 +47,7 @@ Query = merge_types(
         SourceQuery,
         QualityQuery,
         ChangeRequestQuery,
+        ChangeQuery,
     ),
 )
 Mutation = merge_types("Mutation", (AccessMutation, WriteMutation))

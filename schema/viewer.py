@@ -12,11 +12,22 @@ from hub.context import Context
 from hub.errors import Unauthenticated
 from hub.ids import decode_federated_id
 from hub.orgunits.models import OrgLevel
-from resolvers import access, assets, buildings, orgunits, quality, schools, students, teachers
+from resolvers import (
+    access,
+    assets,
+    buildings,
+    changes,
+    orgunits,
+    quality,
+    schools,
+    students,
+    teachers,
+)
 from schema.access import AuditEvent, Grant
 from schema.assets import Asset
 from schema.buildings import Building
 from schema.change_requests import ChangeRequest
+from schema.changes import ChangeEvent
 from schema.common import HubInfo, Node, RowType, decode_id
 from schema.orgunits import OrgUnit
 from schema.quality import ProblemRecord
@@ -40,6 +51,7 @@ NODE_TYPES: dict[str, tuple[Loader, type[RowType]]] = {
     "AuditEvent": (access.audit_by_id, AuditEvent),
     "ProblemRecord": (quality.by_id, ProblemRecord),
     "ChangeRequest": (students.request_by_id, ChangeRequest),
+    "ChangeEvent": (changes.by_id, ChangeEvent),
 }
 
 
