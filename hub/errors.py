@@ -29,5 +29,11 @@ class Forbidden(HubError):
     code = "FORBIDDEN"
 
 
+class Conflict(HubError):
+    """The request collides with the state of the data (reviewed already, changed since)."""
+
+    code = "CONFLICT"
+
+
 class QueryTooComplex(HubError):
     code = "QUERY_TOO_COMPLEX"

@@ -16,6 +16,12 @@ from hub.codes.registry import CodeRegistry
 from hub.errors import HubError, Unauthenticated
 
 
+def camel(name: str) -> str:
+    """The schema's name of a model field (``sex_code`` -> ``sexCode``), for messages."""
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
 @dataclass(frozen=True, slots=True)
 class FieldProblem:
     """One thing wrong with the input: the field (the model's name), what, a stable code."""

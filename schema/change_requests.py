@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import orjson
 import strawberry
 
-from hub.access.masking import mask_id
+from hub.access.masking import masked_values, sensitive_values
 from hub.ids import encode_id
 from hub.students import filters as students_filters
+from hub.writes import camel
 from resolvers import students as resolve
 from schema.common import (
     Code,
@@ -19,7 +20,6 @@ from schema.common import (
     Node,
     RowType,
     built,
-    camel,
     code_field,
     connection,
     page_args,
@@ -60,26 +60,28 @@ class ChangeRequest(RowType, Node):
     status: Code = code_field("change_request_status", "status_code", "Status (审核状态).")
 
     @strawberry.field(
-        description="The fields to change (变更内容); ID numbers masked unless unmask is granted."
+        description="The fields to change (变更内容); sensitive values masked unless unmask is"
+        " granted."
     )
     def fields(self, info: HubInfo) -> list[FieldChange]:
         asked: dict[str, list[Any]] = orjson.loads(self.changes)
+        before = {name: b for name, (b, _a) in asked.items()}
+        after = {name: a for name, (_b, a) in asked.items()}
         ctx = info.context
-        reveal = True
-        if "id_number" in asked:
-            reveal = ctx.access.may(SENSITIVE, "unmask", self.path)
-            if reveal:
+        if sensitive_values("student", before) or sensitive_values("student", after):
+            if ctx.access.may(SENSITIVE, "unmask", self.path):
                 subject = encode_id("Student", self.student_id)
                 ctx.audit.unmasked(SENSITIVE, "changeRequest.fields", subject, self.path)
+            else:
+                before = masked_values("student", before)
+                after = masked_values("student", after)
 
-        def shown(name: str, value: Any) -> str | None:
-            if value is None:
-                return None
-            return str(value) if reveal or name != "id_number" else mask_id(str(value))
+        def text(value: Any) -> str | None:
+            return None if value is None else str(value)
 
         return [
-            FieldChange(field=camel(name) or name, before=shown(name, b), after=shown(name, a))
-            for name, (b, a) in sorted(asked.items())
+            FieldChange(field=camel(name), before=text(before[name]), after=text(after[name]))
+            for name in sorted(asked)
         ]
 
     @strawberry.field(description="The student (学生); null if the record has been deleted.")

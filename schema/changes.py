@@ -8,46 +8,13 @@ from typing import Any
 import orjson
 import strawberry
 
-from hub.access.masking import (
-    MASKED_CODE,
-    embeds_id,
-    mask_email,
-    mask_id,
-    mask_phone,
-    mask_student_number,
-    mask_text,
-)
+from hub.access.masking import masked_values, sensitive_values
 from hub.changes import filters as change_filters
 from hub.ids import encode_id
 from resolvers import changes as resolve
 from schema.common import Connection, HubInfo, Node, RowType, built, connection, page_args, tuple_of
 
 SENSITIVE = "student_sensitive"
-MASKS = {
-    "id_number": mask_id,
-    "phone": mask_phone,
-    "current_address": mask_text,
-    "mailing_address": mask_text,
-    "home_address": mask_text,
-    "email": mask_email,
-}
-HIDDEN_CODES = ("health_code", "disability_code")
-
-
-def _masked(fields: dict[str, Any]) -> dict[str, Any]:
-    shown = dict(fields)
-    for name, value in fields.items():
-        if value is None:
-            continue
-        if name in MASKS:
-            shown[name] = MASKS[name](str(value))
-        elif name in HIDDEN_CODES:
-            shown[name] = MASKED_CODE
-        elif name == "inclusive_education":
-            shown[name] = None
-        elif name in ("student_number", "former_number") and embeds_id(str(value)):
-            shown[name] = mask_student_number(str(value))
-    return shown
 
 
 @strawberry.type(description="One insert, update or delete of the store (变更记录).")
@@ -75,23 +42,15 @@ class ChangeEvent(RowType, Node):
     def fields(self, info: HubInfo) -> str:
         values: dict[str, Any] = orjson.loads(self.fields_json)
         ctx = info.context
-        sensitive = any(
-            v is not None
-            and (
-                k in MASKS
-                or k in HIDDEN_CODES
-                or k == "inclusive_education"
-                or (k in ("student_number", "former_number") and embeds_id(str(v)))
-            )
-            for k, v in values.items()
-        )
-        if not sensitive:
+        entity = self.entity.lower()
+        if not sensitive_values(entity, values):
             return self.fields_json
         if ctx.access.may(SENSITIVE, "unmask", self.path):
             subject = encode_id(self.entity, self.subject_id)
             ctx.audit.unmasked(SENSITIVE, "changes.fields", subject, self.path)
             return self.fields_json
-        return orjson.dumps(_masked(values), option=orjson.OPT_SORT_KEYS).decode()
+        masked = masked_values(entity, values)
+        return orjson.dumps(masked, option=orjson.OPT_SORT_KEYS).decode()
 
     @classmethod
     def from_row(cls, row: Any) -> ChangeEvent:

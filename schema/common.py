@@ -15,6 +15,7 @@ from hub.context import Context
 from hub.errors import HubError
 from hub.ids import decode_id, encode_id
 from hub.pagination import PageArgs
+from hub.writes import camel
 from resolvers.common import Listing, Page
 from resolvers.federation import FederatedRow
 
@@ -317,12 +318,10 @@ def user_errors(info: HubInfo, error: HubError) -> list[UserError]:
     info.context.failed = True
     problems = getattr(error, "problems", None)
     if problems:
-        return [UserError(field=camel(p.field), message=p.message, code=p.code) for p in problems]
+        return [
+            UserError(
+                field=None if p.field is None else camel(p.field), message=p.message, code=p.code
+            )
+            for p in problems
+        ]
     return [UserError(field=None, message=error.message, code=error.code)]
-
-
-def camel(name: str | None) -> str | None:
-    if name is None:
-        return None
-    head, *rest = name.split("_")
-    return head + "".join(part.capitalize() for part in rest)

@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 import orjson
 import strawberry
 
-from hub.access.masking import mask_email, mask_id, mask_phone, mask_text
+from hub.access.masking import masked_values, sensitive_values
 from hub.errors import NotFound
 from hub.ids import encode_id
 from hub.quality import filters as quality_filters
+from hub.quality.checks import OPEN
 from resolvers import orgunits as resolve_orgunits
 from resolvers import quality as resolve
 from resolvers import schools as resolve_schools
@@ -39,16 +40,6 @@ OrgUnitType = Annotated["OrgUnit", strawberry.lazy("schema.orgunits")]
 SchoolType = Annotated["School", strawberry.lazy("schema.schools")]
 StudentType = Annotated["Student", strawberry.lazy("schema.students")]
 SENSITIVE = "student_sensitive"
-# Values of a proposed correction shown masked unless the viewer may unmask them.
-MASKS = {
-    "id_number": mask_id,
-    "phone": mask_phone,
-    "current_address": mask_text,
-    "mailing_address": mask_text,
-    "home_address": mask_text,
-    "email": mask_email,
-}
-HIDDEN = ("health_code", "disability_code", "inclusive_education")
 
 
 @strawberry.enum(description="How a school proposes to handle a problem record (处理方式).")
@@ -80,19 +71,13 @@ class ProblemStep:
             return None
         detail: dict[str, Any] = orjson.loads(self.correction_json)
         fields = detail.get("fields")
-        if isinstance(fields, dict) and fields:
+        if isinstance(fields, dict) and sensitive_values("student", fields):
             ctx = info.context
-            sensitive = [k for k in fields if k in MASKS or k in HIDDEN]
-            if sensitive and ctx.access.may(SENSITIVE, "unmask", self.path):
+            if ctx.access.may(SENSITIVE, "unmask", self.path):
                 subject = encode_id("Student", int(detail.get("student_id", 0)))
                 ctx.audit.unmasked(SENSITIVE, "correction", subject, self.path)
-            elif sensitive:
-                for name in sensitive:
-                    value = fields[name]
-                    if name in HIDDEN:
-                        fields[name] = "*"
-                    elif value is not None:
-                        fields[name] = MASKS[name](str(value))
+            else:
+                detail["fields"] = masked_values("student", fields)
         return orjson.dumps(detail).decode()
 
     @classmethod
@@ -140,7 +125,7 @@ class ProblemRecord(RowType, Node):
 
     @strawberry.field(description="Still open after its due date (逾期).")
     def overdue(self) -> bool:
-        return self.status_code in ("1", "2", "3") and self.due_on < dt.date.today()
+        return self.status_code in OPEN and self.due_on < dt.date.today()
 
     @strawberry.field(description="The students of the group the viewer may read (涉及学生).")
     async def students(self, info: HubInfo) -> list[StudentType]:

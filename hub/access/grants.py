@@ -19,16 +19,12 @@ from hub.access.policy import ROLE_RANK, ROLES, Access, Assignment
 from hub.access.scope import path_is_under
 from hub.context import Context
 from hub.db.base import table_of
-from hub.errors import BadInput, Forbidden, HubError, NotFound
+from hub.errors import BadInput, Conflict, Forbidden, NotFound
 from hub.orgunits.models import OrgUnit
 
 USER = table_of(HubUser)
 GRANT = table_of(RoleAssignment)
 UNIT = table_of(OrgUnit)
-
-
-class Conflict(HubError):
-    code = "CONFLICT"
 
 
 @dataclass(frozen=True, slots=True)

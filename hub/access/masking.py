@@ -20,7 +20,8 @@ combination of the fields a masked viewer can read determines a masked value:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 MASKED_LABEL = "已脱敏"
 MASKED_CODE = "*"
@@ -74,6 +75,7 @@ SENSITIVE_FIELDS: dict[str, tuple[str, dict[str, Callable[[str], str]]]] = {
         {
             "id_number": mask_id,
             "student_number": mask_student_number,
+            "former_number": mask_student_number,
             "phone": mask_phone,
             "email": mask_email,
             "home_address": mask_text,
@@ -85,3 +87,19 @@ SENSITIVE_FIELDS: dict[str, tuple[str, dict[str, Callable[[str], str]]]] = {
         },
     ),
 }
+
+
+def sensitive_values(entity: str, values: Mapping[str, Any]) -> bool:
+    """Whether ``values`` (model field names of ``entity``) hold a value its mask changes."""
+    masks = SENSITIVE_FIELDS[entity][1] if entity in SENSITIVE_FIELDS else {}
+    return any(
+        v is not None and k in masks and masks[k](str(v)) != str(v) for k, v in values.items()
+    )
+
+
+def masked_values(entity: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    """``values`` with ``entity``'s sensitive fields masked: field values read outside the
+    entity's own GraphQL fields (a change log entry, a proposed correction, a change
+    request), masked as the fields themselves are."""
+    masks = SENSITIVE_FIELDS[entity][1] if entity in SENSITIVE_FIELDS else {}
+    return {k: masks[k](str(v)) if v is not None and k in masks else v for k, v in values.items()}

@@ -22,14 +22,14 @@ from sqlalchemy import and_, bindparam, exists, func, select, update
 from hub.access.scope import under_path
 from hub.changes.log import Change, append
 from hub.db.base import table_of
-from hub.errors import Forbidden, NotFound
+from hub.errors import Conflict, Forbidden, NotFound
 from hub.orgunits.models import OrgLevel, OrgUnit
 from hub.quality.checks import CITIZEN_ID, OPEN, row_problem
 from hub.quality.models import ProblemMember, ProblemRecord
 from hub.schools.models import School
 from hub.students import service as students
 from hub.students.models import Student
-from hub.students.numbers import next_j_numbers
+from hub.students.numbers import j_numbers
 from hub.writes import Writer
 
 STUDENT = table_of(Student)
@@ -180,8 +180,8 @@ async def issue(w: Writer, under: str, *, dry_run: bool, j_format: str) -> Issue
     return summary
 
 
-class ConcurrentIssue(Forbidden):
-    code = "CONFLICT"
+class ConcurrentIssue(Conflict):
+    """Another issue under the unit ran at the same time."""
 
 
 def _blocking_kind(row: Any, open_kinds: dict[int, str]) -> str | None:
@@ -212,15 +212,17 @@ async def _open_kinds(connection: Any, path: str) -> dict[int, str]:
 
 
 async def _allocate_j(connection: Any, j_format: str, pupils: list[Any]) -> list[dict[str, Any]]:
-    """J numbers for ``pupils``, allocated per prefix (division and birth date)."""
+    """J numbers for ``pupils``, by prefix (division and birth date), allocated at once."""
     by_prefix: dict[tuple[str, dt.date], list[Any]] = {}
     for row in pupils:
         by_prefix.setdefault((row.division_code, row.birth_date), []).append(row)
     allocated: list[dict[str, Any]] = []
-    for (division, birth), rows in sorted(by_prefix.items()):
-        numbers = await next_j_numbers(connection, j_format, division, birth, len(rows))
+    numbers = await j_numbers(
+        connection, j_format, {place: len(rows) for place, rows in by_prefix.items()}
+    )
+    for place, rows in by_prefix.items():
         allocated.extend(
             {"pk": row.id, "number": number, "old": row.student_number}
-            for row, number in zip(rows, numbers, strict=True)
+            for row, number in zip(rows, numbers[place], strict=True)
         )
     return allocated

@@ -22,7 +22,7 @@ from sqlalchemy import insert, select, update
 
 from hub.changes.log import dumps
 from hub.db.base import table_of
-from hub.errors import Forbidden, HubError, NotFound
+from hub.errors import Conflict, Forbidden, NotFound
 from hub.quality.checks import check_students
 from hub.quality.models import ProblemAction, ProblemMember, ProblemRecord
 from hub.students import service as students
@@ -34,10 +34,6 @@ ACTION = table_of(ProblemAction)
 
 PENDING, IN_REVIEW, RETURNED, RESOLVED, CLOSED = "1", "2", "3", "4", "5"
 ACTIONS = ("EVIDENCE", "CORRECT", "DELETE")
-
-
-class Conflict(HubError):
-    code = "CONFLICT"
 
 
 async def _record(w: Writer, record_id: int) -> Any:

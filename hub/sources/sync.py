@@ -36,7 +36,7 @@ from hub.sources.mapping import MappedRow, Mapper, Problem, covers
 from hub.sources.models import SyncRejection, SyncRun
 from hub.sources.protocol import Source, continuation
 from hub.students.models import Student
-from hub.students.numbers import next_temporary_batch
+from hub.students.numbers import temporary_numbers
 
 UNIT = table_of(OrgUnit)
 SCHOOL = table_of(School)
@@ -80,10 +80,10 @@ def _insert(connection: AsyncConnection, target: Table) -> Any:
 
 
 async def _upsert(
-    connection: AsyncConnection, target: Table, records: list[dict[str, Any]]
+    connection: AsyncConnection, target: Table, records: list[dict[str, Any]], *, ids: bool
 ) -> dict[str, int]:
     """Insert or update ``records`` keyed by (sync_source, sync_key), in one statement per
-    batch, and return their ids by key. PostgreSQL: COPY into a staging table, then
+    batch, and (``ids``) return their ids by key. PostgreSQL: COPY into a staging table, then
     INSERT … SELECT … ON CONFLICT … RETURNING (the bulk path); SQLite: executemany, paged by
     SQLAlchemy, then the ids."""
     if not records:
@@ -112,9 +112,9 @@ async def _upsert(
                 " RETURNING sync_key, id"
             )
         )
-        ids = {str(key): int(pk) for key, pk in written}
+        returned = {str(key): int(pk) for key, pk in written}
         await connection.execute(text(f"TRUNCATE {stage}"))
-        return ids
+        return returned
     rows = [{c: record.get(c) for c in columns} for record in records]
     statement = _insert(connection, target)
     statement = statement.on_conflict_do_update(
@@ -122,6 +122,8 @@ async def _upsert(
         set_={c: statement.excluded[c] for c in updates},
     )
     await connection.execute(statement, rows)
+    if not ids:
+        return {}
     source = str(records[0]["sync_source"])
     keys = [str(r["sync_key"]) for r in records]
     found: dict[str, int] = {}
@@ -474,14 +476,14 @@ async def _write_students(
         if record["student_number"] is None:
             temporary.setdefault((division, record["birth_date"]), []).append(record)
         records.append(record)
-    allocated = await next_temporary_batch(
+    allocated = await temporary_numbers(
         connection, {key: len(group) for key, group in temporary.items()}
     )
     for key, group in temporary.items():
         for record, number in zip(group, allocated[key], strict=True):
             record["student_number"] = number
     written = [r for r in records if _changed(r, existing.get(r["sync_key"]))]
-    ids = await _upsert(connection, STUDENT, written)
+    ids = await _upsert(connection, STUDENT, written, ids=True)
     if written:
         for record in written:
             before = existing.get(record["sync_key"])
@@ -614,7 +616,7 @@ async def _write_buildings(
         record = {k: v for k, v in row.values.items() if k in columns}
         record.update(school_id=school[0], path=school[1], sync_source=source, sync_key=row.key)
         records.append(record)
-    await _upsert(connection, BUILDING, records)
+    await _upsert(connection, BUILDING, records, ids=False)
     return len(records), sum(1 for row in rows if row.problems)
 
 

@@ -1,9 +1,13 @@
-"""Temporary national student numbers (临时学籍号, ``L``).
+"""Allocating national student numbers (学籍号) that end in a sequence.
 
-``L`` + the school's 6-digit division code + the pupil's birth date (YYYYMMDD) + a 4-digit
-sequence: 19 characters (DATA.md §2). The sequence is the next free one for that division
-and birth date among current and former numbers; on PostgreSQL concurrent writers of one
-prefix wait on an advisory lock, so two enrolments never take the same number.
+- ``L`` (temporary, 临时学籍号): ``L`` + the school's 6-digit division code + the pupil's
+  birth date (YYYYMMDD) + a 4-digit sequence: 19 characters (DATA.md §2).
+- ``J`` (permanent, no citizen ID): ``Settings.j_number_format``, by default the same shape
+  with a ``J``.
+
+The sequence is the next free one of its prefix among current and former numbers. On
+PostgreSQL writers of one prefix wait on an advisory lock until the first commits, so two
+transactions never take the same number.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import datetime as dt
 import re
 import zlib
 
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import or_, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.db.base import table_of
@@ -20,27 +24,17 @@ from hub.students.models import Student
 
 STUDENT = table_of(Student)
 SEQUENCE_DIGITS = 4
+SEQUENCE = re.compile(r"\{seq:0([3-8])d\}$")
+MAX_LENGTH = 20  # student.student_number
+Place = tuple[str, dt.date]  # (the school's division code, the pupil's birth date)
 
 
 def temporary_prefix(division_code: str, birth: dt.date) -> str:
     return f"L{division_code}{birth:%Y%m%d}"
 
 
-async def _lock(connection: AsyncConnection, prefix: str) -> None:
-    if connection.dialect.name == "postgresql":
-        key = zlib.crc32(prefix.encode())
-        await connection.execute(text(f"SELECT pg_advisory_xact_lock(1, {key - 2**31})"))
-
-
-async def next_temporary_numbers(
-    connection: AsyncConnection, division_code: str, birth: dt.date, count: int = 1
-) -> list[str]:
-    """``count`` unused L numbers for pupils born on ``birth`` at a school of the division."""
-    return await next_numbers(connection, temporary_prefix(division_code, birth), count)
-
-
-SEQUENCE = re.compile(r"\{seq:0([3-8])d\}$")
-MAX_LENGTH = 20  # student.student_number
+def j_prefix(template: str, division_code: str, birth: dt.date) -> str:
+    return template[: template.rindex("{seq")].format(division=division_code, birth=birth)
 
 
 def check_number_format(template: str) -> None:
@@ -61,47 +55,32 @@ def check_number_format(template: str) -> None:
         )
 
 
-def j_prefix(template: str, division_code: str, birth: dt.date) -> str:
-    return template[: template.rindex("{seq")].format(division=division_code, birth=birth)
+async def temporary_numbers(
+    connection: AsyncConnection, wanted: dict[Place, int]
+) -> dict[Place, list[str]]:
+    """``count`` unused L numbers for each (division, birth date)."""
+    prefixes = {place: temporary_prefix(*place) for place in wanted}
+    return await _allocate(connection, prefixes, wanted, SEQUENCE_DIGITS)
 
 
-async def next_j_numbers(
-    connection: AsyncConnection, template: str, division_code: str, birth: dt.date, count: int
-) -> list[str]:
-    prefix = j_prefix(template, division_code, birth)
+async def j_numbers(
+    connection: AsyncConnection, template: str, wanted: dict[Place, int]
+) -> dict[Place, list[str]]:
+    """``count`` unused J numbers of the format ``template`` for each (division, birth)."""
     found = SEQUENCE.search(template)
     digits = int(found.group(1)) if found else SEQUENCE_DIGITS
-    return await next_numbers(connection, prefix, count, digits)
+    prefixes = {place: j_prefix(template, *place) for place in wanted}
+    return await _allocate(connection, prefixes, wanted, digits)
 
 
-async def next_numbers(
-    connection: AsyncConnection, prefix: str, count: int, digits: int = SEQUENCE_DIGITS
-) -> list[str]:
-    """``count`` unused numbers ``prefix`` + a sequence of ``digits`` digits."""
-    await _lock(connection, prefix)
-    c = STUDENT.c
-    highest = 0
-    for column in (c.student_number, c.former_number):
-        top = (
-            await connection.execute(
-                select(func.max(column)).where(
-                    column >= prefix, column < prefix + "~", column.startswith(prefix)
-                )
-            )
-        ).scalar()
-        if top is not None and top[len(prefix) :].isdigit():
-            highest = max(highest, int(top[len(prefix) :]))
-    if highest + count >= 10**digits:
-        raise OverflowError(f"no free numbers left under {prefix}")
-    return [f"{prefix}{n:0{digits}d}" for n in range(highest + 1, highest + 1 + count)]
-
-
-async def next_temporary_batch(
-    connection: AsyncConnection, wanted: dict[tuple[str, dt.date], int]
-) -> dict[tuple[str, dt.date], list[str]]:
-    """L numbers for many (division, birth date) prefixes at once (a sync batch): one lock
-    statement and one indexed range query per number column, whatever the count."""
-    prefixes = {key: temporary_prefix(*key) for key in wanted}
+async def _allocate(
+    connection: AsyncConnection,
+    prefixes: dict[Place, str],
+    wanted: dict[Place, int],
+    digits: int,
+) -> dict[Place, list[str]]:
+    """The next free numbers of every prefix at once (a sync batch, a unit's J numbers): one
+    lock statement and one indexed range query per number column, whatever the count."""
     if not prefixes:
         return {}
     if connection.dialect.name == "postgresql":
@@ -112,20 +91,19 @@ async def next_temporary_batch(
         )
     highest: dict[str, int] = dict.fromkeys(prefixes.values(), 0)
     c = STUDENT.c
-    width = len(next(iter(prefixes.values())))
     for column in (c.student_number, c.former_number):
         ranges = [(column >= prefix) & (column < prefix + "~") for prefix in sorted(highest)]
         for start in range(0, len(ranges), 500):
             rows = await connection.execute(select(column).where(or_(*ranges[start : start + 500])))
             for (number,) in rows:
-                head, tail = number[:width], number[width:]
-                if head in highest and tail.isdigit() and len(tail) == SEQUENCE_DIGITS:
+                head, tail = number[:-digits], number[-digits:]
+                if head in highest and tail.isdigit():
                     highest[head] = max(highest[head], int(tail))
-    found: dict[tuple[str, dt.date], list[str]] = {}
-    for key, count in wanted.items():
-        prefix = prefixes[key]
+    found: dict[Place, list[str]] = {}
+    for place, count in wanted.items():
+        prefix = prefixes[place]
         first = highest[prefix] + 1
-        if first + count > 10**SEQUENCE_DIGITS:
+        if first + count > 10**digits:
             raise OverflowError(f"no free numbers left under {prefix}")
-        found[key] = [f"{prefix}{n:0{SEQUENCE_DIGITS}d}" for n in range(first, first + count)]
+        found[place] = [f"{prefix}{n:0{digits}d}" for n in range(first, first + count)]
     return found

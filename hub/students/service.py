@@ -29,13 +29,13 @@ from hub.changes.log import Change, append, dumps
 from hub.codes.identity import normalise
 from hub.codes.registry import CodeRegistry
 from hub.db.base import table_of
-from hub.errors import Forbidden, HubError, NotFound
+from hub.errors import Conflict, Forbidden, NotFound
 from hub.quality.checks import OPEN, check_students
 from hub.quality.models import ProblemMember, ProblemRecord
 from hub.schools.models import Class, School
 from hub.students.models import ChangeRequest, Guardian, StatusChange, Student, StudentArchive
-from hub.students.numbers import next_temporary_numbers
-from hub.writes import FieldProblem, InvalidInput, Writer, refuse
+from hub.students.numbers import temporary_numbers
+from hub.writes import FieldProblem, InvalidInput, Writer, camel, refuse
 
 STUDENT = table_of(Student)
 SCHOOL = table_of(School)
@@ -108,20 +108,10 @@ YEAR_MONTH = re.compile(r"^(19|20)\d\d-(0[1-9]|1[0-2])$")
 OLDEST_PUPIL_YEARS = 30
 
 
-class Conflict(HubError):
-    code = "CONFLICT"
-
-
 @dataclass(frozen=True, slots=True)
 class UpdateOutcome:
     applied: tuple[str, ...]  # fields changed at once
     request_id: int | None  # the change request waiting for review (identity fields)
-
-
-def _label(name: str) -> str:
-    """The GraphQL name of a field (``sex_code`` → ``sexCode``), for messages."""
-    head, *rest = name.split("_")
-    return head + "".join(part.capitalize() for part in rest)
 
 
 def validate(
@@ -132,7 +122,7 @@ def validate(
     problems: list[FieldProblem] = []
 
     def wrong(name: str, message: str) -> None:
-        problems.append(FieldProblem(name, f"'{_label(name)}': {message}"))
+        problems.append(FieldProblem(name, f"'{camel(name)}': {message}"))
 
     for name, value in data.items():
         if name not in WRITABLE:
@@ -248,14 +238,15 @@ async def enrol(w: Writer, school_id: int, data: Mapping[str, Any]) -> int:
     school = await _school(w, school_id)
     clean, problems = validate(data, w.codes, w.now.date())
     missing = [n for n in REQUIRED if n not in data]
-    problems.extend(FieldProblem(n, f"'{_label(n)}': required") for n in missing)
+    problems.extend(FieldProblem(n, f"'{camel(n)}': required") for n in missing)
     clean.setdefault("nationality_code", "CHN")
     problems.extend(identity_problems(clean))
     problems.extend(await _check_class(w, clean.get("class_id"), school.id))
     if problems:
         raise InvalidInput(problems)
     connection = await w.connection()
-    (number,) = await next_temporary_numbers(connection, school.division_code, clean["birth_date"])
+    place = (school.division_code, clean["birth_date"])
+    (number,) = (await temporary_numbers(connection, {place: 1}))[place]
     record = {
         **clean,
         "student_number": number,
@@ -400,7 +391,7 @@ async def review(w: Writer, request_id: int, approve: bool, note: str | None) ->
         if moved:
             raise Conflict(
                 "the record changed since the request was made ("
-                + ", ".join(_label(k) for k in moved)
+                + ", ".join(camel(k) for k in moved)
                 + "): refuse it and ask again"
             )
         await apply(w, row, {k: stored(k, after) for k, (_before, after) in asked.items()})

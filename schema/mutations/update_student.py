@@ -7,9 +7,10 @@ import strawberry
 from hub.errors import HubError
 from hub.ids import decode_id_of
 from hub.students import service
+from hub.writes import camel
 from resolvers import students as resolve
 from schema.change_requests import ChangeRequest
-from schema.common import HubInfo, UserError, camel, user_errors
+from schema.common import HubInfo, UserError, user_errors
 from schema.mutations.common import StudentFieldsInput, writer
 from schema.students import Student
 
@@ -47,7 +48,7 @@ async def update_student(info: HubInfo, input: UpdateStudentInput) -> UpdateStud
         request = ChangeRequest.maybe(await resolve.request_by_id(ctx, outcome.request_id))
     return UpdateStudentPayload(
         student=Student.maybe(await resolve.by_id(ctx, pk)),
-        applied=[camel(name) or name for name in outcome.applied],
+        applied=[camel(name) for name in outcome.applied],
         change_request=request,
         errors=[],
     )

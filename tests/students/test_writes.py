@@ -6,6 +6,7 @@ has a hub of its own (the suite's shared hub is read-only)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -15,6 +16,7 @@ from stdnum.cn import ric
 
 from hub.changes.models import ChangeEvent
 from hub.db.base import table_of
+from hub.ids import decode_id
 from hub.quality.checks import check
 from hub.quality.models import ProblemRecord
 from hub.students.models import ChangeRequest, Student, StudentArchive
@@ -414,8 +416,6 @@ async def test_twins_are_accepted_on_evidence_and_not_flagged_again(hub: Hub) ->
 
 
 def _pk(global_id: str) -> int:
-    from hub.ids import decode_id
-
     return decode_id(global_id)[1]
 
 
@@ -459,8 +459,6 @@ async def _feed(hub: Hub, user: str, under: str | None = None) -> list[dict[str,
 
 
 async def test_the_change_feed_replays_into_a_mirror_equal_to_the_hub(hub: Hub) -> None:
-    import json
-
     events = await _feed(hub, "county.registrar")
     assert events and {e["origin"] for e in events} == {"graphql"}
     mirror: dict[str, dict[str, Any]] = {}
