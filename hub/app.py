@@ -13,7 +13,7 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Literal
 
 import casbin
 from fastapi import FastAPI, Request, Response
@@ -33,6 +33,7 @@ from hub.codes.registry import CodeRegistry, load_registry
 from hub.context import Context
 from hub.db.engine import make_engine, make_sessionmaker
 from hub.metrics import CURRENT_TALLY, Metrics, StatementTally
+from hub.quality.register import Register, load_register
 from hub.settings import Settings, get_settings
 from hub.sources.mapping import load_sources
 from hub.sources.protocol import Source, make_source
@@ -60,6 +61,7 @@ class HubState:
         self._lock = asyncio.Lock()
         self._sources: dict[str, Source] | None = None
         self._routes: list[Route] | None = None
+        self._register: Register | Literal[False] | None = False
 
     def sources(self) -> dict[str, Source]:
         """The adapters of the sources file (none if there is no such file), kept per process
@@ -71,6 +73,18 @@ class HubState:
             for source in self._sources.values():
                 source.resilience.observe = self.metrics.source_call
         return self._sources
+
+    def register(self, codes: CodeRegistry) -> Register | None:
+        """The population register the sources file names (``[register]``), read through
+        the same adapter as every other use of its source; None without one."""
+        if self._register is False:
+            path = self.settings.sources_file
+            configs = {name: s.config for name, s in self.sources().items()}
+            spec = load_register(path, configs) if path.exists() else None
+            self._register = (
+                None if spec is None else Register(self.sources()[spec.source], codes, spec)
+            )
+        return self._register
 
     def breaker_states(self) -> dict[str, str]:
         if self._sources is None:

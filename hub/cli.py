@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -13,6 +13,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from hub.db.engine import make_engine
 from hub.settings import DEFAULT_DATABASE_URL, Settings
 from hub.sources.protocol import Source, make_source
+
+if TYPE_CHECKING:
+    from hub.codes.registry import CodeRegistry
+    from hub.quality.register import Register
 
 app = typer.Typer(
     help="eduhub: unified education data hub (教育数据统一枢纽).", no_args_is_help=True
@@ -255,6 +259,22 @@ def _source(name: str, sources: Path | None) -> Source:
     return make_source(configs[name])
 
 
+def _register(sources: Path | None, codes: CodeRegistry) -> Register | None:
+    """The population register of the sources file (``--sources``, else the configured file
+    when it exists), or None when none is named."""
+    from hub.quality.register import open_register
+    from hub.sources.mapping import MappingError
+
+    path = sources or Settings().sources_file
+    if sources is None and not path.exists():
+        return None
+    try:
+        return open_register(path, codes)
+    except MappingError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from None
+
+
 @app.command()
 def sync(
     source: Annotated[str, typer.Argument(help="Source name in the sources file.")],
@@ -273,6 +293,7 @@ def sync(
     from hub.sources.sync import sync as run_sync
 
     adapter = _source(source, sources)
+    register: Register | None = None
     order = ("school", "student", "building")  # schools first: the others hang on them
     wanted = entities or [e for e in order if e in adapter.config.entities]
 
@@ -282,6 +303,8 @@ def sync(
             await upgrade(engine)
             async with engine.connect() as connection:
                 codes = await load_registry(connection)
+            nonlocal register
+            register = _register(sources, codes) if "student" in wanted else None
             for entity in wanted:
                 with _progress(f"[bold]{source}.{entity}[/bold]") as progress:
                     task = progress.add_task(entity, total=None)
@@ -292,6 +315,7 @@ def sync(
                         codes,
                         batch_size=batch_size,
                         on_batch=lambda n, task=task: progress.advance(task, n),  # type: ignore[misc]
+                        register=register if entity == "student" else None,
                     )
                 resumed = " (resumed)" if summary.resumed else ""
                 console.print(
@@ -299,8 +323,12 @@ def sync(
                     f" {summary.written:,}, rejected {summary.rejected:,} in"
                     f" {summary.seconds:.1f}s (run {summary.run_id}; reasons in sync_rejection)"
                 )
+                if entity == "student":
+                    console.print(summary.register.describe())
         finally:
             await adapter.close()
+            if register is not None:
+                await register.close()
             await engine.dispose()
 
     try:
@@ -435,20 +463,31 @@ def quality_check(
     under: Annotated[
         str, typer.Option(help="Check the students under this org unit code (default: all).")
     ] = "CN",
+    sources: Annotated[
+        Path | None,
+        typer.Option(
+            "--sources",
+            help="Sources file naming the population register ([register]) for kind 5"
+            " (default: $HUB_SOURCES_FILE or sources.toml, when it exists).",
+        ),
+    ] = None,
     database: DatabaseOption = None,
 ) -> None:
     """Find problem records (查重查错): invalid citizen IDs, IDs that disagree with the
-    record, duplicate IDs, pupils without an ID who look like the same child. Opens new
-    records, keeps those that still apply, closes those that no longer do; all in one
+    record, duplicate IDs, pupils without an ID who look like the same child, and (with a
+    register) IDs the population register does not hold or holds under another name. Opens
+    new records, keeps those that still apply, closes those that no longer do; all in one
     transaction."""
     from sqlalchemy import select
 
+    from hub.codes.registry import load_registry
     from hub.db.migrate import upgrade
     from hub.orgunits.models import OrgUnit
     from hub.quality.checks import check
 
     async def run() -> None:
         engine = make_engine(_url(database))
+        register: Register | None = None
         try:
             await upgrade(engine)
             async with engine.begin() as connection:
@@ -458,12 +497,18 @@ def quality_check(
                 if path is None:
                     console.print(f"[red]unknown org unit code {under!r} for --under[/red]")
                     raise typer.Exit(2)
+                register = _register(sources, await load_registry(connection))
                 with _progress(f"[bold]quality check {under}[/bold]") as progress:
                     task = progress.add_task("rows", total=None)
                     summary = await check(
-                        connection, under=path, progress=lambda n: progress.advance(task, n)
+                        connection,
+                        under=path,
+                        progress=lambda n: progress.advance(task, n),
+                        register=register,
                     )
         finally:
+            if register is not None:
+                await register.close()
             await engine.dispose()
         found = ", ".join(f"kind {k}: {n:,}" for k, n in sorted(summary.found.items()))
         console.print(
@@ -471,6 +516,8 @@ def quality_check(
             f" records found: {found or 'none'}; opened {summary.opened:,}, still open"
             f" {summary.kept:,}, closed {summary.closed:,}"
         )
+        style = "yellow" if summary.register.deferred else "default"
+        console.print(f"[{style}]{summary.register.describe()}[/{style}]")
 
     asyncio.run(run())
 

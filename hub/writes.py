@@ -7,13 +7,19 @@ does (``Context.finish`` for a request, the command for the CLI)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from hub.access.policy import Access
 from hub.codes.registry import CodeRegistry
 from hub.errors import HubError, Unauthenticated
+
+if TYPE_CHECKING:
+    from hub.quality.checks import CheckSummary
+    from hub.quality.register import Register
 
 
 def camel(name: str) -> str:
@@ -55,6 +61,9 @@ class Writer:
     origin: str = "graphql"  # graphql, cli, sync:NAME: where a change came from (the log)
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     due_days: int = 30
+    # The population register, when the sources file names one: written students are
+    # compared with it too (problem kind 5; deferred when it is down).
+    register: Register | None = None
 
     @property
     def actor(self) -> str:
@@ -65,3 +74,16 @@ class Writer:
 
     async def connection(self) -> AsyncConnection:
         return await self.session.connection()
+
+    async def check(self, ids: Collection[int]) -> CheckSummary:
+        """Problem record detection for the students ``ids`` written (and their groups), in
+        this transaction: every write service calls this after it flushed."""
+        from hub.quality.checks import check_students
+
+        return await check_students(
+            await self.connection(),
+            ids,
+            now=self.now,
+            due_days=self.due_days,
+            register=self.register,
+        )

@@ -1,11 +1,13 @@
-"""Problem record detection (查重查错), kinds 1 to 4 of code set ``problem_kind``.
+"""Problem record detection (查重查错), kinds 1 to 5 of code set ``problem_kind``.
 
 1. invalid citizen ID (check character, birth date, birthplace code: python-stdnum's rules);
 2. a valid citizen ID that disagrees with the record (birth date or sex);
 3. one ID number on two or more records anywhere in the hub (every record of the group);
-4. records without an ID number whose name, sex and birth date coincide (every record).
+4. records without an ID number whose name, sex and birth date coincide (every record);
+5. a valid citizen ID the population register does not hold, or holds under another name
+   (only with a register configured: ``hub.quality.register``; deferred when it is down).
 
-Kinds 1 and 2 look at one row at a time: the rows under the checked unit are streamed in
+Kinds 1, 2 and 5 look at one row at a time: the rows under the checked unit are streamed in
 partitions, never held together. Groups are found by the database (3: ``GROUP BY`` on the
 indexed ID number; 4: one windowed pass over the rows without an ID); only the members of
 groups come back. The findings are then reconciled
@@ -17,9 +19,10 @@ The caller owns the transaction: one check is all or nothing.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import AsyncIterator, Callable, Collection
 from dataclasses import dataclass, field
 
@@ -43,13 +46,16 @@ from hub.codes.identity import citizen_id_problem, disagreements
 from hub.db.base import table_of
 from hub.db.sql import among
 from hub.quality.models import ProblemMember, ProblemRecord
+from hub.quality.register import Register
+from hub.sources.resilience import SourceUnavailable
 from hub.students.models import Student
 
 STUDENT = table_of(Student)
 RECORD = table_of(ProblemRecord)
 MEMBER = table_of(ProblemMember)
 
-KINDS = ("1", "2", "3", "4")
+KINDS = ("1", "2", "3", "4")  # found in the hub's own data
+REGISTER_KIND = "5"  # found against the population register
 OPEN = ("1", "2", "3")  # 待处理, 待审核, 已退回: a record someone still has to handle
 RESOLVED = "4"  # 已解决: handled by the school and approved by the county
 CLOSED = "5"  # 已失效: the data changed and the finding no longer applies
@@ -80,6 +86,27 @@ class Finding:
 
 
 @dataclass
+class RegisterSummary:
+    """How the comparison with the population register went (kind 5)."""
+
+    source: str | None = None  # None: no register configured, kind 5 not checked
+    checked: int = 0  # students compared
+    deferred: int = 0  # students the register could not be asked about
+    reason: str | None = None  # why (the adapter's last error)
+
+    def describe(self) -> str:
+        if self.source is None:
+            return "kind 5 not checked (no [register] in the sources file)"
+        text = f"register {self.source}: {self.checked:,} compared"
+        if self.deferred:
+            text += (
+                f", {self.deferred:,} deferred ({self.reason}); no kind-5 record closed"
+                " for them, check again when the register is back"
+            )
+        return text
+
+
+@dataclass
 class CheckSummary:
     examined: int = 0  # rows looked at one by one (kinds 1, 2)
     normalised: int = 0  # ID numbers trimmed or upper-cased first
@@ -87,6 +114,71 @@ class CheckSummary:
     opened: int = 0
     kept: int = 0
     closed: int = 0
+    register: RegisterSummary = field(default_factory=RegisterSummary)
+
+
+@dataclass(frozen=True, slots=True)
+class _Subject:
+    """A student with a sound citizen ID, to compare with the register."""
+
+    pk: int
+    id_number: str
+    name: str
+    school_id: int
+    path: str
+
+
+class _RegisterCheck:
+    """Kind 5 alongside a stream of rows: subjects are batched and looked up in the register
+    while the stream goes on (at most ``concurrency`` calls in flight, so memory stays
+    bounded); a batch the register cannot answer is counted as deferred."""
+
+    def __init__(self, register: Register, summary: RegisterSummary) -> None:
+        self.register = register
+        self.summary = summary
+        summary.source = register.name
+        self.pending: list[_Subject] = []
+        self.tasks: deque[asyncio.Task[list[Finding]]] = deque()
+        self.findings: list[Finding] = []
+
+    async def add(self, subject: _Subject) -> None:
+        self.pending.append(subject)
+        if len(self.pending) >= self.register.batch_size:
+            await self._launch()
+
+    async def _launch(self) -> None:
+        batch, self.pending = self.pending, []
+        self.tasks.append(asyncio.create_task(self._compare(batch)))
+        while len(self.tasks) > self.register.concurrency:
+            self.findings.extend(await self.tasks.popleft())
+
+    async def _compare(self, batch: list[_Subject]) -> list[Finding]:
+        try:
+            persons = await self.register.persons([s.id_number for s in batch])
+        except SourceUnavailable as error:
+            self.summary.deferred += len(batch)
+            self.summary.reason = str(error)
+            return []
+        self.summary.checked += len(batch)
+        found = []
+        for s in batch:
+            detail = Register.disagreement(s.name, persons.get(s.id_number))
+            if detail is not None:
+                found.append(
+                    Finding(REGISTER_KIND, f"student:{s.pk}", s.school_id, s.path, (s.pk,), detail)
+                )
+        return found
+
+    async def finish(self) -> list[Finding]:
+        if self.pending:
+            await self._launch()
+        while self.tasks:
+            self.findings.extend(await self.tasks.popleft())
+        return self.findings
+
+    def cancel(self) -> None:
+        for task in self.tasks:
+            task.cancel()
 
 
 def _digest(*parts: str) -> str:
@@ -100,20 +192,40 @@ async def check(
     now: dt.datetime | None = None,
     due_days: int = 30,
     progress: Callable[[int], None] | None = None,
+    register: Register | None = None,
 ) -> CheckSummary:
-    """Detect kinds 1-4 for the students under the path ``under`` and reconcile the open
-    records there (a group reaching outside gets records at every school of the group)."""
+    """Detect kinds 1-4 (and 5 with a ``register``) for the students under the path
+    ``under`` and reconcile the open records there (a group reaching outside gets records at
+    every school of the group)."""
     moment = now or dt.datetime.now(dt.UTC)
     summary = CheckSummary()
     summary.normalised = await normalise(connection, under)
+    compare = None if register is None else _RegisterCheck(register, summary.register)
+    try:
+        rows = [f async for f in _row_findings(connection, under, summary, progress, compare)]
+        beside = [] if compare is None else await compare.finish()
+    finally:
+        if compare is not None:
+            compare.cancel()
     findings = [
-        *[f async for f in _row_findings(connection, under, summary, progress)],
+        *rows,
         *await _duplicate_ids(connection, under),
         *await _no_id_suspects(connection, under),
     ]
-    summary.found = Counter(f.kind for f in findings)
+    summary.found = Counter(f.kind for f in [*findings, *beside])
     scope: list[ColumnElement[bool]] = [under_path(RECORD.c.path, under)]
     await _reconcile(connection, scope, findings, moment, due_days, summary)
+    if compare is not None:
+        await _reconcile(
+            connection,
+            scope,
+            beside,
+            moment,
+            due_days,
+            summary,
+            kinds=(REGISTER_KIND,),
+            close=summary.register.deferred == 0,
+        )
     return summary
 
 
@@ -124,12 +236,13 @@ async def check_students(
     now: dt.datetime | None = None,
     due_days: int = 30,
     normalised: bool = False,
+    register: Register | None = None,
 ) -> CheckSummary:
     """Detection on a write or a sync (``normalised``: the caller wrote the ID numbers
-    normalised already): kinds 1-4 for the students ``ids`` and the groups they
-    are in, or were in (the other members of their open duplicate records), reconciled like
-    a bulk check. Reads only those students and their groups (indexed lookups by ID number
-    and by name and birth date), never the rest of the hub."""
+    normalised already): kinds 1-4 (and 5 with a ``register``) for the students ``ids`` and
+    the groups they are in, or were in (the other members of their open duplicate records),
+    reconciled like a bulk check. Reads only those students and their groups (indexed lookups
+    by ID number and by name and birth date), never the rest of the hub."""
     moment = now or dt.datetime.now(dt.UTC)
     summary = CheckSummary()
     targets = set(ids)
@@ -169,6 +282,7 @@ async def check_students(
     keys = {f"student:{pk}" for pk in targets}
     numbers: set[str] = set()
     no_id: set[tuple[str, str, dt.date]] = set()
+    compare = None if register is None else _RegisterCheck(register, summary.register)
     for pk, id_type, id_number, birth, sex, name, school_id, path in rows:
         if id_number is None:
             no_id.add((name, sex, birth))
@@ -181,6 +295,13 @@ async def check_students(
                 findings.append(
                     Finding(found[0], f"student:{pk}", school_id, path, (pk,), found[1])
                 )
+            elif compare is not None:
+                await compare.add(_Subject(pk, str(id_number), str(name), school_id, path))
+    try:
+        beside = [] if compare is None else await compare.finish()
+    finally:
+        if compare is not None:
+            compare.cancel()
     if numbers:
         findings.extend(await _duplicate_ids(connection, "/", among(dialect, c.id_number, numbers)))
         keys.update(_digest("id", n) for n in numbers)
@@ -191,11 +312,24 @@ async def check_students(
         ]
         findings.extend(await _no_id_suspects(connection, "/", or_(*same)))
         keys.update(_digest("no-id", name, sex, str(birth)) for name, sex, birth in no_id)
-    summary.found = Counter(f.kind for f in findings)
+    summary.found = Counter(f.kind for f in [*findings, *beside])
     scope: list[ColumnElement[bool]] = [among(dialect, r.group_key, sorted(keys))]
     if records:
         scope.append(among(dialect, r.id, records))
     await _reconcile(connection, scope, findings, moment, due_days, summary)
+    if compare is not None:
+        # Kind 5 is about one student: its records are those of the targets' own keys.
+        mine = [among(dialect, r.group_key, sorted(f"student:{pk}" for pk in targets))]
+        await _reconcile(
+            connection,
+            mine,
+            beside,
+            moment,
+            due_days,
+            summary,
+            kinds=(REGISTER_KIND,),
+            close=summary.register.deferred == 0,
+        )
     return summary
 
 
@@ -232,20 +366,23 @@ async def _row_findings(
     under: str,
     summary: CheckSummary,
     progress: Callable[[int], None] | None,
+    compare: _RegisterCheck | None = None,
 ) -> AsyncIterator[Finding]:
     c = STUDENT.c
     statement = (
-        select(c.id, c.id_number, c.birth_date, c.sex_code, c.school_id, c.path)
+        select(c.id, c.id_number, c.birth_date, c.sex_code, c.school_id, c.path, c.name)
         .where(under_path(c.path, under), c.id_type_code == CITIZEN_ID, c.id_number.is_not(None))
         .execution_options(yield_per=PARTITION)
     )
     result = await connection.stream(statement)
     async for partition in result.partitions():
-        for pk, id_number, birth, sex, school_id, path in partition:
+        for pk, id_number, birth, sex, school_id, path, name in partition:
             found = row_problem(str(id_number), birth, sex)
             if found is not None:
                 kind, detail = found
                 yield Finding(kind, f"student:{pk}", school_id, path, (pk,), detail)
+            elif compare is not None:
+                await compare.add(_Subject(pk, str(id_number), str(name), school_id, path))
         summary.examined += len(partition)
         if progress is not None:
             progress(len(partition))
@@ -349,7 +486,13 @@ async def _reconcile(
     moment: dt.datetime,
     due_days: int,
     summary: CheckSummary,
+    *,
+    kinds: tuple[str, ...] = KINDS,
+    close: bool = True,
 ) -> None:
+    """Bring the open records of ``kinds`` in ``scope`` in line with ``findings``: open the
+    new, keep (and update) those found again, close the rest, unless ``close`` is false (a
+    comparison that could not be completed closes nothing)."""
     r = RECORD.c
     keys = {(f.kind, f.group_key, f.school_id) for f in findings}
     group_keys = sorted({f.group_key for f in findings})
@@ -359,7 +502,7 @@ async def _reconcile(
         lookups.append(r.group_key.in_(group_keys[start : start + 1000]))
     rows = await connection.execute(
         select(r.id, r.kind_code, r.group_key, r.school_id).where(
-            r.status_code.in_(OPEN), r.kind_code.in_(KINDS), or_(*lookups)
+            r.status_code.in_(OPEN), r.kind_code.in_(kinds), or_(*lookups)
         )
     )
     stale: list[int] = []
@@ -367,7 +510,7 @@ async def _reconcile(
         key = (kind, group_key, school_id)
         if key in keys and key not in existing:
             existing[key] = pk
-        else:
+        elif close or key in existing:
             stale.append(pk)  # no longer found (or a second record of one finding)
     if stale:
         for start in range(0, len(stale), 1000):
@@ -376,7 +519,7 @@ async def _reconcile(
                 .where(r.id.in_(stale[start : start + 1000]))
                 .values(status_code=CLOSED, closed_at=moment)
             )
-    summary.closed = len(stale)
+    summary.closed += len(stale)
     due = moment.date() + dt.timedelta(days=due_days)
     unseen = sorted(
         {f.group_key for f in findings if (f.kind, f.group_key, f.school_id) not in existing}
@@ -389,7 +532,8 @@ async def _reconcile(
         and accepted.get((f.kind, f.group_key, f.school_id)) != frozenset(f.members)
     ]
     kept = [f for f in findings if (f.kind, f.group_key, f.school_id) in existing]
-    summary.opened, summary.kept = len(fresh), len(kept)
+    summary.opened += len(fresh)
+    summary.kept += len(kept)
     members: list[dict[str, int]] = []
     if fresh:
         new_ids = await _insert_records(connection, fresh, moment, due)

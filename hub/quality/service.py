@@ -23,7 +23,6 @@ from sqlalchemy import insert, select, update
 from hub.changes.log import dumps
 from hub.db.base import table_of
 from hub.errors import Conflict, Forbidden, NotFound
-from hub.quality.checks import check_students
 from hub.quality.models import ProblemAction, ProblemMember, ProblemRecord
 from hub.students import service as students
 from hub.writes import FieldProblem, InvalidInput, Writer, refuse
@@ -144,7 +143,7 @@ async def decide(w: Writer, record_id: int, approve: bool, note: str | None) -> 
         changed = {k: v for k, v in fields.items() if dict(row._mapping).get(k) != v}
         await students.apply(w, row, changed)
         if not any(name in students.IDENTITY for name in changed):  # apply re-checked those
-            await check_students(await w.connection(), [row.id], now=w.now, due_days=w.due_days)
+            await w.check([row.id])
     else:
         reason = f"问题学籍 {record_id}：删除重复学籍" + (f"（{text}）" if text else "")
         await students.delete_record(w, int(detail["student_id"]), reason)

@@ -14,7 +14,7 @@ import datetime as dt
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -30,7 +30,8 @@ from hub.codes.registry import CodeRegistry
 from hub.db.base import table_of
 from hub.db.sql import among
 from hub.orgunits.models import OrgLevel, OrgUnit
-from hub.quality.checks import check_students
+from hub.quality.checks import RegisterSummary, check_students
+from hub.quality.register import Register
 from hub.schools.models import School
 from hub.sources.mapping import MappedRow, Mapper, Problem, covers
 from hub.sources.models import SyncRejection, SyncRun
@@ -70,6 +71,8 @@ class SyncSummary:
     written: int = 0
     rejected: int = 0
     seconds: float = 0.0
+    # The kind-5 comparison of the written students with the population register.
+    register: RegisterSummary = field(default_factory=RegisterSummary)
 
 
 def _insert(connection: AsyncConnection, target: Table) -> Any:
@@ -198,15 +201,20 @@ async def sync(
     *,
     batch_size: int = 500,
     on_batch: Callable[[int], None] | None = None,
+    register: Register | None = None,
 ) -> SyncSummary:
+    """Copy ``entity`` of ``source`` into the store, batch by batch from the run's checkpoint;
+    with a ``register``, written students are compared with it too (kind 5)."""
     if entity not in REQUIRED:
         raise ValueError(f"cannot sync entity {entity!r} (known: {', '.join(REQUIRED)})")
     started = time.perf_counter()
     mapper = Mapper(source.config, source.entity(entity), codes)
     run_id, after, resumed = await _open_run(engine, source.name, entity)
     summary = SyncSummary(run_id, source.name, entity, resumed)
+    if register is not None:
+        summary.register.source = register.name
     try:
-        await _batches(engine, source, mapper, summary, after, batch_size, on_batch)
+        await _batches(engine, source, mapper, summary, after, batch_size, on_batch, register)
     except Exception as error:
         cause = f"{type(error).__name__}: {error}"[:2000]
         async with engine.begin() as connection:
@@ -248,6 +256,7 @@ async def _batches(
     after: str | None,
     batch_size: int,
     on_batch: Callable[[int], None] | None,
+    register: Register | None = None,
 ) -> None:
     """Read, check and write batch after batch, each with its checkpoint in one transaction."""
     entity, run_id = summary.entity, summary.run_id
@@ -259,12 +268,15 @@ async def _batches(
         for row in mapped:
             _required(entity, row, mapper)
         async with engine.begin() as connection:
-            write = {
-                "school": _write_schools,
-                "student": _write_students,
-                "building": _write_buildings,
-            }[entity]
-            written, rejected = await write(connection, source.name, mapped, source.config.region)
+            if entity == "student":
+                written, rejected = await _write_students(
+                    connection, source.name, mapped, source.config.region, register, summary
+                )
+            else:
+                write = {"school": _write_schools, "building": _write_buildings}[entity]
+                written, rejected = await write(
+                    connection, source.name, mapped, source.config.region
+                )
             rejections = [
                 {
                     "run_id": run_id,
@@ -429,7 +441,12 @@ async def _write_schools(
 
 
 async def _write_students(
-    connection: AsyncConnection, source: str, rows: list[MappedRow], region: str | None
+    connection: AsyncConnection,
+    source: str,
+    rows: list[MappedRow],
+    region: str | None,
+    register: Register | None = None,
+    summary: SyncSummary | None = None,
 ) -> tuple[int, int]:
     """Students are admitted whatever their identity problems (an invalid or duplicate ID, a
     number held by another record, none at all): they are written, with an L number when
@@ -494,7 +511,13 @@ async def _write_students(
         await append(
             connection, changes, actor=f"sync:{source}", origin=f"sync:{source}", at=_now()
         )
-        await check_students(connection, list(ids.values()), now=_now(), normalised=True)
+        checked = await check_students(
+            connection, list(ids.values()), now=_now(), normalised=True, register=register
+        )
+        if summary is not None:
+            summary.register.checked += checked.register.checked
+            summary.register.deferred += checked.register.deferred
+            summary.register.reason = checked.register.reason or summary.register.reason
     return len(records), sum(1 for row in rows if row.problems)
 
 

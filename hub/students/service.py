@@ -30,7 +30,7 @@ from hub.codes.identity import normalise
 from hub.codes.registry import CodeRegistry
 from hub.db.base import table_of
 from hub.errors import Conflict, Forbidden, NotFound
-from hub.quality.checks import OPEN, check_students
+from hub.quality.checks import OPEN
 from hub.quality.models import ProblemMember, ProblemRecord
 from hub.schools.models import Class, School
 from hub.students.models import ChangeRequest, Guardian, StatusChange, Student, StudentArchive
@@ -263,7 +263,7 @@ async def enrol(w: Writer, school_id: int, data: Mapping[str, Any]) -> int:
         origin=w.origin,
         at=w.now,
     )
-    await check_students(connection, [pk], now=w.now, due_days=w.due_days)
+    await w.check([pk])
     return pk
 
 
@@ -326,7 +326,7 @@ async def apply(w: Writer, row: Any, changes: Mapping[str, Any]) -> None:
         at=w.now,
     )
     if any(name in IDENTITY for name in changes):
-        await check_students(connection, [row.id], now=w.now, due_days=w.due_days)
+        await w.check([row.id])
 
 
 async def _request(w: Writer, row: Any, identity: Mapping[str, Any], reason: str | None) -> int:
@@ -459,4 +459,4 @@ async def delete_record(w: Writer, student_id: int, reason: str) -> None:
         origin=w.origin,
         at=w.now,
     )
-    await check_students(connection, others_ids, now=w.now, due_days=w.due_days)
+    await w.check(others_ids)

@@ -22,6 +22,7 @@ def writer(info: HubInfo) -> Writer:
         codes=ctx.codes,
         origin="graphql",
         due_days=ctx.settings.problem_due_days,
+        register=None if ctx.state is None else ctx.state.register(ctx.codes),
     )
 
 
