@@ -97,9 +97,14 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 @asynccontextmanager
 async def running_hub(
-    backend: str, directory: Path, students: int = DEMO_STUDENTS, seed: int = DEMO_SEED
+    backend: str,
+    directory: Path,
+    students: int = DEMO_STUDENTS,
+    seed: int = DEMO_SEED,
+    sources: Path | None = None,
 ) -> AsyncIterator[Hub]:
-    """A hub over a fresh database of ``backend`` with its own demo data."""
+    """A hub over a fresh database of ``backend`` with its own demo data; ``sources``: its
+    sources file (none by default, whatever lies in the working directory)."""
     async with fresh_database(backend, directory) as owner_url, runtime_role(owner_url) as url:
         # The owner loads (and migrates); the hub runs as a role that owns nothing (PostgreSQL).
         loader = make_engine(owner_url)
@@ -111,7 +116,10 @@ async def running_hub(
         # The suite's documents read whole demo counties at once (first: 500 at several
         # levels); the cost budget itself is tested with the default (tests/api/test_limits).
         settings = Settings(
-            database_url=url, migration_database_url=owner_url, max_query_cost=10**9
+            database_url=url,
+            migration_database_url=owner_url,
+            max_query_cost=10**9,
+            sources_file=sources or directory / "no-sources.toml",
         )
         app = create_app(settings)
         async with app.state.hub.engine.connect() as connection:
