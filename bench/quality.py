@@ -33,9 +33,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.codes.identity import citizen_id_problem
+from hub.codes.registry import registry_from_packaged
 from hub.db.engine import make_engine
 from hub.db.migrate import upgrade
-from hub.codes.registry import registry_from_packaged
 from hub.quality.checks import check
 from hub.quality.register import Register, RegisterSpec
 from hub.sources.mapping import load_sources
