@@ -15,7 +15,10 @@ from hub.settings import DEFAULT_DATABASE_URL, Settings
 from hub.sources.protocol import Source, make_source
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
     from hub.codes.registry import CodeRegistry
+    from hub.demo.problems import Injected
     from hub.quality.register import Register
 
 app = typer.Typer(
@@ -110,6 +113,7 @@ def demo(
     if check_port is not None:
         _require_free_port("127.0.0.1", check_port)
     url = _owner_url(database)
+    register = Path("register.db").resolve()
 
     async def run() -> None:
         engine = make_engine(url)
@@ -117,12 +121,20 @@ def demo(
             with _progress("[bold]students[/bold]") as progress:
                 task = progress.add_task("load", total=students)
                 summary = await load_demo(
-                    engine, students, seed, on_students=lambda n: progress.advance(task, n)
+                    engine,
+                    students,
+                    seed,
+                    on_students=lambda n: progress.advance(task, n),
+                    problems=True,
                 )
+            counts = ", ".join(f"{table} {n:,}" for table, n in summary.rows.items())
+            console.print(
+                f"[green]demo loaded[/green] in {summary.seconds:.1f}s into {url}: {counts}"
+            )
+            assert summary.injected is not None
+            await _demo_register(engine, summary.injected, register)
         finally:
             await engine.dispose()
-        counts = ", ".join(f"{table} {n:,}" for table, n in summary.rows.items())
-        console.print(f"[green]demo loaded[/green] in {summary.seconds:.1f}s into {url}: {counts}")
 
     asyncio.run(run())
     if federation:
@@ -130,18 +142,63 @@ def demo(
         asyncio.run(_dock_example(url, legacy, sources))
 
 
+DEMO_MARK = "# Written by eduhub demo: rewritten by the next demo load.\n"
+
+
+def _demo_sources_file(extra: str) -> Path:
+    """sources.toml (``extra`` appended to the demo's entries) unless the working folder holds
+    one that the demo did not write: then demo-sources.toml beside it, and a word on it."""
+    target = Settings().sources_file
+    if target.exists() and not target.read_text(encoding="utf-8").startswith(DEMO_MARK):
+        kept = target
+        target = target.with_name("demo-sources.toml")
+        console.print(
+            f"[yellow]{kept} is not the demo's: the demo register is declared in {target};"
+            " copy its [register] and [sources.population] into yours to use it.[/yellow]"
+        )
+    target.write_text(DEMO_MARK + extra, encoding="utf-8")
+    return target.resolve()
+
+
+async def _demo_register(engine: AsyncEngine, injected: Injected, path: Path) -> None:
+    """The demo's population register (register.db, from the demo's persons but for the
+    injected discrepancies), declared in the sources file, and the first quality check with
+    it: the problem records a newcomer finds in the queue."""
+    from examples.legacy.population_register import build_from_hub, sources_entry
+    from hub.codes.registry import load_registry
+    from hub.quality.checks import check
+    from hub.quality.register import open_register
+
+    held = await build_from_hub(engine, path, injected.missing, injected.renamed, injected.copies)
+    sources = _demo_sources_file(sources_entry(path))
+    async with engine.begin() as connection:
+        register = open_register(sources, await load_registry(connection))
+        try:
+            summary = await check(connection, register=register)
+        finally:
+            if register is not None:
+                await register.close()
+    found = ", ".join(f"kind {k}: {n:,}" for k, n in sorted(summary.found.items()))
+    console.print(
+        f"[green]population register[/green] {path} ({held:,} persons, declared in {sources});"
+        f" quality check: {summary.opened:,} problem records opened ({found or 'none'})"
+    )
+
+
 def _example_files() -> tuple[Path, Path]:
     """The example docked system's database and a sources file routing its students live."""
+    from examples.legacy.population_register import sources_entry
     from examples.legacy.provincial_students import build
 
     legacy = Path("gx_students.db").resolve()
     build(legacy, 3000, 45)
     example = Path(__file__).resolve().parents[1] / "examples" / "legacy" / "sources.toml"
     text = example.read_text(encoding="utf-8").replace("gx_students.db", str(legacy))
-    sources = Path("sources.toml").resolve()
-    sources.write_text(
-        text + '\n[routes]\nstudent = [ { under = "45", source = "gx_students" } ]\n',
-        encoding="utf-8",
+    register = Path("register.db").resolve()
+    sources = _demo_sources_file(
+        text
+        + '\n[routes]\nstudent = [ { under = "45", source = "gx_students" } ]\n'
+        + (sources_entry(register) if register.exists() else "")
     )
     return legacy, sources
 

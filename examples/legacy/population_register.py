@@ -94,17 +94,21 @@ def write(path: Path, persons: Iterable[tuple[str, str, str | None, dt.date | No
 
 
 async def hub_persons(
-    engine: AsyncEngine, missing: Collection[str], renamed_ids: Collection[str]
+    engine: AsyncEngine,
+    missing: Collection[str],
+    renamed_ids: Collection[str],
+    skip: Collection[int] = (),
 ) -> AsyncIterator[tuple[str, str, str | None, dt.date | None]]:
     """The hub's students with a valid citizen ID as register persons, but for the
-    ``missing`` IDs and with the ``renamed_ids`` under another name; every 97th ID written
-    with a lower-case ``x`` or its name with spaces around (which a check must see through)."""
+    ``missing`` IDs, the students ``skip`` (records that are not a person of their own) and
+    with the ``renamed_ids`` under another name; every 97th ID written with a lower-case
+    ``x`` or its name with spaces around (which a check must see through)."""
     from hub.codes.identity import citizen_id_problem
     from hub.students.models import Student
 
     c = Student.__table__.c
     statement = (
-        select(c.id_number, c.name, c.sex_code, c.birth_date)
+        select(c.id, c.id_number, c.name, c.sex_code, c.birth_date)
         .where(c.id_type_code == "1", c.id_number.is_not(None))
         .order_by(c.id)
         .execution_options(yield_per=10_000)
@@ -112,9 +116,9 @@ async def hub_persons(
     async with engine.connect() as connection:
         result = await connection.stream(statement)
         n = 0
-        async for number, name, sex, birth in result:
+        async for pk, number, name, sex, birth in result:
             value = str(number).strip().upper()
-            if value in missing or citizen_id_problem(value) is not None:
+            if pk in skip or value in missing or citizen_id_problem(value) is not None:
                 continue
             n += 1
             shown = renamed(name) if value in renamed_ids else name
@@ -129,13 +133,14 @@ async def build_from_hub(
     path: Path,
     missing: Collection[str] = (),
     renamed_ids: Collection[str] = (),
+    skip: Collection[int] = (),
 ) -> int:
     """A register at ``path`` from the hub's students (see ``hub_persons``), written in
     chunks (a million students never sit in memory); how many persons it holds."""
     connection = create(path)
     try:
         chunk: list[tuple[str, str, str | None, dt.date | None]] = []
-        async for person in hub_persons(engine, set(missing), set(renamed_ids)):
+        async for person in hub_persons(engine, set(missing), set(renamed_ids), set(skip)):
             chunk.append(person)
             if len(chunk) >= 10_000:
                 add(connection, chunk)

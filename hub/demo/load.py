@@ -18,6 +18,7 @@ from hub.codes.registry import code_value_rows
 from hub.db.migrate import upgrade
 from hub.db.models import Base
 from hub.demo.generate import COLUMNS, DEFAULT_PROVINCE, TABLE_ORDER, generate
+from hub.demo.problems import Injected, inject_problems
 from hub.demo.users import create_demo_users
 from hub.meta import HubMeta
 
@@ -39,6 +40,7 @@ DEMO_TABLES = ("role_assignment", "hub_user", *DERIVED, *TABLE_ORDER, "code_valu
 class LoadSummary:
     rows: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TABLE_ORDER, 0))
     seconds: float = 0.0
+    injected: Injected | None = None  # the problems given to the demo (``problems=True``)
 
     @property
     def students(self) -> int:
@@ -53,8 +55,10 @@ async def load_demo(
     on_students: Callable[[int], None] | None = None,
     school_size_cap: int | None = None,
     province: str = DEFAULT_PROVINCE,
+    problems: bool = False,
 ) -> LoadSummary:
-    """Replace the hub's data with a demo province; all or nothing."""
+    """Replace the hub's data with a demo province; all or nothing. With ``problems``, a few
+    students per thousand get problem-record material (``hub.demo.problems``)."""
     started = time.perf_counter()
     await upgrade(engine)
     summary = LoadSummary()
@@ -80,6 +84,8 @@ async def load_demo(
                     )
                 )
         await create_demo_users(connection)
+        if problems:
+            summary.injected = await inject_problems(connection, seed)
         await connection.execute(
             insert(HubMeta),
             [
