@@ -18,6 +18,7 @@ from hub.db.engine import StatementCounter, make_engine
 from hub.db.roles import grant_runtime
 from hub.demo.load import LoadSummary, load_demo
 from hub.demo.users import demo_units
+from hub.quality.checks import check
 from hub.settings import Settings
 from tests.fixtures.databases import BACKENDS, fresh_database, runtime_role
 
@@ -102,14 +103,21 @@ async def running_hub(
     students: int = DEMO_STUDENTS,
     seed: int = DEMO_SEED,
     sources: Path | None = None,
+    problems: bool = False,
 ) -> AsyncIterator[Hub]:
     """A hub over a fresh database of ``backend`` with its own demo data; ``sources``: its
-    sources file (none by default, whatever lies in the working directory)."""
+    sources file (none by default, whatever lies in the working directory); ``problems``:
+    the demo's problem records, checked (kinds 1-4) before the hub starts."""
     async with fresh_database(backend, directory) as owner_url, runtime_role(owner_url) as url:
         # The owner loads (and migrates); the hub runs as a role that owns nothing (PostgreSQL).
         loader = make_engine(owner_url)
         try:
-            summary = await load_demo(loader, students, seed, school_size_cap=SCHOOL_SIZE_CAP)
+            summary = await load_demo(
+                loader, students, seed, school_size_cap=SCHOOL_SIZE_CAP, problems=problems
+            )
+            if problems:
+                async with loader.begin() as connection:
+                    await check(connection)
             await grant_runtime(loader, url)
         finally:
             await loader.dispose()

@@ -70,7 +70,7 @@ async def test_the_demo_queue_holds_exactly_the_injected_problems(
             found = await _groups(engine)
             async with engine.connect() as connection:
                 rows = await connection.execute(select(STUDENT.c.id, STUDENT.c.name))
-                names = {pk: name for pk, name in rows}
+                names: dict[int, str] = {row[0]: row[1] for row in rows}
         finally:
             await engine.dispose()
     assert result.register.deferred == 0
