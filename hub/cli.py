@@ -450,6 +450,25 @@ def sources_check(
                         str(f.disagreements) if f.disagreements else "",
                     )
                 out.print(table)
+                if report.unmapped_mandatory:
+                    out.print(
+                        "mandatory (★) fields not mapped: " + ", ".join(report.unmapped_mandatory)
+                    )
+                if report.completeness:
+                    blanks = RichTable(
+                        title=f"{source}.{entity}: blank mandatory values by school (漏填),"
+                        f" {len(report.completeness):,} schools, most first"
+                    )
+                    for header in ("school", "rows", "complete", "blank (count)"):
+                        blanks.add_column(header)
+                    for school in report.completeness[:30]:
+                        blanks.add_row(
+                            school.school,
+                            f"{school.rows:,}",
+                            f"{school.complete:.1%}",
+                            ", ".join(f"{n} ({c})" for n, c in school.blank.most_common() if c),
+                        )
+                    out.print(blanks)
         finally:
             await adapter.close()
             await engine.dispose()

@@ -58,6 +58,24 @@ class UntranslatableValue:
     count: int
 
 
+@strawberry.type(description="Blank values of one mandatory field at one school (漏填数).")
+class BlankCount:
+    hub_field: str = strawberry.field(description="Mandatory (★) hub field (必填字段).")
+    count: int = strawberry.field(description="Records leaving it blank (漏填记录数).")
+
+
+@strawberry.type(
+    description="A school's completeness of the mandatory (★) fields in a source (漏填统计)."
+)
+class SchoolCompleteness:
+    school: str = strawberry.field(description="The source's school code (学校标识码).")
+    rows: int = strawberry.field(description="Records of the school (记录数).")
+    complete: float = strawberry.field(description="Share of mandatory values filled (完整率).")
+    blank: list[BlankCount] = strawberry.field(
+        description="Mandatory fields left blank, with counts, most first (漏填字段)."
+    )
+
+
 @strawberry.type(description="The mapping report of a source's entity (映射报告).")
 class MappingReport:
     source: str
@@ -66,6 +84,12 @@ class MappingReport:
     coverage: float = strawberry.field(description="Share of hub fields mapped (覆盖率).")
     synced_rows_compared: int = strawberry.field(description="Synced rows compared (已比对).")
     fields: list[FieldMapping]
+    unmapped_mandatory: list[str] = strawberry.field(
+        description="Mandatory (★) hub fields the mapping does not feed at all (未映射必填字段)."
+    )
+    completeness: list[SchoolCompleteness] = strawberry.field(
+        description="Schools with blank mandatory values, most blanks first (漏填, 按学校)."
+    )
 
 
 @strawberry.type
@@ -134,5 +158,19 @@ class SourceQuery:
                     disagreements=f.disagreements,
                 )
                 for f in report.fields
+            ],
+            unmapped_mandatory=report.unmapped_mandatory,
+            completeness=[
+                SchoolCompleteness(
+                    school=c.school,
+                    rows=c.rows,
+                    complete=c.complete,
+                    blank=[
+                        BlankCount(hub_field=name, count=n)
+                        for name, n in c.blank.most_common()
+                        if n
+                    ],
+                )
+                for c in report.completeness
             ],
         )

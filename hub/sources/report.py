@@ -1,6 +1,8 @@
 """The mapping report (映射报告) of a source: per hub field, whether it is mapped and from
 which column, how often the source fills it, which source values cannot be translated (with
-their counts), and where the synced copy in the hub disagrees with the source today."""
+their counts), where the synced copy in the hub disagrees with the source today, and, per
+school, how many records leave a mandatory (★) field of the national collection blank
+(漏填)."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from hub.buildings.models import Building
 from hub.codes.registry import CodeRegistry
 from hub.db.base import table_of
 from hub.schools.models import School
-from hub.sources.mapping import CODED_FIELDS, Mapper
+from hub.sources.mapping import CODED_FIELDS, MappedRow, Mapper
 from hub.sources.protocol import Source, continuation
 from hub.students.models import Student
 
@@ -25,6 +27,39 @@ TARGETS: dict[str, Table] = {
     "building": table_of(Building),
 }
 INTERNAL = {"id", "path", "school_id", "org_unit_id", "class_id", "sync_source", "sync_key"}
+
+# The mandatory fields (★) of the national student collection that the hub's student record
+# holds (the data dictionary's section 3); the ID number is mandatory unless the ID type is
+# Z (其他).
+STARRED: dict[str, tuple[str, ...]] = {
+    "student": (
+        "name",
+        "sex_code",
+        "birth_date",
+        "birthplace_code",
+        "native_place_code",
+        "ethnicity_code",
+        "nationality_code",
+        "id_type_code",
+        "id_number",
+        "overseas_status_code",
+        "health_code",
+        "household_place_code",
+        "household_type_code",
+        "current_address",
+        "mailing_address",
+        "home_address",
+        "phone",
+        "postcode",
+        "grade_code",
+        "enrolled_on",
+        "enrolment_mode_code",
+        "attendance_mode_code",
+        "only_child",
+        "had_preschool",
+    ),
+}
+ID_TYPE_OTHER = "Z"
 
 
 @dataclass
@@ -38,11 +73,32 @@ class FieldReport:
 
 
 @dataclass
+class SchoolCompleteness:
+    """One school's records (by the source's scope value) and, per mandatory field, how many
+    leave it blank (漏填): a value the source gives but the mapping cannot take is not blank,
+    it is untranslatable."""
+
+    school: str
+    rows: int = 0
+    blank: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def complete(self) -> float:
+        """Share of the school's mandatory values that are filled."""
+        wanted = self.rows * len(self.blank) if self.blank else 0
+        return 1.0 if not wanted else 1 - sum(self.blank.values()) / (self.rows * len(self.blank))
+
+
+@dataclass
 class EntityReport:
     entity: str
     rows: int
     fields: list[FieldReport]
     synced_rows_compared: int = 0
+    # Schools with at least one blank mandatory value, most blanks first; the mandatory
+    # fields the mapping leaves out altogether (blank everywhere, not counted per school).
+    completeness: list[SchoolCompleteness] = field(default_factory=list)
+    unmapped_mandatory: list[str] = field(default_factory=list)
 
     @property
     def coverage(self) -> float:
@@ -79,31 +135,47 @@ async def entity_report(
                 if any(p.field == name for p in mapped.problems):
                     report.untranslatable[value] = count
         reports[name] = report
-    compared = 0
-    if engine is not None:
-        compared = await _disagreements(source, entity, mapper, engine, target, reports, batch_size)
-    return EntityReport(entity, total, list(reports.values()), compared)
+    result = EntityReport(entity, total, list(reports.values()))
+    result.unmapped_mandatory = [f for f in STARRED.get(entity, ()) if f not in specs]
+    await _scan(source, entity, mapper, engine, target, reports, batch_size, result)
+    return result
 
 
-async def _disagreements(
+async def _scan(
     source: Source,
     entity: str,
     mapper: Mapper,
-    engine: AsyncEngine,
+    engine: AsyncEngine | None,
     target: Table,
     reports: dict[str, FieldReport],
     batch_size: int,
-) -> int:
-    """Compare today's source values with the synced copy, field by field."""
+    report: EntityReport,
+) -> None:
+    """One pass over the source: blank mandatory values per school and (with ``engine``)
+    today's source values compared with the synced copy, field by field."""
     columns = [c for c in reports if c in target.c and reports[c].mapped]
-    compared = 0
+    starred = [f for f in STARRED.get(entity, ()) if f not in report.unmapped_mandatory]
+    scope = mapper.entity.scope_column
+    schools: dict[str, SchoolCompleteness] = {}
     after: str | None = None
     while True:
         raw_rows = await source.rows_after(entity, after, batch_size)
         if not raw_rows:
-            return compared
+            break
         after = continuation(raw_rows[-1], mapper.entity.key)
-        mapped = {row.key: row for row in (mapper.map(r) for r in raw_rows)}
+        mapped: dict[str, MappedRow] = {}
+        for raw in raw_rows:
+            row = mapper.map(raw)
+            mapped[row.key] = row
+            if starred:
+                where = str(raw.get(scope) or "").strip() if scope else ""
+                school = schools.setdefault(
+                    where or "(none)", SchoolCompleteness(where or "(none)")
+                )
+                school.rows += 1
+                _blanks(row.values, {p.field for p in row.problems}, starred, school.blank)
+        if engine is None:
+            continue
         async with engine.connect() as connection:
             stored = (
                 await connection.execute(
@@ -114,14 +186,31 @@ async def _disagreements(
                 )
             ).all()
         differences: Counter[str] = Counter()
-        for row in stored:
-            current = mapped[row[0]]
-            compared += 1
+        for copy in stored:
+            current = mapped[copy[0]]
+            report.synced_rows_compared += 1
             for i, name in enumerate(columns, start=1):
-                if name in current.values and _differs(current.values[name], row[i]):
+                if name in current.values and _differs(current.values[name], copy[i]):
                     differences[name] += 1
         for name, count in differences.items():
             reports[name].disagreements += count
+    report.completeness = sorted(
+        (s for s in schools.values() if sum(s.blank.values())),
+        key=lambda s: (-sum(s.blank.values()), s.school),
+    )
+
+
+def _blanks(
+    values: dict[str, Any], failed: set[str], starred: list[str], blank: Counter[str]
+) -> None:
+    """Count the mandatory fields a mapped row leaves blank (touching every field once, so
+    a school's counter lists every mandatory field, blank or not)."""
+    for name in starred:
+        if name == "id_number" and values.get("id_type_code") == ID_TYPE_OTHER:
+            blank[name] += 0
+            continue
+        missing = values.get(name) is None and name not in failed
+        blank[name] += 1 if missing else 0
 
 
 def _differs(source_value: Any, stored: Any) -> bool:

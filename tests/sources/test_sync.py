@@ -256,6 +256,12 @@ async def test_mapping_report_counts_untranslatable_values_and_disagreements(
                 "SELECT XJH FROM XS_JBXX WHERE MZM = '汉族' AND length(CSRQ) = 8 LIMIT 1"
             ).fetchone()[0]
             connection.execute("UPDATE XS_JBXX SET XM = '改名' WHERE XJH = ?", (key,))
+            no_phone = dict(
+                connection.execute(
+                    "SELECT XXDM, count(*) FROM XS_JBXX WHERE coalesce(trim(LXDH), '') = ''"
+                    " GROUP BY XXDM"
+                ).fetchall()
+            )
         source = _source(copy)
         engine = make_engine(url)
         try:
@@ -272,6 +278,18 @@ async def test_mapping_report_counts_untranslatable_values_and_disagreements(
     assert fields["phone"].filled < 1.0
     assert not fields["health_code"].mapped
     assert 0 < report.coverage < 1
+    # 漏填 by school: blank phones counted where they are; a birth date in another format is
+    # untranslatable, not blank; a mandatory field the mapping leaves out is listed once.
+    assert no_phone and sum(no_phone.values()) == defects["missing_phone"]
+    by_school = {s.school: s for s in report.completeness}
+    assert {code: s.blank["phone"] for code, s in by_school.items()} == no_phone
+    assert all(s.blank["birth_date"] == 0 and s.blank["name"] == 0 for s in by_school.values())
+    assert report.completeness == sorted(
+        report.completeness, key=lambda s: (-sum(s.blank.values()), s.school)
+    )
+    assert all(0 < s.complete < 1 for s in report.completeness)
+    assert {"health_code", "postcode", "only_child"} <= set(report.unmapped_mandatory)
+    assert "phone" not in report.unmapped_mandatory
 
 
 async def test_synced_records_are_served_with_access_and_sources_report_status(
@@ -300,7 +318,8 @@ async def test_synced_records_are_served_with_access_and_sources_report_status(
         transport = httpx.ASGITransport(app=app)
         query = """{ sources { name health breakerState lastSync { entity rowsRead rowsRejected } }
                      sourceReport(name: "gx_students", entity: "student") { rows coverage
-                       fields { hubField column mapped untranslatable { value count } } }
+                       fields { hubField column mapped untranslatable { value count } }
+                       unmappedMandatory completeness { school rows blank { hubField count } } }
                      students(first: 1) { totalCount edges { node { idNumber
                        school { orgUnit { parent { code } } } } } } }"""
         async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
@@ -318,6 +337,11 @@ async def test_synced_records_are_served_with_access_and_sources_report_status(
         await app.state.hub.engine.dispose()
     report = admin["data"]["sourceReport"]
     assert report["rows"] == STUDENTS
+    assert "health_code" in report["unmappedMandatory"]
+    blank_phones = sum(
+        b["count"] for s in report["completeness"] for b in s["blank"] if b["hubField"] == "phone"
+    )
+    assert blank_phones == _defects["missing_phone"]
     ethnicity = next(f for f in report["fields"] if f["hubField"] == "ethnicity_code")
     assert ethnicity["column"] == "MZM"
     assert ethnicity["untranslatable"] == [
