@@ -34,6 +34,7 @@ from hub.context import Context
 from hub.db.engine import make_engine, make_sessionmaker
 from hub.metrics import CURRENT_TALLY, Metrics, StatementTally
 from hub.quality.register import Register, load_register
+from hub.quality.routes import REPORT_MAX_BYTES, federation_routes
 from hub.settings import Settings, get_settings
 from hub.sources.mapping import load_sources
 from hub.sources.protocol import Source, make_source
@@ -238,7 +239,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_route("/graphql", endpoint.handle, methods=["POST"], include_in_schema=False)
     graphiql_routes(app, settings)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_query_bytes * 10)
+    federation_routes(app, state)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.max_query_bytes * 10,
+        larger={"/federation/cross-duplicates": REPORT_MAX_BYTES},
+    )
 
     @app.get("/metrics", summary="Prometheus metrics (运行指标)", include_in_schema=False)
     async def metrics() -> Response:
@@ -302,17 +308,19 @@ class BodyLimit:
     body is read here, at most ``max_bytes`` of it, and replayed to the app. A plain ASGI
     middleware: no per-request task group, unlike ``BaseHTTPMiddleware``."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, larger: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = larger or {}  # paths allowed a larger body (hub-to-hub reports)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("method") != "POST":
             await self.app(scope, receive, send)
             return
+        limit = self.larger.get(scope.get("path", ""), self.max_bytes)
         for name, value in scope["headers"]:
-            if name == b"content-length" and (not value.isdigit() or int(value) > self.max_bytes):
-                await _too_large(self.max_bytes)(scope, receive, send)
+            if name == b"content-length" and (not value.isdigit() or int(value) > limit):
+                await _too_large(limit)(scope, receive, send)
                 return
         chunks: list[bytes] = []
         size = 0
@@ -322,8 +330,8 @@ class BodyLimit:
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_bytes:
-                await _too_large(self.max_bytes)(scope, receive, send)
+            if size > limit:
+                await _too_large(limit)(scope, receive, send)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):

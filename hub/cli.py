@@ -598,6 +598,69 @@ def quality_check(
     asyncio.run(run())
 
 
+@quality_app.command("across")
+def quality_across(
+    sources: SourcesOption = None,
+    hubs: Annotated[
+        list[str] | None,
+        typer.Option("--hub", help="Only these hub sources (default: every eduhub source)."),
+    ] = None,
+) -> None:
+    """Duplicate IDs across provincial hubs (跨省重复), run by the national hub: each hub of
+    the sources file (kind "eduhub") gives the keyed hashes of its ID numbers (HUB_LINK_KEY,
+    shared by the hubs), never the numbers; the hashes held by two or more hubs go back to
+    each of them, which opens kind-3 records naming the other provinces. All hubs are read
+    before anything is sent: one that is down stops the run."""
+    from hub.codes.registry import registry_from_packaged
+    from hub.quality.across import compare_hubs
+    from hub.sources.eduhub import EduhubSource
+    from hub.sources.mapping import MappingError, load_sources
+
+    path = sources or Settings().sources_file
+    try:
+        configs = load_sources(path)
+    except MappingError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from None
+    names = hubs or [n for n, c in configs.items() if c.kind == "eduhub"]
+    wrong = [n for n in names if n not in configs or configs[n].kind != "eduhub"]
+    if wrong or len(names) < 2:
+        console.print(
+            f'[red]need two or more hub sources (kind "eduhub") in {path};'
+            f" not hubs: {', '.join(wrong) or 'none'}[/red]"
+        )
+        raise typer.Exit(2)
+    codes = registry_from_packaged()
+    labels = {}
+    for name in names:
+        region = configs[name].region
+        labels[name] = (codes.label("division", region) if region else None) or configs[name].label
+
+    async def run() -> dict[str, dict[str, int]]:
+        adapters = [EduhubSource(configs[n]) for n in names]
+        try:
+            with _progress("[bold]ID digests[/bold]") as progress:
+                task = progress.add_task("digests", total=None)
+                return await compare_hubs(
+                    adapters, labels, progress=lambda n: progress.advance(task, n)
+                )
+        finally:
+            for adapter in adapters:
+                await adapter.close()
+
+    try:
+        results = asyncio.run(run())
+    except Exception as error:  # a hub down or refusing: say which and why
+        console.print(f"[red]cross-hub check stopped, nothing sent: {error}[/red]")
+        raise typer.Exit(1) from None
+    for name, result in results.items():
+        console.print(
+            f"{name} ({labels[name]}): {result['shared']:,} ID digests held elsewhere; records"
+            f" opened {result.get('opened', 0):,}, still open {result.get('kept', 0):,},"
+            f" closed {result.get('closed', 0):,}"
+        )
+
+
 @schema_app.command("export")
 def schema_export(
     path: Annotated[Path | None, typer.Argument(help="Where to write the SDL.")] = None,

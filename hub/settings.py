@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     # docs/numbers.md: fields {division} (the school's 6-digit division code), {birth} (the
     # birth date, strftime spec) and, last, {seq:0Nd} (the next free number of that prefix).
     j_number_format: str = "J{division}{birth:%Y%m%d}{seq:04d}"
+    # The key hubs share for cross-hub duplicate checks (HMAC of ID numbers, never the
+    # numbers: hub.quality.across); unset, this hub takes no part in them.
+    link_key: str | None = Field(default=None, min_length=16)
     # Days a school has to handle a new problem record (处理期限).
     problem_due_days: int = Field(default=30, ge=1)
 

@@ -56,6 +56,7 @@ MEMBER = table_of(ProblemMember)
 
 KINDS = ("1", "2", "3", "4")  # found in the hub's own data
 REGISTER_KIND = "5"  # found against the population register
+CROSS = "cross:"  # group keys of duplicates across hubs (hub.quality.across)
 OPEN = ("1", "2", "3")  # 待处理, 待审核, 已退回: a record someone still has to handle
 RESOLVED = "4"  # 已解决: handled by the school and approved by the county
 CLOSED = "5"  # 已失效: the data changed and the finding no longer applies
@@ -214,9 +215,9 @@ async def check(
     ]
     summary.found = Counter(f.kind for f in [*findings, *beside])
     scope: list[ColumnElement[bool]] = [under_path(RECORD.c.path, under)]
-    await _reconcile(connection, scope, findings, moment, due_days, summary)
+    await reconcile(connection, scope, findings, moment, due_days, summary)
     if compare is not None:
-        await _reconcile(
+        await reconcile(
             connection,
             scope,
             beside,
@@ -316,11 +317,11 @@ async def check_students(
     scope: list[ColumnElement[bool]] = [among(dialect, r.group_key, sorted(keys))]
     if records:
         scope.append(among(dialect, r.id, records))
-    await _reconcile(connection, scope, findings, moment, due_days, summary)
+    await reconcile(connection, scope, findings, moment, due_days, summary)
     if compare is not None:
         # Kind 5 is about one student: its records are those of the targets' own keys.
         mine = [among(dialect, r.group_key, sorted(f"student:{pk}" for pk in targets))]
-        await _reconcile(
+        await reconcile(
             connection,
             mine,
             beside,
@@ -413,7 +414,7 @@ async def _duplicate_ids(
     return [
         finding
         for id_number, members in by_group.items()
-        for finding in _per_school(
+        for finding in per_school(
             "3",
             _digest("id", id_number),
             members,
@@ -456,7 +457,7 @@ async def _no_id_suspects(
     return [
         finding
         for key, members in by_group.items()
-        for finding in _per_school(
+        for finding in per_school(
             "4",
             _digest("no-id", *key),
             members,
@@ -465,7 +466,7 @@ async def _no_id_suspects(
     ]
 
 
-def _per_school(
+def per_school(
     kind: str, group_key: str, members: list[tuple[int, int, str]], detail: str
 ) -> list[Finding]:
     """A group's finding at each of its schools, every member of the group listed."""
@@ -479,7 +480,7 @@ def _per_school(
     ]
 
 
-async def _reconcile(
+async def reconcile(
     connection: AsyncConnection,
     scope: list[ColumnElement[bool]],
     findings: list[Finding],
@@ -489,10 +490,13 @@ async def _reconcile(
     *,
     kinds: tuple[str, ...] = KINDS,
     close: bool = True,
+    cross: bool = False,
 ) -> None:
     """Bring the open records of ``kinds`` in ``scope`` in line with ``findings``: open the
     new, keep (and update) those found again, close the rest, unless ``close`` is false (a
-    comparison that could not be completed closes nothing)."""
+    comparison that could not be completed closes nothing). Records of duplicates across
+    hubs (``cross``) are reconciled only with the national hub's report, never by a local
+    check."""
     r = RECORD.c
     keys = {(f.kind, f.group_key, f.school_id) for f in findings}
     group_keys = sorted({f.group_key for f in findings})
@@ -502,7 +506,10 @@ async def _reconcile(
         lookups.append(r.group_key.in_(group_keys[start : start + 1000]))
     rows = await connection.execute(
         select(r.id, r.kind_code, r.group_key, r.school_id).where(
-            r.status_code.in_(OPEN), r.kind_code.in_(kinds), or_(*lookups)
+            r.status_code.in_(OPEN),
+            r.kind_code.in_(kinds),
+            or_(*lookups),
+            r.group_key.startswith(CROSS) if cross else ~r.group_key.startswith(CROSS),
         )
     )
     stale: list[int] = []

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import httpx
+import orjson
 
 from hub.sources.mapping import EntityMap, SourceConfig
 from hub.sources.protocol import CONTINUATION, Adapter, flatten
@@ -191,6 +192,42 @@ class EduhubSource(Adapter):
                 if node:
                     found[key] = flatten(node)
         return [found.get(k) for k in keys]
+
+    async def _federation(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        """A call to the other hub's hub-to-hub endpoints (``hub.quality.routes``)."""
+
+        async def call() -> dict[str, Any]:
+            response = await self.client.request(method, path, **kwargs)
+            if response.status_code != 200:
+                try:
+                    reason = response.json().get("error")
+                except ValueError:
+                    reason = response.text[:200]
+                raise RemoteError(f"{method} {path}: HTTP {response.status_code}: {reason}")
+            body: dict[str, Any] = response.json()
+            return body
+
+        return await self.resilience.call(call, read=method == "GET")
+
+    async def id_digests(self, after: str | None, first: int) -> tuple[list[str], str | None]:
+        """A page of the other hub's keyed ID hashes and the cursor of the next (None: the
+        last page)."""
+        params: dict[str, Any] = {"first": first}
+        if after is not None:
+            params["after"] = after
+        body = await self._federation("GET", "/federation/id-digests", params=params)
+        return [str(d) for d in body["digests"]], body["next"]
+
+    async def report_cross(self, holders: Mapping[str, Sequence[str]]) -> dict[str, int]:
+        """Tell the other hub which of its hashes other provinces hold (its complete list)."""
+        payload = {"holders": [{"digest": d, "provinces": list(p)} for d, p in holders.items()]}
+        body = await self._federation(
+            "POST",
+            "/federation/cross-duplicates",
+            content=orjson.dumps(payload),
+            headers={"content-type": "application/json"},
+        )
+        return {k: int(v) for k, v in body.items()}
 
     async def health(self) -> bool:
         try:
