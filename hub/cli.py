@@ -195,6 +195,10 @@ def _example_files() -> tuple[Path, Path]:
     example = Path(__file__).resolve().parents[1] / "examples" / "legacy" / "sources.toml"
     text = example.read_text(encoding="utf-8").replace("gx_students.db", str(legacy))
     register = Path("register.db").resolve()
+    if register.exists():
+        from examples.legacy.population_register import add_docked
+
+        add_docked(register, legacy)
     sources = _demo_sources_file(
         text
         + '\n[routes]\nstudent = [ { under = "45", source = "gx_students" } ]\n'

@@ -194,3 +194,30 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def add_docked(register: Path, legacy: Path) -> int:
+    """Add the persons of the example docked Guangxi system (``provincial_students``) to the
+    register (valid IDs only, as the system holds them): its students synced into the hub
+    are then compared like the hub's own. How many were added."""
+    from hub.codes.identity import citizen_id_problem, normalise
+
+    source = sqlite3.connect(legacy)
+    try:
+        rows = source.execute("SELECT SFZJH, XM, XBM FROM XS_JBXX").fetchall()
+    finally:
+        source.close()
+    sexes = {"男": "1", "女": "2", "1": "1", "2": "2"}
+    persons = [
+        (normalise(number), name, sexes.get(sex), None)
+        for number, name, sex in rows
+        if number and name and citizen_id_problem(number) is None
+    ]
+    connection = sqlite3.connect(register)
+    try:
+        before = connection.total_changes
+        add(connection, persons)
+        connection.commit()
+        return connection.total_changes - before
+    finally:
+        connection.close()
