@@ -615,7 +615,7 @@ def quality_across(
     shared by the hubs), never the numbers; the hashes held by two or more hubs go back to
     each of them, which opens kind-3 records naming the other provinces. All hubs are read
     before anything is sent: one that is down stops the run."""
-    from hub.codes.registry import registry_from_packaged
+    from hub.codes.registry import UNKNOWN_LABEL, registry_from_packaged
     from hub.quality.across import compare_hubs
     from hub.sources.eduhub import EduhubSource
     from hub.sources.mapping import MappingError, load_sources
@@ -636,9 +636,10 @@ def quality_across(
         raise typer.Exit(2)
     codes = registry_from_packaged()
     labels = {}
-    for name in names:
+    for name in names:  # a province by its division's name, else the source's label
         region = configs[name].region
-        labels[name] = (codes.label("division", region) if region else None) or configs[name].label
+        found = codes.label("division", region) if region and region != "CN" else UNKNOWN_LABEL
+        labels[name] = configs[name].label if found == UNKNOWN_LABEL else found
 
     async def run() -> dict[str, dict[str, int]]:
         adapters = [EduhubSource(configs[n]) for n in names]

@@ -82,17 +82,6 @@ def add(
     connection.executemany(f"INSERT OR IGNORE INTO {TABLE} VALUES (?, ?, ?, ?)", rows)
 
 
-def write(path: Path, persons: Iterable[tuple[str, str, str | None, dt.date | None]]) -> int:
-    """A fresh register at ``path`` holding ``persons``; how many it holds."""
-    connection = create(path)
-    try:
-        add(connection, persons)
-        connection.commit()
-        return int(connection.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0])
-    finally:
-        connection.close()
-
-
 async def hub_persons(
     engine: AsyncEngine,
     missing: Collection[str],

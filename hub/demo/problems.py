@@ -137,7 +137,6 @@ async def inject_problems(connection: AsyncConnection, seed: int) -> Injected:
         if i % 2 == 0:
             same["name"] = original["name"]
         changes[copy["id"]].update(same)
-        copy.update(same)
         injected.kinds["3"].append((original["id"], copy["id"]))
         injected.copies.append(copy["id"])
     # 4: pupils without an ID whose name, sex and birth date coincide.
@@ -149,7 +148,6 @@ async def inject_problems(connection: AsyncConnection, seed: int) -> Injected:
         changes[second["id"]].update(
             name=first["name"], sex_code=first["sex_code"], birth_date=first["birth_date"]
         )
-        second.update(birth_date=first["birth_date"])
         injected.kinds["4"].append((first["id"], second["id"]))
     # 5: the population register leaves some out and knows others by another name.
     for i, row in enumerate(take(half, rest)):
@@ -173,7 +171,6 @@ async def inject_problems(connection: AsyncConnection, seed: int) -> Injected:
             sex_code=no_id[0]["sex_code"],
             birth_date=no_id[0]["birth_date"] + dt.timedelta(days=366),
         )
-        no_id[1]["birth_date"] = no_id[0]["birth_date"] + dt.timedelta(days=366)
     injected.decoys = [r["id"] for r in (*namesakes, *spaced, *no_id)]
     # New pupils awaiting their national number (clean: they get G or J numbers).
     awaiting = take(per, per)

@@ -95,6 +95,12 @@ class RegisterSummary:
     deferred: int = 0  # students the register could not be asked about
     reason: str | None = None  # why (the adapter's last error)
 
+    def add(self, other: RegisterSummary) -> None:
+        """Count ``other`` (one batch's comparison) into this one (a run's)."""
+        self.checked += other.checked
+        self.deferred += other.deferred
+        self.reason = other.reason or self.reason
+
     def describe(self) -> str:
         if self.source is None:
             return "kind 5 not checked (no [register] in the sources file)"

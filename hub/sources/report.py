@@ -79,14 +79,15 @@ class SchoolCompleteness:
     it is untranslatable."""
 
     school: str
+    mandatory: int  # mandatory fields the mapping feeds (those it leaves out are not counted)
     rows: int = 0
     blank: Counter[str] = field(default_factory=Counter)
 
     @property
     def complete(self) -> float:
         """Share of the school's mandatory values that are filled."""
-        wanted = self.rows * len(self.blank) if self.blank else 0
-        return 1.0 if not wanted else 1 - sum(self.blank.values()) / (self.rows * len(self.blank))
+        wanted = self.rows * self.mandatory
+        return 1.0 if not wanted else 1 - sum(self.blank.values()) / wanted
 
 
 @dataclass
@@ -169,11 +170,11 @@ async def _scan(
             mapped[row.key] = row
             if starred:
                 where = str(raw.get(scope) or "").strip() if scope else ""
-                school = schools.setdefault(
-                    where or "(none)", SchoolCompleteness(where or "(none)")
-                )
-                school.rows += 1
-                _blanks(row.values, {p.field for p in row.problems}, starred, school.blank)
+                where = where or "(none)"
+                if where not in schools:
+                    schools[where] = SchoolCompleteness(where, len(starred))
+                schools[where].rows += 1
+                schools[where].blank.update(_blanks(row, starred))
         if engine is None:
             continue
         async with engine.connect() as connection:
@@ -195,22 +196,22 @@ async def _scan(
         for name, count in differences.items():
             reports[name].disagreements += count
     report.completeness = sorted(
-        (s for s in schools.values() if sum(s.blank.values())),
+        (s for s in schools.values() if s.blank),
         key=lambda s: (-sum(s.blank.values()), s.school),
     )
 
 
-def _blanks(
-    values: dict[str, Any], failed: set[str], starred: list[str], blank: Counter[str]
-) -> None:
-    """Count the mandatory fields a mapped row leaves blank (touching every field once, so
-    a school's counter lists every mandatory field, blank or not)."""
-    for name in starred:
-        if name == "id_number" and values.get("id_type_code") == ID_TYPE_OTHER:
-            blank[name] += 0
-            continue
-        missing = values.get(name) is None and name not in failed
-        blank[name] += 1 if missing else 0
+def _blanks(row: MappedRow, starred: list[str]) -> list[str]:
+    """The mandatory fields a mapped row leaves blank (the ID number may be blank when the
+    ID type is Z, 其他)."""
+    failed = {p.field for p in row.problems}
+    return [
+        name
+        for name in starred
+        if row.values.get(name) is None
+        and name not in failed
+        and not (name == "id_number" and row.values.get("id_type_code") == ID_TYPE_OTHER)
+    ]
 
 
 def _differs(source_value: Any, stored: Any) -> bool:

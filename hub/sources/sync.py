@@ -515,9 +515,7 @@ async def _write_students(
             connection, list(ids.values()), now=_now(), normalised=True, register=register
         )
         if summary is not None:
-            summary.register.checked += checked.register.checked
-            summary.register.deferred += checked.register.deferred
-            summary.register.reason = checked.register.reason or summary.register.reason
+            summary.register.add(checked.register)
     return len(records), sum(1 for row in rows if row.problems)
 
 

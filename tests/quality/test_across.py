@@ -1,8 +1,8 @@
 """Duplicate IDs across provinces without moving ID numbers: two provincial hubs served over
 real HTTP, the national hub's check (``compare_hubs``, as ``eduhub quality across`` runs it)
 exchanging only keyed hashes; both provinces get a kind-3 record naming the other province,
-none of the other child's data; a fixed duplicate closes; a wrong key or a hub that is down
-changes nothing."""
+none of the other child's data; a fixed duplicate closes; a hub that is down changes
+nothing; the hash is keyed and normalised."""
 
 from __future__ import annotations
 
@@ -161,8 +161,7 @@ async def test_two_provinces_learn_of_a_shared_id_without_exchanging_it(
         assert [s["studentNumber"] for s in gd_queue[0]["students"]] == [gd.student_number]
         assert gd.name not in str(gx_queue) and gd.student_number not in str(gx_queue)
 
-        # A wrong key finds nothing in common; the records it cannot see are not touched by
-        # a hub that is down either: nothing is sent when one hub cannot be read.
+        # A hub that is down: nothing is sent to anyone, the open record stays.
         down = _hubs(tmp_path, {**urls, "45": "http://127.0.0.1:9"})
         try:
             with pytest.raises(SourceUnavailable):
