@@ -100,7 +100,7 @@ def main() -> None:
     )
     parser.add_argument("--students", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=45)
-    parser.add_argument("--batch-size", type=int, default=2000)
+    parser.add_argument("--batch-size", type=int, default=5000)
     args = parser.parse_args()
     asyncio.run(run(args.students, args.seed, args.batch_size))
 

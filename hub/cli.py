@@ -343,7 +343,7 @@ def sync(
         list[str] | None, typer.Argument(help="Entities to sync (default: all, schools first).")
     ] = None,
     sources: SourcesOption = None,
-    batch_size: Annotated[int, typer.Option(min=1, help="Rows per transaction.")] = 500,
+    batch_size: Annotated[int, typer.Option(min=1, help="Rows per transaction.")] = 5000,
     database: DatabaseOption = None,
 ) -> None:
     """Copy a source's records into the hub store: idempotent, resumable, every rejected row

@@ -266,6 +266,17 @@ class Mapper:
         self.entity = entity
         self.codes = codes
         self._by_label: dict[str, dict[str, str]] = {}
+        # Parsed dates by (format, text): a province's rows share a few thousand birth dates.
+        self._dates: dict[tuple[str, str], dt.date | None] = {}
+        # Per field, resolved once: its translation table and its code set.
+        self._fields = [
+            (
+                spec,
+                self.table(spec.translate) if spec.translate else None,
+                CODED_FIELDS.get(spec.target),
+            )
+            for spec in entity.fields
+        ]
 
     def table(self, name: str) -> Mapping[str, str] | None:
         """A translation table: declared in the sources file, or ``label:SET`` (a code set's
@@ -288,15 +299,35 @@ class Mapper:
         row = MappedRow(key="" if key is None else str(key).strip())
         if not row.key:
             row.problems.append(Problem("key", self.entity.key, None, "the record has no key"))
-        for spec in self.entity.fields:
-            value, problem = self._value(spec, raw)
+        values = row.values
+        for spec, table, code_set in self._fields:
+            value, problem = self._value(spec, raw, table, code_set)
             if problem is not None:
                 row.problems.append(problem)
             else:
-                row.values[spec.target] = value
+                values[spec.target] = value
         return row
 
-    def _value(self, spec: FieldMap, raw: Mapping[str, Any]) -> tuple[Any, Problem | None]:
+    def _date(self, form: str, text: str) -> dt.date | None:
+        key = (form, text)
+        if key in self._dates:
+            return self._dates[key]
+        try:
+            date: dt.date | None = dt.datetime.strptime(text, form).date()
+        except ValueError:
+            date = None
+        if len(self._dates) >= 100_000:
+            self._dates.clear()
+        self._dates[key] = date
+        return date
+
+    def _value(
+        self,
+        spec: FieldMap,
+        raw: Mapping[str, Any],
+        table: Mapping[str, str] | None,
+        code_set: str | None,
+    ) -> tuple[Any, Problem | None]:
         value = raw.get(spec.column) if spec.column else None
         if isinstance(value, str):
             value = value.strip() if spec.strip else value
@@ -307,19 +338,18 @@ class Mapper:
             value = spec.default
         if value is None:
             return None, None
-        text = str(value)
+        text = value if isinstance(value, str) else str(value)
         if spec.translate:
-            table = self.table(spec.translate)
             if table is None:
                 raise MappingError(f"unknown translation table {spec.translate!r}")
             if text not in table:
                 return None, Problem(spec.target, spec.column, text, "no translation")
             text = table[text]
         if spec.date:
-            try:
-                return dt.datetime.strptime(text, spec.date).date(), None
-            except ValueError:
+            date = self._date(spec.date, text)
+            if date is None:
                 return None, Problem(spec.target, spec.column, text, f"not a date ({spec.date})")
+            return date, None
         if spec.boolean:
             if text in ("1", "是", "Y", "y", "true", "True"):
                 return True, None
@@ -336,7 +366,6 @@ class Mapper:
                     return None, Problem(spec.target, spec.column, text, "not a whole number")
                 return int(number), None
             return number, None
-        code_set = CODED_FIELDS.get(spec.target)
         if code_set is not None and not self.codes.contains(code_set, text):
             return None, Problem(spec.target, spec.column, text, f"not in code set {code_set}")
         return text, None

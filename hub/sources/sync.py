@@ -10,6 +10,7 @@ nothing that did not change in the source.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
 import time
@@ -105,7 +106,7 @@ async def _upsert(
         raw = await connection.get_raw_connection()
         driver: Any = raw.driver_connection
         await driver.copy_records_to_table(
-            stage, records=[tuple(r.get(c) for c in columns) for r in records], columns=columns
+            stage, records=[tuple(map(r.get, columns)) for r in records], columns=columns
         )
         assignments = ", ".join(f"{c} = excluded.{c}" for c in updates)
         written = await connection.execute(
@@ -238,14 +239,61 @@ async def sync(
             )
         ).one()
     summary.read, summary.written, summary.rejected = (int(v) for v in totals)
-    if engine.dialect.name == "postgresql" and summary.written >= 10_000:
+    if summary.written >= 10_000:
         # Fresh statistics after a large load, or the planner keeps planning for the old table.
-        target = {"school": SCHOOL, "student": STUDENT, "building": BUILDING}[entity]
-        async with engine.connect() as connection:
-            await connection.execute(text(f"ANALYZE {target.name}"))
-            await connection.commit()
+        await _analyze(engine, entity)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+TARGETS = {"school": SCHOOL, "student": STUDENT, "building": BUILDING}
+
+
+async def _analyze(engine: AsyncEngine, entity: str) -> float:
+    """Refresh PostgreSQL's statistics of the entity's table; its estimated rows after."""
+    if engine.dialect.name != "postgresql":
+        return 0.0
+    name = TARGETS[entity].name
+    async with engine.connect() as connection:
+        await connection.execute(text(f"ANALYZE {name}"))
+        await connection.commit()
+    return await _table_rows(engine, name)
+
+
+class _Growth:
+    """Statistics kept up with a growing table during a load (PostgreSQL). The per-batch
+    lookups by key (existing rows, number holders, duplicate groups) are planned with the
+    table's statistics; planned for the few rows of the run's start they scan every row of
+    the source instead of probing the keys, and each batch gets slower than the last.
+    ANALYZE whenever the run has written as many rows as the table held at the last one
+    (geometric: a handful for a million rows, each a bounded sample)."""
+
+    FLOOR = 5_000
+
+    def __init__(self, engine: AsyncEngine, entity: str) -> None:
+        self.engine, self.entity = engine, entity
+        self.since = 0
+        self.size: float | None = None
+
+    async def grew(self, written: int) -> None:
+        if self.engine.dialect.name != "postgresql":
+            return
+        if self.size is None:
+            self.size = await _table_rows(self.engine, TARGETS[self.entity].name)
+        self.since += written
+        if self.since >= max(self.size, self.FLOOR):
+            self.size = await _analyze(self.engine, self.entity)
+            self.since = 0
+
+
+async def _table_rows(engine: AsyncEngine, name: str) -> float:
+    """PostgreSQL's estimate of the table's rows (0 before its first ANALYZE)."""
+    async with engine.connect() as connection:
+        rows = await connection.scalar(
+            text("SELECT reltuples FROM pg_class WHERE oid = CAST(:name AS regclass)"),
+            {"name": name},
+        )
+    return max(float(rows or 0), 0.0)
 
 
 async def _batches(
@@ -258,55 +306,93 @@ async def _batches(
     on_batch: Callable[[int], None] | None,
     register: Register | None = None,
 ) -> None:
-    """Read, check and write batch after batch, each with its checkpoint in one transaction."""
-    entity, run_id = summary.entity, summary.run_id
-    while True:
-        raw_rows = await source.rows_after(entity, after, batch_size)
-        if not raw_rows:
-            return
-        mapped = [mapper.map(raw) for raw in raw_rows]
-        for row in mapped:
-            _required(entity, row, mapper)
-        async with engine.begin() as connection:
-            if entity == "student":
-                written, rejected = await _write_students(
-                    connection, source.name, mapped, source.config.region, register, summary
-                )
-            else:
-                write = {"school": _write_schools, "building": _write_buildings}[entity]
-                written, rejected = await write(
-                    connection, source.name, mapped, source.config.region
-                )
-            rejections = [
-                {
-                    "run_id": run_id,
-                    "source": source.name,
-                    "entity": entity,
-                    "source_key": row.key[:64],
-                    "reasons": orjson.dumps([p.as_dict() for p in row.problems]).decode(),
-                    "raw": orjson.dumps(raw_rows[i], default=str).decode(),
-                }
-                for i, row in enumerate(mapped)
-                if row.problems
-            ]
-            if rejections:
-                await connection.execute(insert(REJECTION), rejections)
+    """Read, check and write batch after batch, each with its checkpoint in one transaction.
+    The next batch is read from the source and mapped while this one is written (a legacy
+    system is usually across a network): a read that fails surfaces after the batch before
+    it has committed, so the checkpoint stays exact."""
+    growth = _Growth(engine, summary.entity)
+    ahead = asyncio.ensure_future(_read(source, mapper, after, batch_size))
+    try:
+        while True:
+            raw_rows, mapped = await ahead
+            if not raw_rows:
+                return
             after = continuation(raw_rows[-1], mapper.entity.key)
-            await connection.execute(
-                update(RUN)
-                .where(RUN.c.id == run_id)
-                .values(
-                    last_key=after,
-                    rows_read=RUN.c.rows_read + len(raw_rows),
-                    rows_written=RUN.c.rows_written + written,
-                    rows_rejected=RUN.c.rows_rejected + rejected,
-                )
+            ahead = asyncio.ensure_future(_read(source, mapper, after, batch_size))
+            written = await _write_batch(
+                engine, source, mapper, summary, raw_rows, mapped, after, register
             )
-        summary.read += len(raw_rows)
-        summary.written += written
-        summary.rejected += rejected
-        if on_batch is not None:
-            on_batch(len(raw_rows))
+            await growth.grew(written)
+            if on_batch is not None:
+                on_batch(len(raw_rows))
+    finally:
+        if not ahead.done():
+            ahead.cancel()
+        elif not ahead.cancelled():
+            ahead.exception()  # a read ahead that failed after the write did: retrieved
+
+
+async def _read(
+    source: Source, mapper: Mapper, after: str | None, batch_size: int
+) -> tuple[list[dict[str, Any]], list[MappedRow]]:
+    """The next batch from the source, mapped (its mapping runs while the database works on
+    the batch before)."""
+    raw_rows = await source.rows_after(mapper.entity.name, after, batch_size)
+    mapped = [mapper.map(raw) for raw in raw_rows]
+    for row in mapped:
+        _required(mapper.entity.name, row, mapper)
+    return raw_rows, mapped
+
+
+async def _write_batch(
+    engine: AsyncEngine,
+    source: Source,
+    mapper: Mapper,
+    summary: SyncSummary,
+    raw_rows: list[dict[str, Any]],
+    mapped: list[MappedRow],
+    after: str,
+    register: Register | None,
+) -> int:
+    """Check and write one mapped batch with its rejections and the run's checkpoint
+    ``after``, in one transaction; the rows written."""
+    entity, run_id = summary.entity, summary.run_id
+    async with engine.begin() as connection:
+        if entity == "student":
+            written, rejected = await _write_students(
+                connection, source.name, mapped, source.config.region, register, summary
+            )
+        else:
+            write = {"school": _write_schools, "building": _write_buildings}[entity]
+            written, rejected = await write(connection, source.name, mapped, source.config.region)
+        rejections = [
+            {
+                "run_id": run_id,
+                "source": source.name,
+                "entity": entity,
+                "source_key": row.key[:64],
+                "reasons": orjson.dumps([p.as_dict() for p in row.problems]).decode(),
+                "raw": orjson.dumps(raw_rows[i], default=str).decode(),
+            }
+            for i, row in enumerate(mapped)
+            if row.problems
+        ]
+        if rejections:
+            await connection.execute(insert(REJECTION), rejections)
+        await connection.execute(
+            update(RUN)
+            .where(RUN.c.id == run_id)
+            .values(
+                last_key=after,
+                rows_read=RUN.c.rows_read + len(raw_rows),
+                rows_written=RUN.c.rows_written + written,
+                rows_rejected=RUN.c.rows_rejected + rejected,
+            )
+        )
+    summary.read += len(raw_rows)
+    summary.written += written
+    summary.rejected += rejected
+    return written
 
 
 def _required(entity: str, row: MappedRow, mapper: Mapper) -> None:
@@ -459,6 +545,7 @@ async def _write_students(
         # Lookups by key arrays (one prepared statement each) are planned for this batch:
         # the table grows during a load, and a plan made when it was empty would scan it.
         await connection.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+        await connection.execute(text("SET LOCAL random_page_cost = 1.1"))
     for row in candidates:
         _normalise_identity(row)
     schools = await _schools_by_code(connection, {str(r.values["school_code"]) for r in candidates})
@@ -576,7 +663,10 @@ def _changed(record: dict[str, Any], before: dict[str, Any] | None) -> bool:
 
 
 def _loggable(fields: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in fields.items() if k not in ("sync_source", "sync_key")}
+    logged = dict(fields)
+    logged.pop("sync_source", None)
+    logged.pop("sync_key", None)
+    return logged
 
 
 async def _schools_by_code(
