@@ -18,7 +18,7 @@ from hub.codes.registry import CodeRegistry
 from hub.errors import HubError, Unauthenticated
 
 if TYPE_CHECKING:
-    from hub.quality.checks import CheckSummary
+    from hub.quality.checks import CheckSummary, RegisterSummary
     from hub.quality.register import Register
 
 
@@ -64,6 +64,8 @@ class Writer:
     # The population register, when the sources file names one: written students are
     # compared with it too (problem kind 5; deferred when it is down).
     register: Register | None = None
+    # How the comparisons with the register of this write went (None: none configured).
+    register_check: RegisterSummary | None = None
 
     @property
     def actor(self) -> str:
@@ -78,12 +80,17 @@ class Writer:
     async def check(self, ids: Collection[int]) -> CheckSummary:
         """Problem record detection for the students ``ids`` written (and their groups), in
         this transaction: every write service calls this after it flushed."""
-        from hub.quality.checks import check_students
+        from hub.quality.checks import RegisterSummary, check_students
 
-        return await check_students(
+        checked = await check_students(
             await self.connection(),
             ids,
             now=self.now,
             due_days=self.due_days,
             register=self.register,
         )
+        if self.register is not None:
+            if self.register_check is None:
+                self.register_check = RegisterSummary(source=self.register.name)
+            self.register_check.add(checked.register)
+        return checked

@@ -14,6 +14,34 @@ from hub.writes import Writer
 from schema.common import HubInfo
 
 
+@strawberry.type(
+    description="How the written students were compared with the population register"
+    " (人口库比对): a comparison the register could not answer is deferred, never guessed;"
+    " no kind-5 record is opened or closed for those students until a check runs again."
+)
+class RegisterCheck:
+    source: str = strawberry.field(description="The register's source (人口库).")
+    compared: int = strawberry.field(description="Students compared (已比对).")
+    deferred: int = strawberry.field(description="Students not compared: register down (暂缓).")
+    reason: str | None = strawberry.field(description="Why deferred (原因).")
+
+    @classmethod
+    def of(cls, w: Writer) -> RegisterCheck | None:
+        """The writer's comparisons; None when no register is configured or none ran."""
+        summary = w.register_check
+        if summary is None or summary.source is None:
+            return None
+        return cls(
+            source=summary.source,
+            compared=summary.checked,
+            deferred=summary.deferred,
+            reason=summary.reason,
+        )
+
+
+REGISTER_CHECK = "Comparison with the population register (人口库比对), when one is configured."
+
+
 def writer(info: HubInfo) -> Writer:
     ctx = info.context
     return Writer(

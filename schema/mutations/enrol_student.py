@@ -9,7 +9,7 @@ from hub.ids import decode_id_of
 from hub.students import service
 from resolvers import students as resolve
 from schema.common import HubInfo, UserError, user_errors
-from schema.mutations.common import StudentFieldsInput, writer
+from schema.mutations.common import REGISTER_CHECK, RegisterCheck, StudentFieldsInput, writer
 from schema.students import Student
 
 
@@ -25,14 +25,20 @@ class EnrolStudentInput:
 class EnrolStudentPayload:
     student: Student | None
     errors: list[UserError]
+    register_check: RegisterCheck | None = strawberry.field(
+        default=None, description=REGISTER_CHECK
+    )
 
 
 async def enrol_student(info: HubInfo, input: EnrolStudentInput) -> EnrolStudentPayload:
     try:
         school_id = decode_id_of(str(input.school_id), "School", "schoolId")
-        pk = await service.enrol(writer(info), school_id, input.student.values())
+        w = writer(info)
+        pk = await service.enrol(w, school_id, input.student.values())
     except HubError as error:
         return EnrolStudentPayload(student=None, errors=user_errors(info, error))
     return EnrolStudentPayload(
-        student=Student.maybe(await resolve.by_id(info.context, pk)), errors=[]
+        student=Student.maybe(await resolve.by_id(info.context, pk)),
+        errors=[],
+        register_check=RegisterCheck.of(w),
     )

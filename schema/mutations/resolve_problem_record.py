@@ -9,7 +9,7 @@ from hub.ids import decode_id_of
 from hub.quality import service
 from resolvers import quality as resolve
 from schema.common import HubInfo, UserError, user_errors
-from schema.mutations.common import StudentFieldsInput, writer
+from schema.mutations.common import REGISTER_CHECK, RegisterCheck, StudentFieldsInput, writer
 from schema.quality import ProblemRecord, ProblemResolution
 
 
@@ -33,6 +33,9 @@ class ResolveProblemRecordInput:
 class ProblemRecordPayload:
     problem_record: ProblemRecord | None
     errors: list[UserError]
+    register_check: RegisterCheck | None = strawberry.field(
+        default=None, description=REGISTER_CHECK
+    )
 
 
 async def resolve_problem_record(
@@ -46,8 +49,11 @@ async def resolve_problem_record(
             else decode_id_of(str(input.student_id), "Student", "studentId")
         )
         correction = None if input.correction is None else input.correction.values()
-        await service.propose(writer(info), pk, input.action.value, input.note, student, correction)
+        w = writer(info)
+        await service.propose(w, pk, input.action.value, input.note, student, correction)
     except HubError as error:
         return ProblemRecordPayload(problem_record=None, errors=user_errors(info, error))
     record = ProblemRecord.maybe(await resolve.by_id(info.context, pk))
-    return ProblemRecordPayload(problem_record=record, errors=[])
+    return ProblemRecordPayload(
+        problem_record=record, errors=[], register_check=RegisterCheck.of(w)
+    )

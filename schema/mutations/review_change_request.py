@@ -10,7 +10,7 @@ from hub.students import service
 from resolvers import students as resolve
 from schema.change_requests import ChangeRequest
 from schema.common import HubInfo, UserError, user_errors
-from schema.mutations.common import writer
+from schema.mutations.common import REGISTER_CHECK, RegisterCheck, writer
 
 
 @strawberry.input(description="A decision on a change request (变更审核).")
@@ -24,13 +24,19 @@ class ReviewInput:
 class ChangeRequestPayload:
     change_request: ChangeRequest | None
     errors: list[UserError]
+    register_check: RegisterCheck | None = strawberry.field(
+        default=None, description=REGISTER_CHECK
+    )
 
 
 async def review_change_request(info: HubInfo, input: ReviewInput) -> ChangeRequestPayload:
     try:
         pk = decode_id_of(str(input.id), "ChangeRequest", "id")
-        await service.review(writer(info), pk, input.approve, input.note)
+        w = writer(info)
+        await service.review(w, pk, input.approve, input.note)
     except HubError as error:
         return ChangeRequestPayload(change_request=None, errors=user_errors(info, error))
     request = ChangeRequest.maybe(await resolve.request_by_id(info.context, pk))
-    return ChangeRequestPayload(change_request=request, errors=[])
+    return ChangeRequestPayload(
+        change_request=request, errors=[], register_check=RegisterCheck.of(w)
+    )

@@ -11,7 +11,7 @@ from hub.writes import camel
 from resolvers import students as resolve
 from schema.change_requests import ChangeRequest
 from schema.common import HubInfo, UserError, user_errors
-from schema.mutations.common import StudentFieldsInput, writer
+from schema.mutations.common import REGISTER_CHECK, RegisterCheck, StudentFieldsInput, writer
 from schema.students import Student
 
 
@@ -32,12 +32,16 @@ class UpdateStudentPayload:
         description="Identity fields waiting for the county's review (待审核的变更申请)."
     )
     errors: list[UserError]
+    register_check: RegisterCheck | None = strawberry.field(
+        default=None, description=REGISTER_CHECK
+    )
 
 
 async def update_student(info: HubInfo, input: UpdateStudentInput) -> UpdateStudentPayload:
     try:
         pk = decode_id_of(str(input.id), "Student", "id")
-        outcome = await service.correct(writer(info), pk, input.changes.values(), input.reason)
+        w = writer(info)
+        outcome = await service.correct(w, pk, input.changes.values(), input.reason)
     except HubError as error:
         return UpdateStudentPayload(
             student=None, applied=[], change_request=None, errors=user_errors(info, error)
@@ -51,4 +55,5 @@ async def update_student(info: HubInfo, input: UpdateStudentInput) -> UpdateStud
         applied=[camel(name) for name in outcome.applied],
         change_request=request,
         errors=[],
+        register_check=RegisterCheck.of(w),
     )

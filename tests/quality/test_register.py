@@ -184,6 +184,7 @@ mutation ($input: EnrolStudentInput!) {
   enrolStudent(input: $input) {
     student { id problems { kind { code } detail } }
     errors { field message code }
+    registerCheck { source compared deferred reason }
   }
 }
 """
@@ -193,7 +194,7 @@ def _citizen_id(first17: str) -> str:
     return first17 + ric.calc_check_digit(first17 + "0")
 
 
-async def _enrol(hub: Hub, name: str, id_number: str) -> dict[str, Any]:
+async def _enrol(hub: Hub, name: str, id_number: str | None) -> dict[str, Any]:
     code = hub.units["school"][1]
     school = (await hub.data("query ($c: String!) { school(code: $c) { id } }", {"c": code}))[
         "school"
@@ -203,7 +204,7 @@ async def _enrol(hub: Hub, name: str, id_number: str) -> dict[str, Any]:
         "sexCode": "1",
         "birthDate": "2015-03-04",
         "gradeCode": "13",
-        "idTypeCode": "1",
+        "idTypeCode": "1" if id_number else "Z",
         "idNumber": id_number,
     }
     body = await hub.query(
@@ -212,7 +213,7 @@ async def _enrol(hub: Hub, name: str, id_number: str) -> dict[str, Any]:
     assert "errors" not in body, body
     payload: dict[str, Any] = body["data"]["enrolStudent"]
     assert payload["errors"] == []
-    return payload["student"]  # type: ignore[no-any-return]
+    return payload
 
 
 async def test_an_enrolment_is_compared_with_the_register_and_deferred_when_it_is_down(
@@ -222,16 +223,28 @@ async def test_an_enrolment_is_compared_with_the_register_and_deferred_when_it_i
     held = _citizen_id("11010120150304001")  # odd 17th digit: male, born 2015-03-04
     _people(people, f"INSERT INTO {TABLE} VALUES (?, ?, '男', '20150304')", held, "登记 甲")
     same = await _enrol(hub, "登记甲", held)
-    assert same["problems"] == []
+    assert same["student"]["problems"] == []
+    compared = {"source": "population", "compared": 1, "deferred": 0, "reason": None}
+    assert same["registerCheck"] == compared
     other = await _enrol(hub, "别的名字", _citizen_id("11010120150304003"))
-    assert [(p["kind"]["code"], p["detail"]) for p in other["problems"]] == [("5", NOT_HELD)]
-    # The register fails (its table gone): the enrolment still succeeds; kind 5 waits for it.
+    assert [(p["kind"]["code"], p["detail"]) for p in other["student"]["problems"]] == [
+        ("5", NOT_HELD)
+    ]
+    assert other["registerCheck"] == compared
+    # The register fails (its table gone): the enrolment still succeeds; kind 5 waits for it,
+    # and the payload says so.
     _people(people, f"ALTER TABLE {TABLE} RENAME TO away")
     try:
         later = await _enrol(hub, "另一个", _citizen_id("11010120150304005"))
-        assert later["problems"] == []
+        assert later["student"]["problems"] == []
+        check = later["registerCheck"]
+        assert (check["source"], check["compared"], check["deferred"]) == ("population", 0, 1)
+        assert check["reason"]
     finally:
         _people(people, f"ALTER TABLE away RENAME TO {TABLE}")
+    # No ID to compare: nothing compared, nothing deferred.
+    nothing = await _enrol(hub, "无证件", None)
+    assert nothing["registerCheck"] == {**compared, "compared": 0}
 
 
 def test_a_register_named_wrongly_says_where(tmp_path: Path) -> None:
