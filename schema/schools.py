@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 StudentFilterInput = Annotated["StudentFilter", strawberry.lazy("schema.students")]
 TeacherFilterInput = Annotated["TeacherFilter", strawberry.lazy("schema.teachers")]
 BuildingFilterInput = Annotated["BuildingFilter", strawberry.lazy("schema.buildings")]
+BuildingType = Annotated["Building", strawberry.lazy("schema.buildings")]
 AssetFilterInput = Annotated["AssetFilter", strawberry.lazy("schema.assets")]
 
 
@@ -187,12 +188,24 @@ class Class(RowType, Node):
     school_id: strawberry.Private[int]
     grade_code: strawberry.Private[str]
     path: strawberry.Private[str]
+    building_id: strawberry.Private[int | None]
 
     grade: Code = code_field("grade", "grade_code", "Grade (年级).")
 
     @strawberry.field(description="The school (所在学校).")
     async def school(self, info: HubInfo) -> School | None:
         return School.maybe(await resolve.by_id(info.context, self.school_id))
+
+    @strawberry.field(
+        description="The building the class is taught in (所在教学楼); null when not recorded"
+        " or not visible to the viewer."
+    )
+    async def building(self, info: HubInfo) -> BuildingType | None:
+        from schema.buildings import Building
+
+        if self.building_id is None:
+            return None
+        return Building.maybe(await resolve_buildings.by_id(info.context, self.building_id))
 
     @strawberry.field(description="Students of this class (班级学生).")
     async def students(

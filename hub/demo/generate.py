@@ -55,7 +55,6 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "primary_years",
         "junior_years",
     ),
-    "class": ("id", "school_id", "path", "grade_code", "number", "name", "entry_year"),
     "teacher": (
         "id",
         "staff_number",
@@ -112,6 +111,16 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "area_living",
         "area_admin",
         "area_other",
+    ),
+    "class": (
+        "id",
+        "school_id",
+        "path",
+        "grade_code",
+        "number",
+        "name",
+        "entry_year",
+        "building_id",
     ),
     "asset": (
         "id",
@@ -504,6 +513,7 @@ def _school(
         )
     )
     classes: list[tuple[int, str, int, str, int]] = []  # id, grade, number, name, size
+    placed: list[tuple[object, ...]] = []  # class rows, their teaching building added below
     students_here = 0
     for grade in grades:
         count = rng.randint(*per_grade)
@@ -515,9 +525,7 @@ def _school(
             class_id = ids.take("class")
             class_name = f"{GRADE_NAMES[grade]}({class_number})班"
             entry_year = SCHOOL_YEAR - (GRADE_YEAR[grade] - _stage_start(grade))
-            rows["class"].append(
-                (class_id, school_id, path, grade, class_number, class_name, entry_year)
-            )
+            placed.append((class_id, school_id, path, grade, class_number, class_name, entry_year))
             classes.append((class_id, grade, class_number, class_name, size))
             students_here += size
     for class_id, grade, _n, class_name, size in classes:
@@ -526,7 +534,11 @@ def _school(
                 demo, rows, county, school_id, path, type_code, class_id, grade, class_name, seat
             )
     _staff(demo, rows, county, school_id, code, path, type_code, grades, students_here)
-    _buildings_and_assets(demo, rows, county, school_id, code, path, len(classes))
+    teaching = _buildings_and_assets(demo, rows, county, school_id, code, path, len(classes))
+    # Consecutive classes (a grade, mostly) share a teaching building (所在教学楼).
+    rows["class"].extend(
+        (*row, teaching[i * len(teaching) // len(placed)]) for i, row in enumerate(placed)
+    )
     return rows
 
 
@@ -801,7 +813,8 @@ def _buildings_and_assets(
     school_code: str,
     path: str,
     class_count: int,
-) -> None:
+) -> list[int]:
+    """The school's buildings and assets; the ids of its teaching buildings (教学用房)."""
     rng = demo.rng
     uses = (
         ["01", "06", "02"]
@@ -809,10 +822,13 @@ def _buildings_and_assets(
         + ["05", "03", "07", "04"][: rng.randint(1, 4)]
     )
     building_by_use: dict[str, int] = {}
+    teaching_buildings: list[int] = []
     intensity = "3" if county.division.code[:4] in ("4405", "4409", "4415") else rng.choice("23")
     for n, use in enumerate(uses, start=1):
         building_id = demo.ids.take("building")
         building_by_use.setdefault(use, building_id)
+        if use == "01":
+            teaching_buildings.append(building_id)
         built = rng.randint(1975, 2024)
         structure = weighted(rng, STRUCTURES)
         rating = weighted(rng, DANGER)
@@ -888,6 +904,7 @@ def _buildings_and_assets(
                 demo.name(rng.random() < 0.5),
             )
         )
+    return teaching_buildings
 
 
 def _building_name(use: str, n: int) -> str:

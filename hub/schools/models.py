@@ -52,5 +52,7 @@ class Class(Base):
     number: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(50))
     entry_year: Mapped[int] = mapped_column(Integer)
+    # The building the class is taught in (所在教学楼); None where the source does not say.
+    building_id: Mapped[int | None] = mapped_column(ForeignKey("building.id"), index=True)
 
     __table_args__ = (Index("ix_class_school_grade", "school_id", "grade_code", "number"),)

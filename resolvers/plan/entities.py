@@ -132,6 +132,7 @@ EDGES: dict[tuple[str, str], Edge] = {
     ("Class", "school"): ToOne("School", "school_id"),
     ("Class", "students"): Nested("Student", "class_id"),
     ("Class", "size"): CountOf("Student", "class_id"),
+    ("Class", "building"): ToOne("Building", "building_id"),
     ("Student", "school"): ToOne("School", "school_id"),
     ("Student", "class"): ToOne("Class", "class_id"),
     ("Student", "className"): ColumnOf("Class", "class_id", "name"),
