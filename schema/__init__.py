@@ -26,6 +26,7 @@ from schema.planner import CompiledReads
 from schema.quality import QualityQuery
 from schema.schools import SchoolQuery
 from schema.sources import SourceQuery
+from schema.statistics import StatisticsQuery
 from schema.students import StudentQuery
 from schema.teachers import TeacherQuery
 from schema.transaction import Transaction
@@ -48,6 +49,7 @@ Query = merge_types(
         QualityQuery,
         ChangeRequestQuery,
         ChangeQuery,
+        StatisticsQuery,
     ),
 )
 Mutation = merge_types("Mutation", (AccessMutation, WriteMutation))

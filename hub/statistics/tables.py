@@ -1,0 +1,213 @@
+"""Statistics tables (统计表): counts (and sums) of an entity grouped by dimensions, computed
+by one aggregate statement inside the viewer's scope, never by loading rows.
+
+``UNIT`` groups by the org units of a level below ``under`` (one level down by default): a
+row lies in a unit when its path lies in the unit's subtree, so a join on path ranges does
+it on both databases without knowing how codes are formed. Counts of sensitive dimensions
+(disability, health) below ``SMALL_CELL`` are suppressed for viewers who may not unmask
+students' sensitive data everywhere under ``under``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, Date, Executable, and_, bindparam, func, literal, select
+
+from hub.access.scope import Readable, under_path
+from hub.codes.registry import CodeRegistry
+from hub.db.base import table_of
+from hub.errors import BadInput
+from hub.orgunits.models import OrgLevel, OrgUnit
+from hub.statistics.dimensions import (
+    AGE,
+    SCHOOL,
+    SENSITIVE,
+    YES_NO,
+    Counted,
+    Dimension,
+)
+
+UNIT = table_of(OrgUnit)
+LEVELS = list(OrgLevel)  # national first, school last
+SMALL_CELL = 5  # counts below this of a sensitive dimension are suppressed (小单元格抑制)
+NOT_GIVEN = ""  # the code of a group whose value is not filled in
+NOT_GIVEN_LABEL = "未填报"
+SUPPRESSED_LABEL = "<5"
+
+Run = Callable[[Executable], Awaitable[Sequence[Any]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """The unit statistics are asked under: its code, name, path and level."""
+
+    code: str
+    name: str
+    path: str
+    level: OrgLevel
+
+
+@dataclass(frozen=True, slots=True)
+class Key:
+    code: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    keys: tuple[Key, ...]
+    count: int | None  # None: suppressed
+    amount: Decimal | None
+    suppressed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    entity: Counted
+    dimensions: tuple[Dimension, ...]
+    rows: tuple[Cell, ...]
+    count: int  # the whole table
+    amount: Decimal | None
+    suppressed: int  # cells suppressed
+
+
+def child_level(place: Place, level: OrgLevel | None) -> OrgLevel:
+    """The level of the units to group by: one below ``place``, or ``level`` if below it."""
+    below = LEVELS.index(place.level) + 1
+    if level is None:
+        if below >= len(LEVELS):
+            raise BadInput(f"'{place.code}' is a school: it has no child units to group by")
+        return LEVELS[below]
+    if LEVELS.index(level) < below:
+        raise BadInput(
+            f"level {level.value} is not below {place.code} ({place.level.value}): choose"
+            f" one of {', '.join(v.value for v in LEVELS[below:]) or 'none'}"
+        )
+    return level
+
+
+def unit_join(path: ColumnElement[str] | None, place: Place, level: OrgLevel | None) -> Any:
+    """Join condition placing ``path`` in the units of ``level`` under ``place`` (no level:
+    the place itself); without a path, the condition choosing those units."""
+    units = (
+        UNIT.c.path == literal(place.path, UNIT.c.path.type)
+        if level is None
+        else and_(UNIT.c.level == level, under_path(UNIT.c.path, place.path))
+    )
+    if path is None:
+        return units
+    upper = func.substr(UNIT.c.path, 1, func.length(UNIT.c.path) - 1).concat("0")
+    return and_(units, path >= UNIT.c.path, path < upper)
+
+
+async def tabulate(
+    run: Run,
+    readable: Readable,
+    counted: Counted,
+    place: Place,
+    codes: CodeRegistry,
+    *,
+    by: Sequence[Dimension] = (),
+    level: OrgLevel | None = None,
+    age_at: dt.date,
+    status: Sequence[str] | None = None,
+    suppress: bool,
+) -> Table:
+    """``counted`` under ``place`` within ``readable``, grouped by ``by`` (``status``: the
+    status codes counted; ``suppress``: hide small cells of sensitive dimensions)."""
+    dims = tuple(dict.fromkeys(by))
+    missing = [d for d in dims if d is not Dimension.UNIT and d not in counted.dimensions]
+    if missing:
+        offered = ", ".join(["UNIT", *(d.value for d in counted.dimensions)])
+        raise BadInput(
+            f"{counted.name} cannot be grouped by {', '.join(d.value for d in missing)}"
+            f" (they can by: {offered})"
+        )
+    if status is not None and Dimension.STATUS not in counted.dimensions:
+        raise BadInput(f"{counted.name} have no status to select")
+    t = counted.table
+    at = bindparam("age_at", age_at, type_=Date)
+    groups: list[ColumnElement[Any]] = []
+    source: Any = t
+    if any(counted.dimensions[d].via_school for d in dims if d in counted.dimensions):
+        source = source.join(SCHOOL, SCHOOL.c.id == t.c.school_id)
+    if Dimension.UNIT in dims:
+        source = source.join(UNIT, unit_join(t.c.path, place, child_level(place, level)))
+    for d in dims:
+        if d is Dimension.UNIT:
+            groups.extend([UNIT.c.code, UNIT.c.name])
+        else:
+            groups.append(counted.dimensions[d].expression(at).label(f"g_{d.value.lower()}"))
+    measures: list[ColumnElement[Any]] = [func.count().label("n")]
+    if counted.amount is not None:
+        measures.append(func.sum(t.c[counted.amount]).label("amount"))
+    conditions = [readable.where, under_path(t.c.path, place.path)]
+    chosen = counted.status_default if status is None else tuple(status)
+    if Dimension.STATUS in counted.dimensions and chosen:
+        conditions.append(t.c.status_code.in_(chosen))
+    statement = select(*groups, *measures).select_from(source).where(*conditions)
+    if groups:
+        statement = statement.group_by(*groups).order_by(*groups)
+    rows = await run(statement)
+    cells: list[Cell] = []
+    sensitive = suppress and any(d in SENSITIVE for d in dims)
+    total = 0
+    total_amount = Decimal(0) if counted.amount is not None else None
+    for row in rows:
+        values = list(row)
+        keys: list[Key] = []
+        for d in dims:
+            if d is Dimension.UNIT:
+                code, name = values.pop(0), values.pop(0)
+                keys.append(Key(str(code), str(name)))
+            else:
+                keys.append(_key(codes, counted.dimensions[d].labels, values.pop(0)))
+        count = int(values.pop(0))
+        amount = _decimal(values.pop(0)) if counted.amount is not None else None
+        total += count
+        if total_amount is not None and amount is not None:
+            total_amount += amount
+        small = sensitive and 0 < count < SMALL_CELL
+        cells.append(Cell(tuple(keys), None if small else count, None if small else amount, small))
+    cells = _complement(cells) if sensitive else cells
+    return Table(
+        counted,
+        dims,
+        tuple(cells),
+        total,
+        total_amount,
+        sum(1 for c in cells if c.suppressed),
+    )
+
+
+def _complement(cells: list[Cell]) -> list[Cell]:
+    """A lone suppressed cell could be recovered from the total: suppress the next smallest
+    cell too (secondary suppression on the table's total; margins of several dimensions are
+    not protected beyond this)."""
+    hidden = [c for c in cells if c.suppressed]
+    shown = [c for c in cells if not c.suppressed]
+    if len(hidden) != 1 or not shown:
+        return cells
+    smallest = min(shown, key=lambda c: c.count or 0)
+    return [Cell(c.keys, None, None, True) if c is smallest else c for c in cells]
+
+
+def _key(codes: CodeRegistry, labels: str, value: Any) -> Key:
+    if value is None or value == "":
+        return Key(NOT_GIVEN, NOT_GIVEN_LABEL)
+    if labels == YES_NO:
+        return Key(str(value), "是" if str(value) == "1" else "否")
+    if labels == AGE:
+        return Key(str(int(value)), f"{int(value)}岁")
+    return Key(str(value), codes.label(labels, str(value)))
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if value is None:
+        return None
+    return value if isinstance(value, Decimal) else Decimal(str(value))

@@ -1,0 +1,70 @@
+"""Statistics (统计): the place asked for, and the viewer's rows of each counted resource."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from hub.access.scope import Readable
+from hub.context import Context
+from hub.errors import NotFound
+from hub.orgunits.models import OrgLevel
+from hub.statistics.dimensions import COUNTED, STUDENT, Dimension
+from hub.statistics.monitoring import Readables, UnitFigures, monitor
+from hub.statistics.tables import Place, Table, tabulate
+from resolvers import orgunits
+
+
+async def place(ctx: Context, code: str) -> Place:
+    """The org unit ``code``, if the viewer may see it: statistics are asked of one's own
+    subtree (a county of its county, a school of its school)."""
+    row = await orgunits.by_code(ctx, code)
+    if row is None:
+        raise NotFound(f"no org unit {code!r} in your scope: statistics cover your own subtree")
+    return Place(row.code, row.name, row.path, OrgLevel(row.level))
+
+
+def _within(ctx: Context, table_name: str, where: Place) -> Readable | None:
+    """The viewer's rows of the table inside ``where``; None when it may read none there."""
+    readable = ctx.access.readable(COUNTED_TABLES[table_name])
+    return readable if readable.scope.intersect(where.path).prefixes else None
+
+
+COUNTED_TABLES = {c.table.name: c.table for c in COUNTED.values()}
+
+
+async def table(
+    ctx: Context,
+    where: Place,
+    entity: str,
+    by: Sequence[Dimension],
+    level: OrgLevel | None,
+    age_at: dt.date | None,
+    status: Sequence[str] | None,
+) -> Table:
+    counted = COUNTED[entity]
+    readable = ctx.access.readable(counted.table)
+    sensitive = ctx.access.readable(STUDENT).scope.intersect(where.path)
+    may_unmask = ctx.access.may_everywhere("student_sensitive", "unmask", sensitive)
+    return await tabulate(
+        ctx.rows,
+        readable,
+        counted,
+        where,
+        ctx.codes,
+        by=by,
+        level=level,
+        age_at=age_at or dt.date.today(),
+        status=status,
+        suppress=not may_unmask,
+    )
+
+
+async def monitoring(ctx: Context, where: Place, level: OrgLevel | None) -> list[UnitFigures]:
+    readables = Readables(
+        student=_within(ctx, "student", where),
+        school=_within(ctx, "class", where),
+        teacher=_within(ctx, "teacher", where),
+        building=_within(ctx, "building", where),
+    )
+    return await monitor(ctx.rows, readables, where, level)

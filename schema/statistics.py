@@ -1,0 +1,274 @@
+"""statistics(under:) (统计与监测): tables grouped by dimensions, and the monitoring indicators,
+answered by aggregate SQL inside the viewer's scope."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import strawberry
+
+from hub.orgunits.models import OrgLevel
+from hub.statistics import monitoring as m
+from hub.statistics import tables as t
+from hub.statistics.dimensions import Dimension
+from resolvers import orgunits as resolve_orgunits
+from resolvers import statistics as resolve
+from schema.common import Code, HubInfo
+from schema.orgunits import OrgUnit
+
+# Registers the GraphQL enum on the model's own enum class (strawberry returns the class).
+strawberry.enum(
+    Dimension,
+    name="StatisticsDimension",
+    description="What a statistics table is grouped by (统计维度). UNIT: the org units one"
+    " level below `under` (or of `level`); AGE: full years at `ageAt`; DISABILITY and HEALTH"
+    " are sensitive: counts below 5 are suppressed for viewers who may not unmask them.",
+)
+
+
+@strawberry.type(description="One group of a statistics table (统计行).")
+class StatisticsRow:
+    keys: list[Code] = strawberry.field(
+        description="The group's value of each dimension, in the order asked (分组); code"
+        " '' labelled 未填报 when not filled in."
+    )
+    count: int | None = strawberry.field(description="Count (数量); null when suppressed.")
+    amount: float | None = strawberry.field(
+        description="Summed measure (buildings: floor area m², assets: value in yuan)."
+    )
+    suppressed: bool = strawberry.field(description="Small cell suppressed (小单元格抑制).")
+
+
+@strawberry.type(description="A statistics table (统计表).")
+class StatisticsTable:
+    entity: str = strawberry.field(description="What is counted (统计对象).")
+    dimensions: list[Dimension] = strawberry.field(description="分组维度.")
+    amount_label: str | None = strawberry.field(description="The summed measure (合计指标).")
+    rows: list[StatisticsRow] = strawberry.field(description="Groups, by their keys (分组行).")
+    count: int = strawberry.field(description="Total count (合计).")
+    amount: float | None = strawberry.field(description="Total of the measure (合计).")
+    suppressed: int = strawberry.field(description="Cells suppressed (被抑制的单元格数).")
+
+    @classmethod
+    def of(cls, table: t.Table) -> StatisticsTable:
+        return cls(
+            entity=table.entity.label,
+            dimensions=list(table.dimensions),
+            amount_label=table.entity.amount_label,
+            rows=[
+                StatisticsRow(
+                    keys=[Code(code=k.code, label=k.label) for k in cell.keys],
+                    count=cell.count,
+                    amount=None if cell.amount is None else float(cell.amount),
+                    suppressed=cell.suppressed,
+                )
+                for cell in table.rows
+            ],
+            count=table.count,
+            amount=None if table.amount is None else float(table.amount),
+            suppressed=table.suppressed,
+        )
+
+
+@strawberry.type(description="Classes by size band (班额分布).")
+class ClassSizeBands:
+    up_to_35: int = strawberry.field(description="35 or fewer (35人及以下).")
+    normal: int = strawberry.field(description="36-45 (正常).")
+    large: int = strawberry.field(description="46-55 (较大).")
+    oversized: int = strawberry.field(description="56-65 (大班额).")
+    extreme: int = strawberry.field(description="66 or more (超大班额).")
+    total: int = strawberry.field(description="All classes (班级数).")
+    oversized_share: float | None = strawberry.field(
+        description="Share of classes with 56 or more (大班额比例), 0-1."
+    )
+
+
+@strawberry.type(
+    description="Monitoring indicators of one unit (监测指标). Null: the viewer may not read"
+    " what the figure counts (e.g. buildings for a registrar)."
+)
+class UnitMonitoring:
+    unit: Code = strawberry.field(description="The unit: its code and name (单位).")
+    students: int | None = strawberry.field(description="Students in school (在读学生).")
+    teachers: int | None = strawberry.field(description="Full-time teachers at post (专任教师).")
+    students_per_teacher: float | None = strawberry.field(description="生师比.")
+    schools: int | None = strawberry.field(description="Schools (学校数).")
+    schools_outside_size_norm: int | None = strawberry.field(
+        description="Schools whose class count lies outside the norm of their type"
+        " (primary 12-36, junior 18-30, nine-year 18-36) (规模不达标学校)."
+    )
+    class_sizes: ClassSizeBands | None = strawberry.field(description="班额分布.")
+    floor_area: float | None = strawberry.field(description="Floor area, m² (校舍建筑面积).")
+    floor_area_per_student: float | None = strawberry.field(description="生均校舍面积, m².")
+    dangerous_floor_area: float | None = strawberry.field(
+        description="Floor area rated C or D, m² (C/D级危房面积)."
+    )
+    students_in_dangerous_buildings: int | None = strawberry.field(
+        description="Students whose class is taught in a C/D building (在危房中上课的学生)."
+    )
+    migrant_children: int | None = strawberry.field(description="随迁子女.")
+    left_behind_children: int | None = strawberry.field(description="留守儿童.")
+    needs_aid: int | None = strawberry.field(description="需要资助的学生.")
+    dropout_watch: int | None = strawberry.field(
+        description="Suspended, withdrawn or dropped out (休学、退学、辍学)."
+    )
+
+    @classmethod
+    def of(cls, f: m.UnitFigures) -> UnitMonitoring:
+        bands = f.class_sizes
+        return cls(
+            unit=Code(code=f.code, label=f.name),
+            students=f.students,
+            teachers=f.teachers,
+            students_per_teacher=_round(f.students_per_teacher),
+            schools=f.schools,
+            schools_outside_size_norm=f.schools_outside_norm,
+            class_sizes=None
+            if bands is None
+            else ClassSizeBands(
+                up_to_35=bands.up_to_35,
+                normal=bands.normal,
+                large=bands.large,
+                oversized=bands.oversized,
+                extreme=bands.extreme,
+                total=bands.total,
+                oversized_share=_round(bands.oversized_share, 4),
+            ),
+            floor_area=None if f.floor_area is None else float(f.floor_area),
+            floor_area_per_student=None
+            if f.floor_area_per_student is None
+            else float(f.floor_area_per_student),
+            dangerous_floor_area=None
+            if f.dangerous_floor_area is None
+            else float(f.dangerous_floor_area),
+            students_in_dangerous_buildings=f.students_in_dangerous,
+            migrant_children=f.migrant,
+            left_behind_children=f.left_behind,
+            needs_aid=f.needs_aid,
+            dropout_watch=f.dropout_watch,
+        )
+
+
+def _round(value: float | None, digits: int = 2) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+BY = "Dimensions to group by, in order (分组维度); none: one total."
+LEVEL = "The level of the units (default one below `under`)."
+AGE_AT = "For AGE: the date ages are taken at (default today)."
+STATUS = "Status codes counted (default 01: 在读 students, 在职 staff); [] counts all."
+
+
+@strawberry.type(
+    description="Statistics of one unit's subtree (统计), inside the viewer's scope: what the"
+    " viewer may not read is not counted."
+)
+class Statistics:
+    place: strawberry.Private[t.Place]
+
+    @strawberry.field(description="The unit asked for (统计单位).")
+    async def unit(self, info: HubInfo) -> OrgUnit:
+        row = await resolve_orgunits.by_code(info.context, self.place.code)
+        assert row is not None  # found when the statistics were asked
+        return OrgUnit.from_row(row)
+
+    @strawberry.field(description="Students (学生数).")
+    async def students(
+        self,
+        info: HubInfo,
+        by: Annotated[list[Dimension] | None, strawberry.argument(description=BY)] = None,
+        level: Annotated[OrgLevel | None, strawberry.argument(description=LEVEL)] = None,
+        age_at: Annotated[dt.date | None, strawberry.argument(description=AGE_AT)] = None,
+        status: Annotated[list[str] | None, strawberry.argument(description=STATUS)] = None,
+    ) -> StatisticsTable:
+        return await self._table(info, "students", by, level, age_at, status)
+
+    @strawberry.field(description="Teachers and staff (教职工数).")
+    async def teachers(
+        self,
+        info: HubInfo,
+        by: Annotated[list[Dimension] | None, strawberry.argument(description=BY)] = None,
+        level: Annotated[OrgLevel | None, strawberry.argument(description=LEVEL)] = None,
+        age_at: Annotated[dt.date | None, strawberry.argument(description=AGE_AT)] = None,
+        status: Annotated[list[str] | None, strawberry.argument(description=STATUS)] = None,
+    ) -> StatisticsTable:
+        return await self._table(info, "teachers", by, level, age_at, status)
+
+    @strawberry.field(description="Schools (学校数).")
+    async def schools(
+        self,
+        info: HubInfo,
+        by: Annotated[list[Dimension] | None, strawberry.argument(description=BY)] = None,
+        level: Annotated[OrgLevel | None, strawberry.argument(description=LEVEL)] = None,
+    ) -> StatisticsTable:
+        return await self._table(info, "schools", by, level, None, None)
+
+    @strawberry.field(description="Classes (班级数).")
+    async def classes(
+        self,
+        info: HubInfo,
+        by: Annotated[list[Dimension] | None, strawberry.argument(description=BY)] = None,
+        level: Annotated[OrgLevel | None, strawberry.argument(description=LEVEL)] = None,
+    ) -> StatisticsTable:
+        return await self._table(info, "classes", by, level, None, None)
+
+    @strawberry.field(description="School buildings, with their floor area (校舍, 建筑面积).")
+    async def buildings(
+        self,
+        info: HubInfo,
+        by: Annotated[list[Dimension] | None, strawberry.argument(description=BY)] = None,
+        level: Annotated[OrgLevel | None, strawberry.argument(description=LEVEL)] = None,
+    ) -> StatisticsTable:
+        return await self._table(info, "buildings", by, level, None, None)
+
+    @strawberry.field(description="Assets, with their value (资产, 总值).")
+    async def assets(
+        self,
+        info: HubInfo,
+        by: Annotated[list[Dimension] | None, strawberry.argument(description=BY)] = None,
+        level: Annotated[OrgLevel | None, strawberry.argument(description=LEVEL)] = None,
+        status: list[str] | None = None,
+    ) -> StatisticsTable:
+        return await self._table(info, "assets", by, level, None, status)
+
+    @strawberry.field(
+        description="Monitoring indicators per unit one level below (or of `level`) (分单位监测)."
+    )
+    async def monitoring(
+        self,
+        info: HubInfo,
+        level: Annotated[OrgLevel | None, strawberry.argument(description=LEVEL)] = None,
+    ) -> list[UnitMonitoring]:
+        chosen = t.child_level(self.place, level)
+        figures = await resolve.monitoring(info.context, self.place, chosen)
+        return [UnitMonitoring.of(f) for f in figures]
+
+    @strawberry.field(description="Monitoring indicators of the unit itself (本级合计).")
+    async def overall(self, info: HubInfo) -> UnitMonitoring:
+        figures = await resolve.monitoring(info.context, self.place, None)
+        return UnitMonitoring.of(figures[0])
+
+    async def _table(
+        self,
+        info: HubInfo,
+        entity: str,
+        by: list[Dimension] | None,
+        level: OrgLevel | None,
+        age_at: dt.date | None,
+        status: list[str] | None,
+    ) -> StatisticsTable:
+        table = await resolve.table(
+            info.context, self.place, entity, by or [], level, age_at, status
+        )
+        return StatisticsTable.of(table)
+
+
+@strawberry.type
+class StatisticsQuery:
+    @strawberry.field(
+        description="Statistics and monitoring of a unit's subtree (统计与监测), by aggregate"
+        " SQL inside the viewer's scope. `under`: an org unit code of the viewer's subtree."
+    )
+    async def statistics(self, info: HubInfo, under: str) -> Statistics:
+        return Statistics(place=await resolve.place(info.context, under))
