@@ -9,7 +9,7 @@ from hub.access.scope import Readable
 from hub.context import Context
 from hub.errors import NotFound
 from hub.orgunits.models import OrgLevel
-from hub.statistics.dimensions import COUNTED, STUDENT, Dimension
+from hub.statistics.dimensions import BUILDING, COUNTED, STUDENT, Dimension
 from hub.statistics.monitoring import Readables, UnitFigures, monitor
 from hub.statistics.tables import Place, Table, tabulate
 from resolvers import orgunits
@@ -57,6 +57,7 @@ async def table(
         age_at=age_at or dt.date.today(),
         status=status,
         suppress=not may_unmask,
+        buildings=ctx.access.readable(BUILDING),
     )
 
 

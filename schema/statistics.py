@@ -22,8 +22,10 @@ strawberry.enum(
     Dimension,
     name="StatisticsDimension",
     description="What a statistics table is grouped by (统计维度). UNIT: the org units one"
-    " level below `under` (or of `level`); AGE: full years at `ageAt`; DISABILITY and HEALTH"
-    " are sensitive: counts below 5 are suppressed for viewers who may not unmask them.",
+    " level below `under` (or of `level`); AGE: full years at `ageAt`; BUILDING_RATING"
+    " (students): the danger rating of the building their class is taught in; DISABILITY"
+    " and HEALTH are sensitive: counts below 5 are suppressed for viewers who may not"
+    " unmask them.",
 )
 
 

@@ -50,6 +50,7 @@ class Dimension(enum.Enum):
     DANGER_RATING = "DANGER_RATING"  # 危房鉴定等级
     USE = "USE"  # 校舍用途
     CATEGORY = "CATEGORY"  # 资产分类
+    BUILDING_RATING = "BUILDING_RATING"  # 上课教学楼的危房鉴定等级 (the class's building)
 
 
 # Dimensions whose small counts identify children (PIPL: health and disability data).
@@ -67,6 +68,7 @@ class Grouping:
     expression: Callable[[ColumnElement[Any]], ColumnElement[Any]]
     labels: str  # a code set, YES_NO or AGE
     via_school: bool = False  # the value is the school's (a join to school)
+    via_building: bool = False  # the value is the class's teaching building's
 
 
 def _column(table: Table, name: str, via_school: bool = False) -> Grouping:
@@ -123,6 +125,12 @@ def _school_of(name: str) -> Grouping:
     return _column(SCHOOL, name, via_school=True)
 
 
+def _taught_in(name: str) -> Grouping:
+    """A value of the building a student's class is taught in (Class.building)."""
+    column = BUILDING.c[name]
+    return Grouping(lambda _at: column, "danger_rating", via_building=True)
+
+
 @dataclass(frozen=True, slots=True)
 class Counted:
     """An entity the statistics count (统计对象): its table, what is summed besides the
@@ -156,6 +164,7 @@ COUNTED: dict[str, Counted] = {
             Dimension.AGE: _age(STUDENT),
             Dimension.DISABILITY: _column(STUDENT, "disability_code"),
             Dimension.HEALTH: _column(STUDENT, "health_code"),
+            Dimension.BUILDING_RATING: _taught_in("danger_rating_code"),
         },
         status_default=("01",),  # 在读
     ),

@@ -16,7 +16,17 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, Executable, and_, bindparam, func, literal, select
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Executable,
+    and_,
+    bindparam,
+    false,
+    func,
+    literal,
+    select,
+)
 
 from hub.access.scope import Readable, under_path
 from hub.codes.registry import CodeRegistry
@@ -25,6 +35,8 @@ from hub.errors import BadInput
 from hub.orgunits.models import OrgLevel, OrgUnit
 from hub.statistics.dimensions import (
     AGE,
+    BUILDING,
+    CLASS,
     SCHOOL,
     SENSITIVE,
     YES_NO,
@@ -117,6 +129,7 @@ async def tabulate(
     age_at: dt.date,
     status: Sequence[str] | None = None,
     suppress: bool,
+    buildings: Readable | None = None,
 ) -> Table:
     """``counted`` under ``place`` within ``readable``, grouped by ``by`` (``status``: the
     status codes counted; ``suppress``: hide small cells of sensitive dimensions)."""
@@ -134,8 +147,19 @@ async def tabulate(
     at = bindparam("age_at", age_at, type_=Date)
     groups: list[ColumnElement[Any]] = []
     source: Any = t
-    if any(counted.dimensions[d].via_school for d in dims if d in counted.dimensions):
+    chosen_groupings = [counted.dimensions[d] for d in dims if d in counted.dimensions]
+    if any(g.via_school for g in chosen_groupings):
         source = source.join(SCHOOL, SCHOOL.c.id == t.c.school_id)
+    if any(g.via_building for g in chosen_groupings):
+        # Through the class to its building; a building the viewer may not read (or none
+        # recorded) groups as not given.
+        source = source.outerjoin(CLASS, CLASS.c.id == t.c.class_id).outerjoin(
+            BUILDING,
+            and_(
+                BUILDING.c.id == CLASS.c.building_id,
+                buildings.where if buildings is not None else false(),
+            ),
+        )
     if Dimension.UNIT in dims:
         source = source.join(UNIT, unit_join(t.c.path, place, child_level(place, level)))
     for d in dims:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter, defaultdict
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
@@ -325,3 +326,54 @@ async def test_figures_the_viewer_may_not_read_are_null_not_zero(hub: Hub) -> No
         assert g["studentsInDangerousBuildings"] is None
         assert g["students"] is not None
         assert g["teachers"] is not None
+
+
+async def test_students_by_the_rating_of_the_building_they_are_taught_in(hub: Hub) -> None:
+    """The department's question: students taught in C/D-rated buildings, by school."""
+    county = hub.units["county"]
+    rows = await _students(hub, county[2])
+    rating = {
+        r.id: r.danger_rating_code or ""
+        for r in await _rows(
+            hub,
+            "SELECT c.id, b.danger_rating_code FROM class c"
+            " LEFT JOIN building b ON b.id = c.building_id",
+        )
+    }
+    expected = Counter(
+        (_school_of(r.path), rating.get(r.class_id, "") if r.class_id else "")
+        for r in rows
+        if r.status_code == "01"
+    )
+    assert any(k[1] in ("C", "D") for k in expected), "the demo county teaches in C/D buildings"
+    variables = {"under": county[1], "by": ["UNIT", "BUILDING_RATING"]}
+    data = await hub.data(TABLE, variables, user="county.statistician")
+    table = data["statistics"]["students"]
+    got = {(r["keys"][0]["code"], r["keys"][1]["code"]): r["count"] for r in table["rows"]}
+    assert got == dict(expected)
+    labels = {r["keys"][1]["code"]: r["keys"][1]["label"] for r in table["rows"]}
+    assert all(f"({code}级)" in label for code, label in labels.items() if code)
+    # The registrar may not read buildings: their ratings are not given to it.
+    data = await hub.data(TABLE, variables, user="county.registrar")
+    keys = {r["keys"][1]["code"] for r in data["statistics"]["students"]["rows"]}
+    assert keys == {""}
+
+
+async def test_the_readme_question_is_answered_in_one_query(hub: Hub) -> None:
+    """The README's cross-domain query, as written there, for the demo province."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Statistics across domains") :]
+    start = section.index("```graphql") + len("```graphql")
+    document = section[start : section.index("```", start)]
+    data = await hub.data(document, user="province.admin")
+    stats = data["statistics"]
+    counties = {u["unit"]["code"] for u in stats["monitoring"]}
+    rows = stats["students"]["rows"]
+    assert {r["keys"][0]["code"] for r in rows} <= counties
+    assert sum(r["count"] for r in rows) == stats["students"]["count"] > 0
+    by_county: Counter[str] = Counter()
+    for r in rows:
+        if r["keys"][1]["code"] in ("C", "D"):
+            by_county[r["keys"][0]["code"]] += r["count"]
+    for unit in stats["monitoring"]:
+        assert unit["studentsInDangerousBuildings"] == by_county[unit["unit"]["code"]]
