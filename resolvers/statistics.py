@@ -10,7 +10,7 @@ from hub.context import Context
 from hub.errors import NotFound
 from hub.orgunits.models import OrgLevel
 from hub.statistics.dimensions import BUILDING, COUNTED, STUDENT, Dimension
-from hub.statistics.monitoring import Readables, UnitFigures, monitor
+from hub.statistics.monitoring import Monitoring, Readables, monitor
 from hub.statistics.tables import Place, Table, tabulate
 from resolvers import orgunits
 
@@ -61,11 +61,18 @@ async def table(
     )
 
 
-async def monitoring(ctx: Context, where: Place, level: OrgLevel | None) -> list[UnitFigures]:
-    readables = Readables(
-        student=_within(ctx, "student", where),
-        school=_within(ctx, "class", where),
-        teacher=_within(ctx, "teacher", where),
-        building=_within(ctx, "building", where),
-    )
-    return await monitor(ctx.rows, readables, where, level)
+async def monitoring(ctx: Context, where: Place, level: OrgLevel | None) -> Monitoring:
+    """The indicators of the units of ``level`` and of the place, once per request (the
+    schema's ``monitoring`` and ``overall`` share them)."""
+
+    async def load(keys: list[tuple[str, OrgLevel | None]]) -> list[Monitoring]:
+        readables = Readables(
+            student=_within(ctx, "student", where),
+            school=_within(ctx, "class", where),
+            teacher=_within(ctx, "teacher", where),
+            building=_within(ctx, "building", where),
+        )
+        return [await monitor(ctx.rows, readables, where, chosen) for _code, chosen in keys]
+
+    found: Monitoring = await ctx.loader("statistics_monitoring", load).load((where.code, level))
+    return found

@@ -243,13 +243,17 @@ class Statistics:
         level: Annotated[OrgLevel | None, strawberry.argument(description=LEVEL)] = None,
     ) -> list[UnitMonitoring]:
         chosen = t.child_level(self.place, level)
-        figures = await resolve.monitoring(info.context, self.place, chosen)
-        return [UnitMonitoring.of(f) for f in figures]
+        found = await resolve.monitoring(info.context, self.place, chosen)
+        return [UnitMonitoring.of(f) for f in found.units]
 
     @strawberry.field(description="Monitoring indicators of the unit itself (本级合计).")
     async def overall(self, info: HubInfo) -> UnitMonitoring:
-        figures = await resolve.monitoring(info.context, self.place, None)
-        return UnitMonitoring.of(figures[0])
+        # Computed with the units one level down (shared with `monitoring` when it is
+        # asked too); a school is its own only unit.
+        below = t.LEVELS.index(self.place.level) + 1
+        level = t.LEVELS[below] if below < len(t.LEVELS) else None
+        found = await resolve.monitoring(info.context, self.place, level)
+        return UnitMonitoring.of(found.overall)
 
     async def _table(
         self,

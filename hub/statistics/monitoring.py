@@ -96,49 +96,86 @@ class Readables:
     building: Readable | None
 
 
+@dataclass(frozen=True, slots=True)
+class Monitoring:
+    units: list[UnitFigures]  # the units of the level, by code
+    overall: UnitFigures  # the place itself: every row under it, in a unit or not
+
+
+class _Tally:
+    """Figures by unit code; rows under the place in no unit of the level count only in
+    the overall figures (code None)."""
+
+    def __init__(self, units: list[UnitFigures], place: Place) -> None:
+        self.units = {f.code: f for f in units}
+        self.overall = UnitFigures(place.code, place.name)
+
+    def start(self, **zero: Any) -> None:
+        for f in [*self.units.values(), self.overall]:
+            for name, value in zero.items():
+                setattr(f, name, value() if callable(value) else value)
+
+    def add(self, code: str | None, name: str, value: Any) -> None:
+        targets = [self.overall] if code is None else [self.units[code], self.overall]
+        for f in targets:
+            setattr(f, name, getattr(f, name) + value)
+
+
 async def monitor(
     run: Run, readables: Readables, place: Place, level: OrgLevel | None
-) -> list[UnitFigures]:
-    """The indicators of each unit of ``level`` under ``place``; with no level, of the
-    place itself (its own total, rows in no unit of a level included)."""
+) -> Monitoring:
+    """The indicators of each unit of ``level`` under ``place`` (none: the place is the only
+    unit) and of the place itself, from the same statements: rows are grouped by school
+    first, then the schools by unit (a join on path ranges over hundreds of schools, not a
+    million students)."""
     units = await run(
         select(UNIT.c.code, UNIT.c.name).where(unit_join(None, place, level)).order_by(UNIT.c.code)
     )
-    figures = {str(code): UnitFigures(str(code), str(name)) for code, name in units}
+    tally = _Tally([UnitFigures(str(code), str(name)) for code, name in units], place)
 
-    def by_unit(path: ColumnElement[str]) -> Any:
-        return unit_join(path, place, level)
+    def placed(source: Any, path: ColumnElement[str]) -> Any:
+        return source.outerjoin(UNIT, unit_join(path, place, level))
 
     r = readables
     if r.student is not None:
         s = STUDENT.c
         in_school = s.status_code == IN_SCHOOL
-        rows = await run(
+        per_school = (
             select(
-                UNIT.c.code,
-                func.count().filter(in_school),
-                func.count().filter(and_(in_school, s.migrant_child.is_(True))),
-                func.count().filter(and_(in_school, s.left_behind_code.in_(("1", "2")))),
-                func.count().filter(and_(in_school, s.needs_aid.is_(True))),
-                func.count().filter(s.status_code.in_(DROPOUT_WATCH)),
+                s.school_id.label("school_id"),
+                func.count().filter(in_school).label("students"),
+                func.count().filter(and_(in_school, s.migrant_child.is_(True))).label("migrant"),
+                func.count()
+                .filter(and_(in_school, s.left_behind_code.in_(("1", "2"))))
+                .label("left_behind"),
+                func.count().filter(and_(in_school, s.needs_aid.is_(True))).label("needs_aid"),
+                func.count().filter(s.status_code.in_(DROPOUT_WATCH)).label("dropout_watch"),
             )
-            .select_from(STUDENT.join(UNIT, by_unit(s.path)))
             .where(r.student.where, under_path(s.path, place.path))
+            .group_by(s.school_id)
+            .subquery()
+        )
+        names = ("students", "migrant", "left_behind", "needs_aid", "dropout_watch")
+        rows = await run(
+            select(UNIT.c.code, *(func.sum(per_school.c[n]) for n in names))
+            .select_from(
+                placed(
+                    per_school.join(SCHOOL, SCHOOL.c.id == per_school.c.school_id), SCHOOL.c.path
+                )
+            )
             .group_by(UNIT.c.code)
         )
-        for f in figures.values():
-            f.students = f.migrant = f.left_behind = f.needs_aid = f.dropout_watch = 0
-        for code, students, migrant, left, aid, watch in rows:
-            f = figures[code]
-            f.students, f.migrant, f.left_behind = int(students), int(migrant), int(left)
-            f.needs_aid, f.dropout_watch = int(aid), int(watch)
+        tally.start(**dict.fromkeys(names, 0))
+        for code, *values in rows:
+            for name, value in zip(names, values, strict=True):
+                tally.add(code, name, int(value or 0))
     if r.school is not None and r.student is not None:
-        await _classes(run, r.school, r.student, place, figures, by_unit)
+        await _classes(run, r, place, tally, placed)
     if r.teacher is not None:
         t = TEACHER.c
         rows = await run(
             select(UNIT.c.code, func.count())
-            .select_from(TEACHER.join(UNIT, by_unit(t.path)))
+            .select_from(placed(TEACHER, t.path))
             .where(
                 r.teacher.where,
                 under_path(t.path, place.path),
@@ -147,76 +184,39 @@ async def monitor(
             )
             .group_by(UNIT.c.code)
         )
-        for f in figures.values():
-            f.teachers = 0
+        tally.start(teachers=0)
         for code, n in rows:
-            figures[code].teachers = int(n)
+            tally.add(code, "teachers", int(n))
     if r.building is not None:
-        await _buildings(run, r, place, figures, by_unit)
-    return list(figures.values())
-
-
-async def _buildings(
-    run: Run, r: Readables, place: Place, figures: dict[str, UnitFigures], by_unit: Any
-) -> None:
-    """Floor area, C/D floor area and (with students readable) the students taught in it."""
-    assert r.building is not None
-    b = BUILDING.c
-    dangerous = b.danger_rating_code.in_(DANGEROUS)
-    rows = await run(
-        select(
-            UNIT.c.code,
-            func.coalesce(func.sum(b.floor_area), 0),
-            func.coalesce(func.sum(case((dangerous, b.floor_area), else_=0)), 0),
+        b = BUILDING.c
+        dangerous = b.danger_rating_code.in_(DANGEROUS)
+        rows = await run(
+            select(
+                UNIT.c.code,
+                func.coalesce(func.sum(b.floor_area), 0),
+                func.coalesce(func.sum(case((dangerous, b.floor_area), else_=0)), 0),
+            )
+            .select_from(placed(BUILDING, b.path))
+            .where(r.building.where, under_path(b.path, place.path))
+            .group_by(UNIT.c.code)
         )
-        .select_from(BUILDING.join(UNIT, by_unit(b.path)))
-        .where(r.building.where, under_path(b.path, place.path))
-        .group_by(UNIT.c.code)
-    )
-    for f in figures.values():
-        f.floor_area = f.dangerous_floor_area = Decimal("0.00")
-    for code, area, danger in rows:
-        figures[code].floor_area = _money(area)
-        figures[code].dangerous_floor_area = _money(danger)
-    if r.student is None or r.school is None:
-        return
-    s = STUDENT.c
-    rows = await run(
-        select(UNIT.c.code, func.count())
-        .select_from(
-            STUDENT.join(CLASS, CLASS.c.id == s.class_id)
-            .join(BUILDING, BUILDING.c.id == CLASS.c.building_id)
-            .join(UNIT, by_unit(s.path))
-        )
-        .where(
-            r.student.where,
-            r.building.where,
-            under_path(s.path, place.path),
-            s.status_code == IN_SCHOOL,
-            dangerous,
-        )
-        .group_by(UNIT.c.code)
-    )
-    for f in figures.values():
-        f.students_in_dangerous = 0
-    for code, n in rows:
-        figures[code].students_in_dangerous = int(n)
+        tally.start(floor_area=Decimal("0.00"), dangerous_floor_area=Decimal("0.00"))
+        for code, area, danger in rows:
+            tally.add(code, "floor_area", _money(area))
+            tally.add(code, "dangerous_floor_area", _money(danger))
+    return Monitoring(list(tally.units.values()), tally.overall)
 
 
-async def _classes(
-    run: Run,
-    school: Readable,
-    student: Readable,
-    place: Place,
-    figures: dict[str, UnitFigures],
-    by_unit: Any,
-) -> None:
-    """Class-size bands per unit, and schools outside the size norm."""
-    s, c = STUDENT.c, CLASS.c
+async def _classes(run: Run, r: Readables, place: Place, tally: _Tally, placed: Any) -> None:
+    """Class-size bands, the students taught in C/D buildings (with buildings readable)
+    and schools outside the size norm, per unit."""
+    assert r.school is not None
+    assert r.student is not None
+    s, c, b = STUDENT.c, CLASS.c, BUILDING.c
     sizes = (
         select(s.class_id.label("class_id"), func.count().label("size"))
         .where(
-            student.where,
+            r.student.where,
             under_path(s.path, place.path),
             s.status_code == IN_SCHOOL,
             s.class_id.is_not(None),
@@ -229,22 +229,35 @@ async def _classes(
         *((and_(size >= low, size <= high), name) for name, low, high in BANDS),
         else_="extreme",
     )
+    source = CLASS.outerjoin(sizes, sizes.c.class_id == c.id)
+    if r.building is not None:
+        # The class's teaching building, if the viewer may read it and it is rated C or D.
+        source = source.outerjoin(
+            BUILDING,
+            and_(b.id == c.building_id, r.building.where, b.danger_rating_code.in_(DANGEROUS)),
+        )
+        in_danger = func.sum(case((b.id.is_not(None), size), else_=0))
+    else:
+        in_danger = func.sum(0)
     rows = await run(
-        select(UNIT.c.code, band, func.count())
-        .select_from(CLASS.outerjoin(sizes, sizes.c.class_id == c.id).join(UNIT, by_unit(c.path)))
-        .where(school.where, under_path(c.path, place.path))
+        select(UNIT.c.code, band, func.count(), in_danger)
+        .select_from(placed(source, c.path))
+        .where(r.school.where, under_path(c.path, place.path))
         .group_by(UNIT.c.code, band)
     )
-    for f in figures.values():
-        f.class_sizes = ClassSizes()
-    for code, name, n in rows:
-        bands = figures[code].class_sizes
-        assert bands is not None
-        setattr(bands, str(name), getattr(bands, str(name)) + int(n))
+    tally.start(class_sizes=ClassSizes)
+    if r.building is not None:
+        tally.start(students_in_dangerous=0)
+    for code, name, n, danger in rows:
+        for f in [tally.overall] if code is None else [tally.units[code], tally.overall]:
+            assert f.class_sizes is not None
+            setattr(f.class_sizes, str(name), getattr(f.class_sizes, str(name)) + int(n))
+        if r.building is not None:
+            tally.add(code, "students_in_dangerous", int(danger or 0))
     # Schools, and those whose class count lies outside the norm of their type.
     per_school = (
         select(c.school_id.label("school_id"), func.count().label("classes"))
-        .where(school.where, under_path(c.path, place.path))
+        .where(r.school.where, under_path(c.path, place.path))
         .group_by(c.school_id)
         .subquery()
     )
@@ -256,16 +269,14 @@ async def _classes(
     ]
     rows = await run(
         select(UNIT.c.code, func.count(), func.count().filter(or_(*outside)))
-        .select_from(
-            SCHOOL.outerjoin(per_school, per_school.c.school_id == k.id).join(UNIT, by_unit(k.path))
-        )
-        .where(school.placed_by(k.path), under_path(k.path, place.path))
+        .select_from(placed(SCHOOL.outerjoin(per_school, per_school.c.school_id == k.id), k.path))
+        .where(r.school.placed_by(k.path), under_path(k.path, place.path))
         .group_by(UNIT.c.code)
     )
-    for f in figures.values():
-        f.schools = f.schools_outside_norm = 0
+    tally.start(schools=0, schools_outside_norm=0)
     for code, n, off in rows:
-        figures[code].schools, figures[code].schools_outside_norm = int(n), int(off)
+        tally.add(code, "schools", int(n))
+        tally.add(code, "schools_outside_norm", int(off))
 
 
 def _money(value: Any) -> Decimal:

@@ -377,3 +377,17 @@ async def test_the_readme_question_is_answered_in_one_query(hub: Hub) -> None:
             by_county[r["keys"][0]["code"]] += r["count"]
     for unit in stats["monitoring"]:
         assert unit["studentsInDangerousBuildings"] == by_county[unit["unit"]["code"]]
+
+
+async def test_statistics_cost_a_bounded_number_of_statements(hub: Hub) -> None:
+    """One aggregate per figure, whatever the number of units or rows: the monitoring of the
+    units and of the place share their statements; a table is one statement."""
+    await hub.warm("province.admin")
+    variables = {"under": hub.units["province"][1]}
+    with hub.counter() as counter:
+        await hub.data(MONITORING, variables, user="province.admin")
+    # units, students, class sizes, schools, teachers, buildings (+ the unit's own lookup)
+    assert 6 <= counter.count <= 7, counter.statements
+    with hub.counter() as counter:
+        await hub.data(TABLE, {**variables, "by": ["UNIT", "GRADE"]}, user="province.admin")
+    assert 1 <= counter.count <= 2, counter.statements
