@@ -5,8 +5,8 @@ beside hand-written aggregate SQL through asyncpg for the same figures, measured
     python -m bench.statistics --iterations 20
 
 Scenarios (issue 10's targets):
-- every county of the province: students by school and grade (two dimensions), as the county
-  statistician of that county would ask (target p50 < 200 ms);
+- every county of the province in turn: students by school and grade (two dimensions)
+  (target p50 < 200 ms);
 - the province's monitoring indicators per city and for the province (target < 1 s).
 """
 
@@ -82,7 +82,7 @@ async def run(iterations: int) -> None:
     )
     app = create_app(Settings(database_url=url))
     client = AsgiClient(app)
-    # National statistician's reach: a grant at CN of a role that reads every resource.
+    # The national administrator reads every resource everywhere: one user for every county.
     token = mint_token(Settings(), "national.admin", 24 * 3600)
 
     async def ask(document: str, variables: dict[str, Any]) -> None:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Row
 
 from hub.access.scope import Readable
 from hub.context import Context
@@ -15,13 +18,13 @@ from hub.statistics.tables import Place, Table, tabulate
 from resolvers import orgunits
 
 
-async def place(ctx: Context, code: str) -> Place:
-    """The org unit ``code``, if the viewer may see it: statistics are asked of one's own
-    subtree (a county of its county, a school of its school)."""
+async def place(ctx: Context, code: str) -> tuple[Place, Row[Any]]:
+    """The org unit ``code`` (and its row), if the viewer may see it: statistics are asked
+    of one's own subtree (a county of its county, a school of its school)."""
     row = await orgunits.by_code(ctx, code)
     if row is None:
         raise NotFound(f"no org unit {code!r} in your scope: statistics cover your own subtree")
-    return Place(row.code, row.name, row.path, OrgLevel(row.level))
+    return Place(row.code, row.name, row.path, OrgLevel(row.level)), row
 
 
 def _within(ctx: Context, table_name: str, where: Place) -> Readable | None:

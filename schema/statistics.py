@@ -4,7 +4,7 @@ answered by aggregate SQL inside the viewer's scope."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 
@@ -12,7 +12,6 @@ from hub.orgunits.models import OrgLevel
 from hub.statistics import monitoring as m
 from hub.statistics import tables as t
 from hub.statistics.dimensions import Dimension
-from resolvers import orgunits as resolve_orgunits
 from resolvers import statistics as resolve
 from schema.common import Code, HubInfo
 from schema.orgunits import OrgUnit
@@ -156,10 +155,27 @@ def _round(value: float | None, digits: int = 2) -> float | None:
     return None if value is None else round(value, digits)
 
 
-BY = "Dimensions to group by, in order (分组维度); none: one total."
-LEVEL = "The level of the units (default one below `under`)."
-AGE_AT = "For AGE: the date ages are taken at (default today)."
-STATUS = "Status codes counted (default 01: 在读 students, 在职 staff); [] counts all."
+By = Annotated[
+    list[Dimension] | None,
+    strawberry.argument(
+        description="Dimensions to group by, in order (分组维度); none: one total."
+    ),
+]
+Level = Annotated[
+    OrgLevel | None,
+    strawberry.argument(description="The level of the units (default one below `under`)."),
+]
+AgeAt = Annotated[
+    dt.date | None,
+    strawberry.argument(description="For AGE: the date ages are taken at (default today)."),
+]
+Status = Annotated[
+    list[str] | None,
+    strawberry.argument(
+        description="Status codes counted (default 01: 在读 students, 在职 staff; all for"
+        " assets); [] counts all."
+    ),
+]
 
 
 @strawberry.type(
@@ -168,21 +184,20 @@ STATUS = "Status codes counted (default 01: 在读 students, 在职 staff); [] c
 )
 class Statistics:
     place: strawberry.Private[t.Place]
+    row: strawberry.Private[Any]  # the unit's org_unit row, read when it was asked for
 
     @strawberry.field(description="The unit asked for (统计单位).")
-    async def unit(self, info: HubInfo) -> OrgUnit:
-        row = await resolve_orgunits.by_code(info.context, self.place.code)
-        assert row is not None  # found when the statistics were asked
-        return OrgUnit.from_row(row)
+    def unit(self) -> OrgUnit:
+        return OrgUnit.from_row(self.row)
 
     @strawberry.field(description="Students (学生数).")
     async def students(
         self,
         info: HubInfo,
-        by: Annotated[list[Dimension] | None, strawberry.argument(description=BY)] = None,
-        level: Annotated[OrgLevel | None, strawberry.argument(description=LEVEL)] = None,
-        age_at: Annotated[dt.date | None, strawberry.argument(description=AGE_AT)] = None,
-        status: Annotated[list[str] | None, strawberry.argument(description=STATUS)] = None,
+        by: By = None,
+        level: Level = None,
+        age_at: AgeAt = None,
+        status: Status = None,
     ) -> StatisticsTable:
         return await self._table(info, "students", by, level, age_at, status)
 
@@ -190,10 +205,10 @@ class Statistics:
     async def teachers(
         self,
         info: HubInfo,
-        by: Annotated[list[Dimension] | None, strawberry.argument(description=BY)] = None,
-        level: Annotated[OrgLevel | None, strawberry.argument(description=LEVEL)] = None,
-        age_at: Annotated[dt.date | None, strawberry.argument(description=AGE_AT)] = None,
-        status: Annotated[list[str] | None, strawberry.argument(description=STATUS)] = None,
+        by: By = None,
+        level: Level = None,
+        age_at: AgeAt = None,
+        status: Status = None,
     ) -> StatisticsTable:
         return await self._table(info, "teachers", by, level, age_at, status)
 
@@ -201,8 +216,8 @@ class Statistics:
     async def schools(
         self,
         info: HubInfo,
-        by: Annotated[list[Dimension] | None, strawberry.argument(description=BY)] = None,
-        level: Annotated[OrgLevel | None, strawberry.argument(description=LEVEL)] = None,
+        by: By = None,
+        level: Level = None,
     ) -> StatisticsTable:
         return await self._table(info, "schools", by, level, None, None)
 
@@ -210,8 +225,8 @@ class Statistics:
     async def classes(
         self,
         info: HubInfo,
-        by: Annotated[list[Dimension] | None, strawberry.argument(description=BY)] = None,
-        level: Annotated[OrgLevel | None, strawberry.argument(description=LEVEL)] = None,
+        by: By = None,
+        level: Level = None,
     ) -> StatisticsTable:
         return await self._table(info, "classes", by, level, None, None)
 
@@ -219,8 +234,8 @@ class Statistics:
     async def buildings(
         self,
         info: HubInfo,
-        by: Annotated[list[Dimension] | None, strawberry.argument(description=BY)] = None,
-        level: Annotated[OrgLevel | None, strawberry.argument(description=LEVEL)] = None,
+        by: By = None,
+        level: Level = None,
     ) -> StatisticsTable:
         return await self._table(info, "buildings", by, level, None, None)
 
@@ -228,9 +243,9 @@ class Statistics:
     async def assets(
         self,
         info: HubInfo,
-        by: Annotated[list[Dimension] | None, strawberry.argument(description=BY)] = None,
-        level: Annotated[OrgLevel | None, strawberry.argument(description=LEVEL)] = None,
-        status: list[str] | None = None,
+        by: By = None,
+        level: Level = None,
+        status: Status = None,
     ) -> StatisticsTable:
         return await self._table(info, "assets", by, level, None, status)
 
@@ -240,7 +255,7 @@ class Statistics:
     async def monitoring(
         self,
         info: HubInfo,
-        level: Annotated[OrgLevel | None, strawberry.argument(description=LEVEL)] = None,
+        level: Level = None,
     ) -> list[UnitMonitoring]:
         chosen = t.child_level(self.place, level)
         found = await resolve.monitoring(info.context, self.place, chosen)
@@ -250,9 +265,7 @@ class Statistics:
     async def overall(self, info: HubInfo) -> UnitMonitoring:
         # Computed with the units one level down (shared with `monitoring` when it is
         # asked too); a school is its own only unit.
-        below = t.LEVELS.index(self.place.level) + 1
-        level = t.LEVELS[below] if below < len(t.LEVELS) else None
-        found = await resolve.monitoring(info.context, self.place, level)
+        found = await resolve.monitoring(info.context, self.place, t.level_below(self.place))
         return UnitMonitoring.of(found.overall)
 
     async def _table(
@@ -277,4 +290,5 @@ class StatisticsQuery:
         " SQL inside the viewer's scope. `under`: an org unit code of the viewer's subtree."
     )
     async def statistics(self, info: HubInfo, under: str) -> Statistics:
-        return Statistics(place=await resolve.place(info.context, under))
+        place, row = await resolve.place(info.context, under)
+        return Statistics(place=place, row=row)

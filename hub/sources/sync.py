@@ -544,6 +544,7 @@ async def _write_students(
     if connection.dialect.name == "postgresql":
         # Lookups by key arrays (one prepared statement each) are planned for this batch:
         # the table grows during a load, and a plan made when it was empty would scan it.
+        # They are index probes: priced as such, not as a scan of the whole key list.
         await connection.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
         await connection.execute(text("SET LOCAL random_page_cost = 1.1"))
     for row in candidates:

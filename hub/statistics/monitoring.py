@@ -35,7 +35,6 @@ DROPOUT_WATCH = ("02", "04", "05")  # 休学, 退学, 辍学
 # Class counts a school of the type should have (one local scheme of DATA.md).
 SIZE_NORMS = {"211": (12, 36), "311": (18, 30), "312": (18, 36)}
 BANDS = (("up_to_35", 0, 35), ("normal", 36, 45), ("large", 46, 55), ("oversized", 56, 65))
-OVERSIZED_FROM = 56
 
 
 @dataclass
@@ -115,9 +114,12 @@ class _Tally:
             for name, value in zero.items():
                 setattr(f, name, value() if callable(value) else value)
 
+    def targets(self, code: str | None) -> list[UnitFigures]:
+        """The figures a row of unit ``code`` counts in: its unit's (if any) and the place's."""
+        return [self.overall] if code is None else [self.units[code], self.overall]
+
     def add(self, code: str | None, name: str, value: Any) -> None:
-        targets = [self.overall] if code is None else [self.units[code], self.overall]
-        for f in targets:
+        for f in self.targets(code):
             setattr(f, name, getattr(f, name) + value)
 
 
@@ -249,7 +251,7 @@ async def _classes(run: Run, r: Readables, place: Place, tally: _Tally, placed: 
     if r.building is not None:
         tally.start(students_in_dangerous=0)
     for code, name, n, danger in rows:
-        for f in [tally.overall] if code is None else [tally.units[code], tally.overall]:
+        for f in tally.targets(code):
             assert f.class_sizes is not None
             setattr(f.class_sizes, str(name), getattr(f.class_sizes, str(name)) + int(n))
         if r.building is not None:

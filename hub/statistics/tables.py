@@ -88,13 +88,20 @@ class Table:
     suppressed: int  # cells suppressed
 
 
+def level_below(place: Place) -> OrgLevel | None:
+    """The level one below ``place``; None for a school."""
+    below = LEVELS.index(place.level) + 1
+    return LEVELS[below] if below < len(LEVELS) else None
+
+
 def child_level(place: Place, level: OrgLevel | None) -> OrgLevel:
     """The level of the units to group by: one below ``place``, or ``level`` if below it."""
     below = LEVELS.index(place.level) + 1
     if level is None:
-        if below >= len(LEVELS):
+        default = level_below(place)
+        if default is None:
             raise BadInput(f"'{place.code}' is a school: it has no child units to group by")
-        return LEVELS[below]
+        return default
     if LEVELS.index(level) < below:
         raise BadInput(
             f"level {level.value} is not below {place.code} ({place.level.value}): choose"

@@ -29,7 +29,7 @@ class RegisterCheck:
     def of(cls, w: Writer) -> RegisterCheck | None:
         """The writer's comparisons; None when no register is configured or none ran."""
         summary = w.register_check
-        if summary is None or summary.source is None:
+        if summary is None or summary.source is None:  # source: set whenever one ran
             return None
         return cls(
             source=summary.source,
