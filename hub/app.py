@@ -32,6 +32,7 @@ from hub.access.writer import AuditWriter
 from hub.codes.registry import CodeRegistry, load_registry
 from hub.context import Context
 from hub.db.engine import make_engine, make_sessionmaker
+from hub.exports.jobs import ExportJobs, expire
 from hub.metrics import CURRENT_TALLY, Metrics, StatementTally
 from hub.quality.register import Register, load_register
 from hub.quality.routes import REPORT_MAX_BYTES, federation_routes
@@ -63,6 +64,7 @@ class HubState:
         self._sources: dict[str, Source] | None = None
         self._routes: list[Route] | None = None
         self._register: Register | Literal[False] | None = False
+        self.export_jobs = ExportJobs(self)
 
     def sources(self) -> dict[str, Source]:
         """The adapters of the sources file (none if there is no such file), kept per process
@@ -210,6 +212,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     state = HubState(settings)
     from schema import build_schema  # composition root: see the module docstring
+    from schema.downloads import download_routes
     from schema.graphiql import graphiql_routes
     from schema.http import GraphQLEndpoint
 
@@ -220,7 +223,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # showed them adding ~100 ms to 12% of 100-student pages).
         gc.collect()
         gc.freeze()
+        await state.export_jobs.resume()
+        sweeper = asyncio.get_running_loop().create_task(_sweep_exports(state))
         yield
+        sweeper.cancel()
+        await state.export_jobs.close()
         for source in state.sources().values():
             await source.close()
         await state.engine.dispose()
@@ -240,6 +247,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_route("/graphql", endpoint.handle, methods=["POST"], include_in_schema=False)
     graphiql_routes(app, settings)
     federation_routes(app, state)
+    download_routes(app, state)
     app.add_middleware(
         BodyLimit,
         max_bytes=settings.max_query_bytes * 10,
@@ -275,6 +283,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         }
 
     return app
+
+
+async def _sweep_exports(state: HubState) -> None:
+    """Delete expired export files, and start approved exports no job has taken (another
+    worker's approval, a job whose process died), every ``export_sweep_seconds``."""
+    while True:
+        await asyncio.sleep(state.settings.export_sweep_seconds)
+        try:
+            await expire(state.engine)
+            await state.export_jobs.resume()
+        except Exception:  # the sweep must outlive a database hiccup
+            log.exception("export sweep failed")
 
 
 _REFERENCE = re.compile(r"reference ([0-9a-f]{6,32})")

@@ -60,6 +60,13 @@ class Settings(BaseSettings):
     link_key: str | None = Field(default=None, min_length=16)
     # Days a school has to handle a new problem record (处理期限).
     problem_due_days: int = Field(default=30, ge=1)
+    # Governed exports (数据导出): where the jobs write their files, how long an approved
+    # file may be downloaded, and how many rows a direct download (no approval: what a
+    # portal page shows) may hold; larger ones are requested as exports.
+    export_dir: Path = Path("exports")
+    export_ttl_hours: float = Field(default=72.0, gt=0)
+    download_max_rows: int = Field(default=5_000, ge=1)
+    export_sweep_seconds: float = Field(default=60.0, gt=0)
 
     @field_validator("j_number_format")
     @classmethod

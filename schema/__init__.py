@@ -19,6 +19,7 @@ from schema.assets import AssetQuery
 from schema.buildings import BuildingQuery
 from schema.change_requests import ChangeRequestQuery
 from schema.changes import ChangeQuery
+from schema.exports import ExportMutation, ExportQuery
 from schema.limits import limit_extensions
 from schema.mutations.root import WriteMutation
 from schema.orgunits import OrgUnitQuery
@@ -50,9 +51,10 @@ Query = merge_types(
         ChangeRequestQuery,
         ChangeQuery,
         StatisticsQuery,
+        ExportQuery,
     ),
 )
-Mutation = merge_types("Mutation", (AccessMutation, WriteMutation))
+Mutation = merge_types("Mutation", (AccessMutation, WriteMutation, ExportMutation))
 
 __all__ = ["SDL_PATH", "build_schema", "sdl"]
 

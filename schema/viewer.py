@@ -17,6 +17,7 @@ from resolvers import (
     assets,
     buildings,
     changes,
+    exports,
     orgunits,
     quality,
     schools,
@@ -29,6 +30,7 @@ from schema.buildings import Building
 from schema.change_requests import ChangeRequest
 from schema.changes import ChangeEvent
 from schema.common import HubInfo, Node, RowType, decode_id
+from schema.exports import ExportRequest
 from schema.orgunits import OrgUnit
 from schema.quality import ProblemRecord
 from schema.schools import Class, School
@@ -52,6 +54,7 @@ NODE_TYPES: dict[str, tuple[Loader, type[RowType]]] = {
     "ProblemRecord": (quality.by_id, ProblemRecord),
     "ChangeRequest": (students.request_by_id, ChangeRequest),
     "ChangeEvent": (changes.by_id, ChangeEvent),
+    "ExportRequest": (exports.by_id, ExportRequest),
 }
 
 

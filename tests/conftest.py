@@ -128,6 +128,7 @@ async def running_hub(
             migration_database_url=owner_url,
             max_query_cost=10**9,
             sources_file=sources or directory / "no-sources.toml",
+            export_dir=directory / "exports",
         )
         app = create_app(settings)
         async with app.state.hub.engine.connect() as connection:

@@ -38,6 +38,7 @@ RESOURCES = (
     "grants",
     "audit",
     "sources",
+    "export",
 )
 ACTIONS = ("read", "write", "approve", "unmask", "export", "grant")
 
@@ -159,6 +160,16 @@ class Access:
         """The rows of ``table`` the principal may read (the scope of the table's resource):
         what every statement builder takes, so none can read without it."""
         return Readable(table, self.scope(RESOURCE_OF[table.name], "read"))
+
+    def exportable(self, table: Table) -> Readable:
+        """The rows of ``table`` the principal may take out as a file: its ``export``
+        grants for the table's resource (an export request reads no further)."""
+        return Readable(table, self.scope(RESOURCE_OF[table.name], "export"))
+
+    def reviewable(self, table: Table) -> Readable:
+        """The rows of ``table`` in the subtrees where the principal holds ``approve`` on
+        the table's resource (the requests it may be asked to decide)."""
+        return Readable(table, self.scope(RESOURCE_OF[table.name], "approve"))
 
     def unmasked_where(self, resource: str, path: ColumnElement[str]) -> ColumnElement[bool] | None:
         """SQL condition: the row placed at ``path`` shows ``resource``'s sensitive fields

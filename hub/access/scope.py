@@ -98,6 +98,8 @@ RESOURCE_OF = {
     "problem_record": "student",
     "change_request": "student",
     "change_event": "student",
+    # Export requests are decided by ``approve`` on ``export`` (their requester's unit).
+    "export_request": "export",
 }
 
 

@@ -6,6 +6,7 @@ from hub.buildings.models import Building
 from hub.changes.models import ChangeEvent
 from hub.codes.models import CodeValue, DivisionName
 from hub.db.base import Base
+from hub.exports.models import ExportRequest
 from hub.meta import HubMeta
 from hub.orgunits.models import OrgLevel, OrgUnit
 from hub.quality.models import ProblemAction, ProblemMember, ProblemRecord
@@ -24,6 +25,7 @@ __all__ = [
     "Class",
     "CodeValue",
     "DivisionName",
+    "ExportRequest",
     "Guardian",
     "HubMeta",
     "HubUser",

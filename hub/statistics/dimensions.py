@@ -53,6 +53,30 @@ class Dimension(enum.Enum):
     BUILDING_RATING = "BUILDING_RATING"  # 上课教学楼的危房鉴定等级 (the class's building)
 
 
+# The Chinese name of each dimension: the headers of downloaded tables (下载表头).
+DIMENSION_LABELS: dict[Dimension, str] = {
+    Dimension.UNIT: "单位",
+    Dimension.GRADE: "年级",
+    Dimension.SEX: "性别",
+    Dimension.ETHNICITY: "民族",
+    Dimension.STATUS: "状态",
+    Dimension.SCHOOL_TYPE: "办学类型",
+    Dimension.URBAN_RURAL: "城乡分类",
+    Dimension.OWNERSHIP: "举办者类型",
+    Dimension.MIGRANT: "随迁子女",
+    Dimension.LEFT_BEHIND: "留守儿童",
+    Dimension.NEEDS_AID: "需要资助",
+    Dimension.AGE: "年龄",
+    Dimension.DISABILITY: "残疾类型",
+    Dimension.HEALTH: "健康状况",
+    Dimension.TITLE: "专业技术职务",
+    Dimension.EDUCATION: "最高学历",
+    Dimension.DANGER_RATING: "危房鉴定等级",
+    Dimension.USE: "校舍用途",
+    Dimension.CATEGORY: "资产分类",
+    Dimension.BUILDING_RATING: "上课教学楼危房等级",
+}
+
 # Dimensions whose small counts identify children (PIPL: health and disability data).
 SENSITIVE = frozenset({Dimension.DISABILITY, Dimension.HEALTH})
 

@@ -47,6 +47,7 @@ ALLOWED = {
     "registrar": {
         ("org_unit", "read"),
         ("school", "read"),
+        ("school", "export"),
         ("student", "read"),
         ("student", "write"),
         ("student", "approve"),
@@ -63,7 +64,16 @@ ALLOWED = {
         ("asset", "read"),
     },
 }
-RESOURCES = ("student", "student_sensitive", "teacher", "building", "grants", "audit")
+RESOURCES = (
+    "school",
+    "student",
+    "student_sensitive",
+    "teacher",
+    "building",
+    "grants",
+    "audit",
+    "export",
+)
 
 
 @pytest.mark.parametrize("level", list(PATHS))
@@ -102,6 +112,12 @@ def test_administrator_may_grant_and_auditor_may_only_read_the_log() -> None:
     assert not enforcer.enforce("u", "/CN/44/4401/", "student", "read")
     assert enforcer.enforce("s", "/CN/44/4401/", "student", "export")
     assert not enforcer.enforce("s", "/CN/44/4401/", "student_sensitive", "unmask")
+    # Exports: the statistician takes any domain out; only the administrator approves.
+    for resource in ("student", "teacher", "school", "building", "asset"):
+        assert enforcer.enforce("s", "/CN/44/4401/", resource, "export"), resource
+    assert not enforcer.enforce("s", "/CN/44/4401/", "export", "approve")
+    assert enforcer.enforce("a", "/CN/44/4401/440103/", "export", "approve")
+    assert not enforcer.enforce("a", "/CN/44/", "export", "approve")
 
 
 def test_a_code_that_extends_another_is_not_below_it() -> None:
