@@ -214,6 +214,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from schema import build_schema  # composition root: see the module docstring
     from schema.downloads import download_routes
     from schema.graphiql import graphiql_routes
+    from schema.portal import portal_routes
     from schema.http import GraphQLEndpoint
 
     @asynccontextmanager
@@ -248,6 +249,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     graphiql_routes(app, settings)
     federation_routes(app, state)
     download_routes(app, state)
+    portal_routes(app, settings)
     app.add_middleware(
         BodyLimit,
         max_bytes=settings.max_query_bytes * 10,

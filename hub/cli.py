@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -29,7 +29,9 @@ schema_app = typer.Typer(help="The GraphQL schema.", no_args_is_help=True)
 sources_app = typer.Typer(help="Sources: docked systems and their mappings.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit log (审计日志).", no_args_is_help=True)
 quality_app = typer.Typer(help="Data quality: problem records (问题学籍).", no_args_is_help=True)
+exports_app = typer.Typer(help="Governed exports (数据导出).", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+app.add_typer(exports_app, name="exports")
 app.add_typer(db_app, name="db")
 app.add_typer(quality_app, name="quality")
 app.add_typer(schema_app, name="schema")
@@ -512,6 +514,53 @@ def token(
         )
         raise typer.Exit(2)
     print(mint_token(Settings(), user, ttl))
+
+
+@exports_app.command("run")
+def exports_run(database: DatabaseOption = None) -> None:
+    """Write the files of approved export requests no job has taken (and take over those
+    whose job died), with progress; for a hub whose server is not running."""
+    from hub.app import HubState
+    from hub.exports.jobs import claimable, run_export
+
+    async def run() -> None:
+        state = HubState(Settings(database_url=_url(database)))
+        try:
+            pending = await claimable(state.engine)
+            if not pending:
+                console.print("no approved export waits for its file")
+            for pk in pending:
+                with _progress(f"export {pk}") as bar:
+                    task = bar.add_task("rows", total=None)
+
+                    def advance(done: int, total: int | None, task: Any = task) -> None:
+                        bar.update(task, completed=done, total=total)
+
+                    status = await run_export(state, pk, advance)
+                label = {"5": "[green]ready[/green]", "6": "[red]failed[/red]"}.get(
+                    status or "", "taken by another job"
+                )
+                console.print(f"export {pk}: {label}")
+        finally:
+            await state.engine.dispose()
+
+    asyncio.run(run())
+
+
+@exports_app.command("expire")
+def exports_expire(database: DatabaseOption = None) -> None:
+    """Delete the files of exports past their expiry (the server's sweep does this too)."""
+    from hub.exports.jobs import expire
+
+    async def run() -> None:
+        engine = make_engine(_url(database))
+        try:
+            count = await expire(engine)
+        finally:
+            await engine.dispose()
+        console.print(f"{count} expired export file(s) deleted")
+
+    asyncio.run(run())
 
 
 @audit_app.command("verify")

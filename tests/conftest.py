@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.access.identity import mint_token
@@ -146,3 +150,23 @@ async def hub(backend: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIt
     """The suite's shared hub: read-only (tests that write use ``running_hub`` of their own)."""
     async with running_hub(backend, tmp_path_factory.mktemp(backend)) as running:
         yield running
+
+
+@pytest.fixture
+def live(hub: Hub) -> Iterator[str]:
+    """The hub served by uvicorn on a free loopback port, in a thread."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(hub.settings), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)

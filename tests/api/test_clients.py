@@ -4,43 +4,15 @@ and GraphiQL in headless Chromium with every non-local request blocked (no inter
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
-import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-import uvicorn
-
-from hub.app import create_app
 from tests.conftest import Hub
 
 NODE_DIR = Path(__file__).resolve().parents[1] / "node"
 CHROMIUM = "/usr/bin/chromium"
 # Items noticed by design (README, "HTTP conformance"): GET is not served.
 EXPECTED_NOTICES = {"5A70", "D6D5", "6A70"}
-
-
-@pytest.fixture
-def live(hub: Hub) -> Iterator[str]:
-    """The hub served by uvicorn on a free loopback port, in a thread."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(hub.settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
 
 
 def test_graphql_http_audit(hub: Hub, live: str) -> None:

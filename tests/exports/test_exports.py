@@ -502,3 +502,40 @@ async def test_statistics_tables_download_as_sheets(hub: Hub) -> None:
         headers=hub.headers("county.statistician"),
     )
     assert outside.status_code == 404
+
+
+async def test_the_command_line_writes_approved_exports(hub: Hub, tmp_path: Path) -> None:
+    """``eduhub exports run``: a hub whose server is down still delivers approved files (the
+    request is approved in the database, so no in-process job takes it first)."""
+    import os
+    import sys
+
+    request = await _requested(
+        hub, "county.registrar", entity="SCHOOLS", purpose="学校名录核对", format="XLSX"
+    )
+    async with hub.engine.begin() as connection:
+        await connection.execute(
+            update(REQUEST)
+            .where(REQUEST.c.id == request["number"])
+            .values(status_code="2", reviewed_by="city.admin")
+        )
+    env = {**os.environ, "HUB_EXPORT_DIR": str(tmp_path)}
+    command = [str(Path(sys.executable).with_name("eduhub")), "exports", "run"]
+    process = await asyncio.create_subprocess_exec(
+        *command,
+        "--database",
+        hub.url,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _out, err = await process.communicate()
+    assert process.returncode == 0, err.decode()
+    assert f"export {request['number']}: ready" in err.decode()
+    response = await hub.client.get(
+        f"/exports/{request['number']}", headers=hub.headers("county.registrar")
+    )
+    assert response.status_code == 200
+    book = openpyxl.load_workbook(io.BytesIO(response.content))
+    schools = list(book["学校"].iter_rows(values_only=True))
+    assert schools[0][:2] == ("学校标识码", "学校名称") and len(schools) > 1
