@@ -214,8 +214,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from schema import build_schema  # composition root: see the module docstring
     from schema.downloads import download_routes
     from schema.graphiql import graphiql_routes
-    from schema.portal import portal_routes
     from schema.http import GraphQLEndpoint
+    from schema.portal import portal_routes
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -77,14 +77,6 @@ class _Sink(io.RawIOBase):
 # ---------------------------------------------------------------------------------------- CSV
 
 
-def _csv_text(value: Cell) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
-
-
 async def csv_chunks(sheet: Sheet) -> AsyncIterator[bytes]:
     """One table as CSV: UTF-8 with a byte-order mark (Excel then reads the Chinese
     correctly), CRLF line ends, the header row first."""
@@ -95,7 +87,7 @@ async def csv_chunks(sheet: Sheet) -> AsyncIterator[bytes]:
     buffer.seek(0)
     buffer.truncate()
     async for batch in sheet.batches:
-        out.writerows([[_csv_text(v) for v in row] for row in batch])
+        out.writerows(batch)  # None is written empty, a date as YYYY-MM-DD (its str)
         if buffer.tell() >= CHUNK:
             yield buffer.getvalue().encode("utf-8")
             buffer.seek(0)
