@@ -207,11 +207,12 @@ def download_routes(app: FastAPI, state: HubState) -> None:
                 await ctx.finish(failed=True)
                 return _error(str(error), error.code)
             resource = reading.resource_of(exportable)
+            # Subjects are kept only when sensitive fields were read (``plan.unmask``).
             for subject, path in zip(tally.unmasked_ids, tally.unmasked_paths, strict=True):
-                if exportable.sensitive and planned.sensitive_names:
-                    ctx.audit.unmasked_fields(
-                        exportable.sensitive, planned.sensitive_names, subject, path
-                    )
+                assert exportable.sensitive is not None
+                ctx.audit.unmasked_fields(
+                    exportable.sensitive, planned.sensitive_names, subject, path
+                )
             ctx.audit.event(
                 "download",
                 resource,

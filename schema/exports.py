@@ -181,14 +181,8 @@ class ExportRequest(RowType, Node):
         " own, and 'approve' on 'export' above the requester's unit."
     )
     def may_decide(self, info: HubInfo) -> bool:
-        ctx = info.context
-        principal = ctx.access.principal
-        return (
-            self.status_code == service.PENDING
-            and principal is not None
-            and principal.user != self.requested_by
-            and ctx.access.may("export", "approve", service.parent_of(self.path))
-        )
+        pending = self.status_code == service.PENDING
+        return pending and service.may_decide(info.context, self.requested_by, self.path)
 
 
 @strawberry.input(description="Filter for export requests (导出申请筛选).")

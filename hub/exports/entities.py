@@ -15,8 +15,6 @@ from typing import Any
 from sqlalchemy import ColumnElement, FromClause, Table
 
 from hub.access.masking import (
-    MASKED_CODE,
-    MASKED_LABEL,
     mask_email,
     mask_id,
     mask_phone,
@@ -77,8 +75,7 @@ class Field:
         return self.mask is not None or self.masked_code
 
 
-# A filter of the entity's domain (StudentFilter, ...) and the function turning it into SQL.
-AnyFilter = Any
+# The function turning a filter of the entity's domain (StudentFilter, ...) into SQL.
 FilterConditions = Callable[[Context, Any], Awaitable[Conditions]]
 
 
@@ -248,5 +245,3 @@ ASSETS = Exportable(
 EXPORTABLE: dict[ExportEntity, Exportable] = {
     e.entity: e for e in (STUDENTS, TEACHERS, SCHOOLS, BUILDINGS, ASSETS)
 }
-
-__all__ = ["EXPORTABLE", "MASKED_CODE", "MASKED_LABEL", "AnyFilter", "ExportEntity", "Field"]

@@ -56,7 +56,6 @@ class _Sink(io.RawIOBase):
     def __init__(self) -> None:
         self.parts: list[bytes] = []
         self.size = 0
-        self.total = 0
 
     def writable(self) -> bool:
         return True
@@ -64,7 +63,6 @@ class _Sink(io.RawIOBase):
     def write(self, data: bytes) -> int:  # type: ignore[override]
         self.parts.append(bytes(data))
         self.size += len(data)
-        self.total += len(data)
         return len(data)
 
     def take(self) -> bytes:

@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -210,7 +211,7 @@ async def run_export(
             planned = await reading.plan(
                 ctx, exportable, filter_of(exportable, row.filter), _names(row), action="export"
             )
-            total = await reading.count(ctx, planned, 1 << 62)
+            total = await reading.count(ctx, planned)
             await _note(state.engine, pk, rows_total=total)
             tally = reading.Tally()
             at = dt.datetime.now(dt.UTC)
@@ -276,9 +277,11 @@ async def run_export(
             )
             await ctx.finish()
             return READY
-    except Exception as error:
+    except BaseException as error:
         _delete(partial)
         _delete(stored)
+        if not isinstance(error, Exception):  # cancelled (shutdown): the next start resumes it
+            raise
         reason = str(error) if isinstance(error, HubError) else f"{type(error).__name__}: {error}"
         await _note(
             state.engine,
@@ -303,8 +306,6 @@ def _delete(path: Path) -> None:
 
 
 def _names(row: AnyRow) -> list[str] | None:
-    import orjson
-
     return orjson.loads(row.fields) if row.fields else None
 
 

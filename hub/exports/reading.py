@@ -11,10 +11,11 @@ from typing import Any
 
 from sqlalchemy import Select, func, select
 
+from hub.access.masking import MASKED_CODE, MASKED_LABEL
 from hub.access.scope import RESOURCE_OF, Scope, path_is_under
 from hub.context import Context
 from hub.errors import BadInput, Forbidden
-from hub.exports.entities import MASKED_CODE, MASKED_LABEL, Exportable, Field
+from hub.exports.entities import Exportable, Field
 from hub.exports.files import Cell
 from hub.filters import path_of
 from hub.ids import encode_id
@@ -59,7 +60,6 @@ async def plan(
     filter_: Any,
     names: Sequence[str] | None,
     *,
-    limit: int | None = None,
     action: str = "read",
 ) -> Plan:
     """The read of ``exportable``'s rows the viewer may read, narrowed by ``filter_``, with
@@ -82,8 +82,6 @@ async def plan(
         .where(readable.where, *conditions)
         .order_by(table.c.path, table.c.id)
     )
-    if limit is not None:
-        statement = statement.limit(limit)
     unmask = None
     if exportable.sensitive and any(f.sensitive for f in fields):
         unmask = ctx.access.scope(exportable.sensitive, "unmask")
@@ -120,10 +118,11 @@ async def _refuse_routed(
             )
 
 
-async def count(ctx: Context, p: Plan, at_most: int) -> int:
-    """How many rows ``p`` reads, counting no further than ``at_most``."""
+async def count(ctx: Context, p: Plan, at_most: int | None = None) -> int:
+    """How many rows ``p`` reads (counting no further than ``at_most``, when given)."""
     bounded = p.statement.with_only_columns(p.exportable.table.c.id).order_by(None)
-    bounded = bounded.limit(at_most)
+    if at_most is not None:
+        bounded = bounded.limit(at_most)
     total = await ctx.scalar(select(func.count()).select_from(bounded.subquery()))
     return int(total or 0)
 

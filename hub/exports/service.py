@@ -85,7 +85,7 @@ async def request(
     if not ctx.access.scope(resource, "export").prefixes:
         raise Forbidden(f"you may not export {entity.value}: no 'export' grant on {resource}")
     planned = await reading.plan(ctx, exportable, filter_, fields, action="export")
-    total = await reading.count(ctx, planned, 1 << 62)
+    total = await reading.count(ctx, planned)
     now = dt.datetime.now(dt.UTC)
     pk = (
         await ctx.first(
@@ -133,13 +133,14 @@ def visible(ctx: Context, row: AnyRow) -> bool:
     return row.requested_by == principal.user or ctx.access.may("export", "approve", row.path)
 
 
-def may_decide(ctx: Context, row: AnyRow) -> bool:
-    """``approve`` on ``export`` above the requester's unit, and not the requester."""
+def may_decide(ctx: Context, requested_by: str, path: str) -> bool:
+    """``approve`` on ``export`` above the requester's unit (``path``), and not the
+    requester."""
     principal = ctx.access.principal
     return (
         principal is not None
-        and principal.user != row.requested_by
-        and ctx.access.may("export", "approve", parent_of(row.path))
+        and principal.user != requested_by
+        and ctx.access.may("export", "approve", parent_of(path))
     )
 
 
@@ -147,7 +148,7 @@ async def review(ctx: Context, pk: int, approve: bool, note: str | None) -> AnyR
     """Approve or refuse a pending request. Approved, its job starts once this commits."""
     user, _home = _user(ctx)
     row = await by_id(ctx, pk)
-    if not may_decide(ctx, row):
+    if not may_decide(ctx, row.requested_by, row.path):
         raise Forbidden(
             "deciding an export request needs 'approve' on 'export' above the requester's"
             " unit, and nobody decides their own request"

@@ -505,8 +505,9 @@ async def test_statistics_tables_download_as_sheets(hub: Hub) -> None:
 
 
 async def test_the_command_line_writes_approved_exports(hub: Hub, tmp_path: Path) -> None:
-    """``eduhub exports run``: a hub whose server is down still delivers approved files (the
-    request is approved in the database, so no in-process job takes it first)."""
+    """``eduhub exports run``: a hub whose server is down still delivers files, and takes
+    over a job that died (running, silent for two minutes; set in the database, so no
+    in-process job takes it first)."""
     import os
     import sys
 
@@ -517,7 +518,11 @@ async def test_the_command_line_writes_approved_exports(hub: Hub, tmp_path: Path
         await connection.execute(
             update(REQUEST)
             .where(REQUEST.c.id == request["number"])
-            .values(status_code="2", reviewed_by="city.admin")
+            .values(
+                status_code="4",
+                reviewed_by="city.admin",
+                heartbeat_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=2),
+            )
         )
     env = {**os.environ, "HUB_EXPORT_DIR": str(tmp_path)}
     command = [str(Path(sys.executable).with_name("eduhub")), "exports", "run"]
