@@ -10,7 +10,8 @@ from sqlalchemy import Row
 
 from hub.access.scope import Readable
 from hub.context import Context
-from hub.errors import NotFound
+from hub.errors import BadInput, NotFound
+from hub.orgunits.history import known_span, version_at
 from hub.orgunits.models import OrgLevel
 from hub.statistics.dimensions import BUILDING, COUNTED, STUDENT, Dimension
 from hub.statistics.monitoring import Monitoring, Readables, monitor
@@ -25,6 +26,24 @@ async def place(ctx: Context, code: str) -> tuple[Place, Row[Any]]:
     if row is None:
         raise NotFound(f"no org unit {code!r} in your scope: statistics cover your own subtree")
     return Place(row.code, row.name, row.path, OrgLevel(row.level)), row
+
+
+async def place_at(ctx: Context, code: str, day: dt.date) -> tuple[Place, Row[Any]]:
+    """The unit ``code`` as it stood on ``day`` (that day's code, name and path) and the
+    row of the current unit it lives on as, if the viewer may see that one: a county merged
+    into a district is asked of by the district's people."""
+    orgunits.check_org_unit_code(code)
+    if day > dt.date.today():
+        raise BadInput(f"asOf {day} lies in the future: figures exist up to today")
+    then = await version_at(ctx.rows, code, day)
+    row = None if then is None else await orgunits.by_id(ctx, then.unit_id)
+    if then is None or row is None:
+        span = await known_span(ctx.rows, code)
+        raise NotFound(
+            f"no org unit {code!r} on {day} in your scope: statistics cover your own"
+            f" subtree (the hub knows {code!r}: {span})"
+        )
+    return Place(then.code, then.name, then.path, then.level), row
 
 
 def _within(ctx: Context, table_name: str, where: Place) -> Readable | None:
@@ -44,10 +63,14 @@ async def table(
     level: OrgLevel | None,
     age_at: dt.date | None,
     status: Sequence[str] | None,
+    as_of: dt.date | None = None,
+    today_path: str | None = None,
 ) -> Table:
+    """``entity`` under ``where``; as of a past day ``where`` is that day's unit and
+    ``today_path`` the path of the unit it lives on as (rights are today's)."""
     counted = COUNTED[entity]
     readable = ctx.access.readable(counted.table)
-    sensitive = ctx.access.readable(STUDENT).scope.intersect(where.path)
+    sensitive = ctx.access.readable(STUDENT).scope.intersect(today_path or where.path)
     may_unmask = ctx.access.may_everywhere("student_sensitive", "unmask", sensitive)
     return await tabulate(
         ctx.rows,
@@ -57,10 +80,11 @@ async def table(
         ctx.codes,
         by=by,
         level=level,
-        age_at=age_at or dt.date.today(),
+        age_at=age_at or as_of or dt.date.today(),
         status=status,
         suppress=not may_unmask,
         buildings=ctx.access.readable(BUILDING),
+        as_of=as_of,
     )
 
 

@@ -140,18 +140,25 @@ async def _statistics_sheets(ctx: Context, request: Request) -> tuple[str, list[
         by = [Dimension(b) for b in q.getlist("by")]
         level = OrgLevel(q["level"]) if q.get("level") else None
         age_at = dt.date.fromisoformat(q["ageAt"]) if q.get("ageAt") else None
+        as_of = dt.date.fromisoformat(q["asOf"]) if q.get("asOf") else None
     except ValueError as error:
         raise BadInput(f"bad statistics parameter: {error}") from None
     status = q.getlist("status") or None
-    where, _row = await resolve_statistics.place(ctx, under)
+    if as_of is None:
+        where, row = await resolve_statistics.place(ctx, under)
+    else:
+        where, row = await resolve_statistics.place_at(ctx, under, as_of)
     sheets = []
     for name in names:
         if name not in COUNTED:
             raise BadInput(f"unknown table {name!r}; known: {', '.join(COUNTED)}")
-        table = await resolve_statistics.table(ctx, where, name, by, level, age_at, status)
+        table = await resolve_statistics.table(
+            ctx, where, name, by, level, age_at, status, as_of=as_of, today_path=row.path
+        )
         headers, rows = statistics_cells(table)
         sheets.append(Sheet(f"{table.entity.label}统计", headers, batches_of(rows)))
-    return f"统计-{where.code}-{where.name}", sheets
+    day = "" if as_of is None else f"-{as_of.isoformat()}"
+    return f"统计-{where.code}-{where.name}{day}", sheets
 
 
 def download_routes(app: FastAPI, state: HubState) -> None:

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import strawberry
 
+from hub.errors import BadInput
 from hub.orgunits.models import OrgLevel
 from hub.statistics import monitoring as m
 from hub.statistics import tables as t
@@ -167,7 +168,9 @@ Level = Annotated[
 ]
 AgeAt = Annotated[
     dt.date | None,
-    strawberry.argument(description="For AGE: the date ages are taken at (default today)."),
+    strawberry.argument(
+        description="For AGE: the date ages are taken at (default `asOf`, else today)."
+    ),
 ]
 Status = Annotated[
     list[str] | None,
@@ -184,11 +187,26 @@ Status = Annotated[
 )
 class Statistics:
     place: strawberry.Private[t.Place]
-    row: strawberry.Private[Any]  # the unit's org_unit row, read when it was asked for
+    row: strawberry.Private[Any]  # the current unit's org_unit row
+    day: strawberry.Private[dt.date | None] = None  # asOf
 
-    @strawberry.field(description="The unit asked for (统计单位).")
+    @strawberry.field(
+        description="The unit asked for (统计单位); with `asOf`, the current unit it lives on"
+        " as (a county merged into a district: the district)."
+    )
     def unit(self) -> OrgUnit:
         return OrgUnit.from_row(self.row)
+
+    @strawberry.field(
+        description="The unit as it stood on `asOf` (历史单位): its code and name that day;"
+        " today's without `asOf`."
+    )
+    def unit_as_of(self) -> Code:
+        return Code(code=self.place.code, label=self.place.name)
+
+    @strawberry.field(description="The day the figures are of (统计时点); null: now.")
+    def as_of(self) -> dt.date | None:
+        return self.day
 
     @strawberry.field(description="Students (学生数).")
     async def students(
@@ -257,6 +275,7 @@ class Statistics:
         info: HubInfo,
         level: Level = None,
     ) -> list[UnitMonitoring]:
+        self._today_only("monitoring")
         chosen = t.child_level(self.place, level)
         found = await resolve.monitoring(info.context, self.place, chosen)
         return [UnitMonitoring.of(f) for f in found.units]
@@ -265,8 +284,17 @@ class Statistics:
     async def overall(self, info: HubInfo) -> UnitMonitoring:
         # Computed with the units one level down (shared with `monitoring` when it is
         # asked too); a school is its own only unit.
+        self._today_only("overall")
         found = await resolve.monitoring(info.context, self.place, t.level_below(self.place))
         return UnitMonitoring.of(found.overall)
+
+    def _today_only(self, name: str) -> None:
+        if self.day is not None:
+            raise BadInput(
+                f"asOf: {name} needs classes, teachers and buildings as they stood, and the"
+                " hub keeps only their current state: ask the students or schools tables"
+                " for a past day"
+            )
 
     async def _table(
         self,
@@ -278,7 +306,15 @@ class Statistics:
         status: list[str] | None,
     ) -> StatisticsTable:
         table = await resolve.table(
-            info.context, self.place, entity, by or [], level, age_at, status
+            info.context,
+            self.place,
+            entity,
+            by or [],
+            level,
+            age_at,
+            status,
+            as_of=self.day,
+            today_path=self.row.path,
         )
         return StatisticsTable.of(table)
 
@@ -287,8 +323,16 @@ class Statistics:
 class StatisticsQuery:
     @strawberry.field(
         description="Statistics and monitoring of a unit's subtree (统计与监测), by aggregate"
-        " SQL inside the viewer's scope. `under`: an org unit code of the viewer's subtree."
+        " SQL inside the viewer's scope. `under`: an org unit code of the viewer's subtree;"
+        " `asOf`: figures as they stood on that day (历史时点), from the status-change"
+        " history and that day's org-unit tree (students and schools; `under` may be a"
+        " code of that day, e.g. a county since merged into a district)."
     )
-    async def statistics(self, info: HubInfo, under: str) -> Statistics:
-        place, row = await resolve.place(info.context, under)
-        return Statistics(place=place, row=row)
+    async def statistics(
+        self, info: HubInfo, under: str, as_of: dt.date | None = None
+    ) -> Statistics:
+        if as_of is None:
+            place, row = await resolve.place(info.context, under)
+        else:
+            place, row = await resolve.place_at(info.context, under, as_of)
+        return Statistics(place=place, row=row, day=as_of)

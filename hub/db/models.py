@@ -8,7 +8,7 @@ from hub.codes.models import CodeValue, DivisionName
 from hub.db.base import Base
 from hub.exports.models import ExportRequest
 from hub.meta import HubMeta
-from hub.orgunits.models import OrgLevel, OrgUnit
+from hub.orgunits.models import OrgLevel, OrgUnit, OrgUnitVersion
 from hub.quality.models import ProblemAction, ProblemMember, ProblemRecord
 from hub.schools.models import Class, School
 from hub.sources.models import SyncRejection, SyncRun
@@ -31,6 +31,7 @@ __all__ = [
     "HubUser",
     "OrgLevel",
     "OrgUnit",
+    "OrgUnitVersion",
     "ProblemAction",
     "ProblemMember",
     "ProblemRecord",

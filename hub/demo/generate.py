@@ -26,13 +26,30 @@ from hub.demo.names import (
     SURNAME_WEIGHTS,
     SURNAMES,
 )
+from hub.students.history import STATUS_AFTER, status_before
 
 DEFAULT_PROVINCE = "44"
 SCHOOL_YEAR = 2026  # the autumn term in which the demo snapshot is taken
 SNAPSHOT = dt.date(2026, 10, 31)
+# Counties the demo's counties absorbed (GB/T 2260): the county, the merged county's code and
+# name, and the day it ceased (芳村区 merged into 荔湾区, 2005). Every other school of the
+# county lay in the merged one: statistics of a day before then group them under it.
+MERGED = {"440103": ("440107", "芳村区", dt.date(2005, 4, 28))}
 
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "org_unit": ("id", "code", "name", "level", "parent_id", "path", "division_code"),
+    "org_unit": ("id", "code", "name", "level", "parent_id", "path", "division_code", "valid_from"),
+    "org_unit_version": (
+        "id",
+        "unit_id",
+        "code",
+        "name",
+        "level",
+        "path",
+        "division_code",
+        "valid_from",
+        "valid_to",
+        "change",
+    ),
     "school": (
         "id",
         "org_unit_id",
@@ -222,6 +239,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "grade_after_code",
         "class_before",
         "class_after",
+        "status_before_code",
+        "status_after_code",
     ),
 }
 # Tables in foreign-key order (parents first).
@@ -294,6 +313,7 @@ class Demo:
     ids: Ids = field(default_factory=Ids)
     id_sequences: dict[str, int] = field(default_factory=dict)
     other_counties: list[str] = field(default_factory=list)
+    schools_in: dict[str, int] = field(default_factory=dict)  # schools so far per county
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
@@ -367,6 +387,7 @@ def generate(
     demo = Demo(students, seed, province)
     counties, org_rows = _org_units(demo)
     yield "org_unit", org_rows
+    yield "org_unit_version", _merged_counties(demo, counties)
     remaining = students
     school_number = 0
     while remaining > 0:
@@ -378,6 +399,32 @@ def generate(
         for table in TABLE_ORDER:
             if batch.get(table):
                 yield table, batch[table]
+
+
+def _merged_counties(demo: Demo, counties: list[County]) -> list[tuple[object, ...]]:
+    """The versions of the counties merged into the demo's counties (``MERGED``), living
+    on as the county they joined."""
+    rows: list[tuple[object, ...]] = []
+    for county in counties:
+        merged = MERGED.get(county.division.code)
+        if merged is None:
+            continue
+        old_code, old_name, since = merged
+        rows.append(
+            (
+                demo.ids.take("org_unit_version"),
+                county.org_unit_id,
+                old_code,
+                f"{county.city_name}{old_name}教育局",
+                "COUNTY",
+                f"{county.path[: -len(county.division.code) - 1]}{old_code}/",
+                old_code,
+                None,
+                since,
+                f"{old_name}并入{county.division.name}",
+            )
+        )
+    return rows
 
 
 def _org_units(demo: Demo) -> tuple[list[County], list[tuple[object, ...]]]:
@@ -406,7 +453,7 @@ def _org_units(demo: Demo) -> tuple[list[County], list[tuple[object, ...]]]:
         depth += 1
     rows: list[tuple[object, ...]] = []
     root_id = demo.ids.take("org_unit")
-    rows.append((root_id, "CN", "中华人民共和国教育部", "NATIONAL", None, "/CN/", None))
+    rows.append((root_id, "CN", "中华人民共和国教育部", "NATIONAL", None, "/CN/", None, None))
     province_id = demo.ids.take("org_unit")
     province_path = f"/CN/{demo.province}/"
     rows.append(
@@ -418,6 +465,7 @@ def _org_units(demo: Demo) -> tuple[list[County], list[tuple[object, ...]]]:
             root_id,
             province_path,
             province.code,
+            None,
         )
     )
     city_ids: dict[str, tuple[int, str]] = {}
@@ -436,6 +484,7 @@ def _org_units(demo: Demo) -> tuple[list[County], list[tuple[object, ...]]]:
                     province_id,
                     city_path,
                     city.code,
+                    None,
                 )
             )
         city_id, city_path = city_ids[city.code]
@@ -450,6 +499,7 @@ def _org_units(demo: Demo) -> tuple[list[County], list[tuple[object, ...]]]:
                 city_id,
                 county_path,
                 county.code,
+                None,
             )
         )
         counties.append(
@@ -486,7 +536,31 @@ def _school(
     if type_code == "218":
         urban_rural = "220"
     rows: dict[str, list[tuple[object, ...]]] = {t: [] for t in COLUMNS}
-    rows["org_unit"].append((org_unit_id, code, name, "SCHOOL", county.org_unit_id, path, None))
+    merged = MERGED.get(county.division.code)
+    ordinal = demo.schools_in[county.division.code] = (
+        demo.schools_in.get(county.division.code, 0) + 1
+    )
+    since = None
+    if merged is not None and ordinal % 2 == 0:
+        # Every other school of the county lay in the county merged into it (历史区划).
+        old_code, old_name, since = merged
+        rows["org_unit_version"].append(
+            (
+                ids.take("org_unit_version"),
+                org_unit_id,
+                code,
+                name,
+                "SCHOOL",
+                f"{county.path[: -len(county.division.code) - 1]}{old_code}/{code}/",
+                None,
+                None,
+                since,
+                f"{old_name}并入{county.division.name}",
+            )
+        )
+    rows["org_unit"].append(
+        (org_unit_id, code, name, "SCHOOL", county.org_unit_id, path, None, since)
+    )
     address = demo.address(county)
     rows["school"].append(
         (
@@ -731,6 +805,8 @@ def _status_change(
             grade,
             class_name,
             class_name,
+            status_before(kind, None),  # a transfer in from outside: not on the hub's roll
+            STATUS_AFTER[kind],
         )
     )
 

@@ -6,17 +6,29 @@ dimension an entity does not have is refused with the list of those it has."""
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Table, case, cast, extract, literal
+from sqlalchemy import (
+    ColumnElement,
+    FromClause,
+    Integer,
+    Subquery,
+    Table,
+    case,
+    cast,
+    extract,
+    literal,
+)
 
 from hub.assets.models import Asset
 from hub.buildings.models import Building
 from hub.db.base import table_of
 from hub.schools.models import Class, School
+from hub.students.history import schools_at, students_at
 from hub.students.models import Student
 from hub.teachers.models import Teacher
 
@@ -85,53 +97,68 @@ AGE = "age"  # the label of an age: N岁
 
 
 @dataclass(frozen=True, slots=True)
+class Sources:
+    """The tables a grouping reads: the counted rows (a table, or the rows as they stood on
+    a past day), their school and the building their class is taught in."""
+
+    row: FromClause
+    school: FromClause = SCHOOL
+    building: FromClause = BUILDING
+
+
+@dataclass(frozen=True, slots=True)
 class Grouping:
     """One dimension on one entity: its SQL value and how the value is labelled."""
 
-    # The value, given the bound "age at" date (used by AGE only).
-    expression: Callable[[ColumnElement[Any]], ColumnElement[Any]]
+    # The value over the sources, given the bound "age at" date (used by AGE only).
+    expression: Callable[[Sources, ColumnElement[Any]], ColumnElement[Any]]
     labels: str  # a code set, YES_NO or AGE
     via_school: bool = False  # the value is the school's (a join to school)
     via_building: bool = False  # the value is the class's teaching building's
+    historic: bool = True  # the value as of a past day is known (not: today's building)
 
 
-def _column(table: Table, name: str, via_school: bool = False) -> Grouping:
-    labels = {
-        "grade_code": "grade",
-        "sex_code": "sex",
-        "ethnicity_code": "ethnicity",
-        "type_code": "school_type",
-        "urban_rural_code": "urban_rural",
-        "ownership_code": "ownership",
-        "left_behind_code": "left_behind",
-        "disability_code": "disability",
-        "health_code": "health",
-        "title_code": "title",
-        "education_code": "education",
-        "danger_rating_code": "danger_rating",
-        "use_code": "building_use",
-        "category_code": "asset_category",
-    }[name]
-    return Grouping(lambda _at: table.c[name], labels, via_school)
+LABELS = {
+    "grade_code": "grade",
+    "sex_code": "sex",
+    "ethnicity_code": "ethnicity",
+    "type_code": "school_type",
+    "urban_rural_code": "urban_rural",
+    "ownership_code": "ownership",
+    "left_behind_code": "left_behind",
+    "disability_code": "disability",
+    "health_code": "health",
+    "title_code": "title",
+    "education_code": "education",
+    "danger_rating_code": "danger_rating",
+    "use_code": "building_use",
+    "category_code": "asset_category",
+}
 
 
-def _flag(table: Table, name: str) -> Grouping:
-    column = table.c[name]
-    return Grouping(
-        lambda _at: case((column.is_(True), literal("1")), (column.is_(False), literal("0"))),
-        YES_NO,
-    )
+def _column(name: str, via_school: bool = False) -> Grouping:
+    def value(src: Sources, _at: ColumnElement[Any]) -> ColumnElement[Any]:
+        return (src.school if via_school else src.row).c[name]
+
+    return Grouping(value, LABELS[name], via_school)
 
 
-def _status(table: Table, code_set: str) -> Grouping:
-    return Grouping(lambda _at: table.c.status_code, code_set)
+def _flag(name: str) -> Grouping:
+    def value(src: Sources, _at: ColumnElement[Any]) -> ColumnElement[Any]:
+        column = src.row.c[name]
+        return case((column.is_(True), literal("1")), (column.is_(False), literal("0")))
+
+    return Grouping(value, YES_NO)
 
 
-def _age(table: Table) -> Grouping:
-    birth = table.c.birth_date
+def _status(code_set: str) -> Grouping:
+    return Grouping(lambda src, _at: src.row.c.status_code, code_set)
 
-    def years(at: ColumnElement[Any]) -> ColumnElement[Any]:
+
+def _age() -> Grouping:
+    def years(src: Sources, at: ColumnElement[Any]) -> ColumnElement[Any]:
         # Full years at the date: the difference of years, less one before the birthday.
+        birth = src.row.c.birth_date
         before_birthday = case(
             (
                 extract("month", birth) * 100 + extract("day", birth)
@@ -146,13 +173,15 @@ def _age(table: Table) -> Grouping:
 
 
 def _school_of(name: str) -> Grouping:
-    return _column(SCHOOL, name, via_school=True)
+    return _column(name, via_school=True)
 
 
 def _taught_in(name: str) -> Grouping:
-    """A value of the building a student's class is taught in (Class.building)."""
-    column = BUILDING.c[name]
-    return Grouping(lambda _at: column, "danger_rating", via_building=True)
+    """A value of the building a student's class is taught in (Class.building): today's
+    only, since classes and buildings keep no history."""
+    return Grouping(
+        lambda src, _at: src.building.c[name], "danger_rating", via_building=True, historic=False
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +196,9 @@ class Counted:
     amount: str | None = None  # a summed column: floor area, asset value
     amount_label: str | None = None
     status_default: tuple[str, ...] | None = None  # counted unless asked otherwise
+    # The rows as they stood on a past day among those a scope selects today (the columns
+    # of ``table``, ``path`` a school's path in that day's tree); None: no history kept.
+    as_of: Callable[[dt.date, ColumnElement[bool]], Subquery] | None = None
 
 
 COUNTED: dict[str, Counted] = {
@@ -175,37 +207,38 @@ COUNTED: dict[str, Counted] = {
         "学生",
         STUDENT,
         {
-            Dimension.GRADE: _column(STUDENT, "grade_code"),
-            Dimension.SEX: _column(STUDENT, "sex_code"),
-            Dimension.ETHNICITY: _column(STUDENT, "ethnicity_code"),
-            Dimension.STATUS: _status(STUDENT, "student_status"),
+            Dimension.GRADE: _column("grade_code"),
+            Dimension.SEX: _column("sex_code"),
+            Dimension.ETHNICITY: _column("ethnicity_code"),
+            Dimension.STATUS: _status("student_status"),
             Dimension.SCHOOL_TYPE: _school_of("type_code"),
             Dimension.URBAN_RURAL: _school_of("urban_rural_code"),
             Dimension.OWNERSHIP: _school_of("ownership_code"),
-            Dimension.MIGRANT: _flag(STUDENT, "migrant_child"),
-            Dimension.LEFT_BEHIND: _column(STUDENT, "left_behind_code"),
-            Dimension.NEEDS_AID: _flag(STUDENT, "needs_aid"),
-            Dimension.AGE: _age(STUDENT),
-            Dimension.DISABILITY: _column(STUDENT, "disability_code"),
-            Dimension.HEALTH: _column(STUDENT, "health_code"),
+            Dimension.MIGRANT: _flag("migrant_child"),
+            Dimension.LEFT_BEHIND: _column("left_behind_code"),
+            Dimension.NEEDS_AID: _flag("needs_aid"),
+            Dimension.AGE: _age(),
+            Dimension.DISABILITY: _column("disability_code"),
+            Dimension.HEALTH: _column("health_code"),
             Dimension.BUILDING_RATING: _taught_in("danger_rating_code"),
         },
         status_default=("01",),  # 在读
+        as_of=students_at,
     ),
     "teachers": Counted(
         "teachers",
         "教职工",
         TEACHER,
         {
-            Dimension.SEX: _column(TEACHER, "sex_code"),
-            Dimension.ETHNICITY: _column(TEACHER, "ethnicity_code"),
-            Dimension.STATUS: _status(TEACHER, "staff_status"),
+            Dimension.SEX: _column("sex_code"),
+            Dimension.ETHNICITY: _column("ethnicity_code"),
+            Dimension.STATUS: _status("staff_status"),
             Dimension.SCHOOL_TYPE: _school_of("type_code"),
             Dimension.URBAN_RURAL: _school_of("urban_rural_code"),
             Dimension.OWNERSHIP: _school_of("ownership_code"),
-            Dimension.AGE: _age(TEACHER),
-            Dimension.TITLE: _column(TEACHER, "title_code"),
-            Dimension.EDUCATION: _column(TEACHER, "education_code"),
+            Dimension.AGE: _age(),
+            Dimension.TITLE: _column("title_code"),
+            Dimension.EDUCATION: _column("education_code"),
         },
         status_default=("01",),  # 在职
     ),
@@ -214,17 +247,18 @@ COUNTED: dict[str, Counted] = {
         "学校",
         SCHOOL,
         {
-            Dimension.SCHOOL_TYPE: _column(SCHOOL, "type_code"),
-            Dimension.URBAN_RURAL: _column(SCHOOL, "urban_rural_code"),
-            Dimension.OWNERSHIP: _column(SCHOOL, "ownership_code"),
+            Dimension.SCHOOL_TYPE: _column("type_code"),
+            Dimension.URBAN_RURAL: _column("urban_rural_code"),
+            Dimension.OWNERSHIP: _column("ownership_code"),
         },
+        as_of=schools_at,
     ),
     "classes": Counted(
         "classes",
         "班级",
         CLASS,
         {
-            Dimension.GRADE: _column(CLASS, "grade_code"),
+            Dimension.GRADE: _column("grade_code"),
             Dimension.SCHOOL_TYPE: _school_of("type_code"),
             Dimension.URBAN_RURAL: _school_of("urban_rural_code"),
         },
@@ -234,8 +268,8 @@ COUNTED: dict[str, Counted] = {
         "校舍",
         BUILDING,
         {
-            Dimension.DANGER_RATING: _column(BUILDING, "danger_rating_code"),
-            Dimension.USE: _column(BUILDING, "use_code"),
+            Dimension.DANGER_RATING: _column("danger_rating_code"),
+            Dimension.USE: _column("use_code"),
             Dimension.SCHOOL_TYPE: _school_of("type_code"),
             Dimension.URBAN_RURAL: _school_of("urban_rural_code"),
         },
@@ -247,8 +281,8 @@ COUNTED: dict[str, Counted] = {
         "资产",
         ASSET,
         {
-            Dimension.CATEGORY: _column(ASSET, "category_code"),
-            Dimension.STATUS: _status(ASSET, "asset_status"),
+            Dimension.CATEGORY: _column("category_code"),
+            Dimension.STATUS: _status("asset_status"),
             Dimension.SCHOOL_TYPE: _school_of("type_code"),
             Dimension.URBAN_RURAL: _school_of("urban_rural_code"),
         },

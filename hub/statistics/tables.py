@@ -20,6 +20,7 @@ from sqlalchemy import (
     ColumnElement,
     Date,
     Executable,
+    Subquery,
     and_,
     bindparam,
     false,
@@ -32,16 +33,19 @@ from hub.access.scope import Readable, under_path
 from hub.codes.registry import CodeRegistry
 from hub.db.base import table_of
 from hub.errors import BadInput
+from hub.orgunits.history import units_at
 from hub.orgunits.models import OrgLevel, OrgUnit
 from hub.statistics.dimensions import (
     AGE,
     BUILDING,
     CLASS,
+    COUNTED,
     SCHOOL,
     SENSITIVE,
     YES_NO,
     Counted,
     Dimension,
+    Sources,
 )
 
 UNIT = table_of(OrgUnit)
@@ -124,6 +128,47 @@ def unit_join(path: ColumnElement[str] | None, place: Place, level: OrgLevel | N
     return and_(units, path >= UNIT.c.path, path < upper)
 
 
+def school_units_at(day: dt.date, place: Place, level: OrgLevel) -> Subquery:
+    """Each school of ``day``'s tree under ``place`` with the unit of ``level`` it lay in
+    that day (``school_path``, ``code``, ``name``): schools by their units, a few thousand
+    rows, which rows of that day then join on their path."""
+    schools = units_at(day).alias("school_then")
+    units = units_at(day).alias("unit_then")
+    upper = func.substr(units.c.path, 1, func.length(units.c.path) - 1).concat("0")
+    return (
+        select(schools.c.path.label("school_path"), units.c.code, units.c.name)
+        .select_from(schools)
+        .join(
+            units,
+            and_(
+                units.c.level == level,
+                under_path(units.c.path, place.path),
+                schools.c.path >= units.c.path,
+                schools.c.path < upper,
+            ),
+        )
+        .where(schools.c.level == OrgLevel.SCHOOL)
+        .subquery("school_unit")
+    )
+
+
+def _check_as_of(counted: Counted, dims: Sequence[Dimension], status: object) -> None:
+    if counted.as_of is None:
+        having = ", ".join(c.name for c in COUNTED.values() if c.as_of is not None)
+        raise BadInput(
+            f"asOf: {counted.name} keep no history in the hub (only their current state);"
+            f" figures of a past day exist for {having}"
+        )
+    today_only = [
+        d.value for d in dims if d in counted.dimensions and not counted.dimensions[d].historic
+    ]
+    if today_only:
+        raise BadInput(
+            f"asOf: {', '.join(today_only)} has no history (classes and buildings keep only"
+            " their current state): leave it out of `by` for a past day"
+        )
+
+
 async def tabulate(
     run: Run,
     readable: Readable,
@@ -137,9 +182,11 @@ async def tabulate(
     status: Sequence[str] | None = None,
     suppress: bool,
     buildings: Readable | None = None,
+    as_of: dt.date | None = None,
 ) -> Table:
     """``counted`` under ``place`` within ``readable``, grouped by ``by`` (``status``: the
-    status codes counted; ``suppress``: hide small cells of sensitive dimensions)."""
+    status codes counted; ``suppress``: hide small cells of sensitive dimensions; ``as_of``:
+    the rows as they stood that day, ``place`` a unit of that day's tree)."""
     dims = tuple(dict.fromkeys(by))
     missing = [d for d in dims if d is not Dimension.UNIT and d not in counted.dimensions]
     if missing:
@@ -150,7 +197,16 @@ async def tabulate(
         )
     if status is not None and Dimension.STATUS not in counted.dimensions:
         raise BadInput(f"{counted.name} have no status to select")
-    t = counted.table
+    t: Any
+    if as_of is None:
+        t = counted.table
+        conditions = [readable.where, under_path(t.c.path, place.path)]
+    else:
+        _check_as_of(counted, dims, status)
+        assert counted.as_of is not None
+        t = counted.as_of(as_of, readable.where)
+        conditions = [under_path(t.c.path, place.path)]
+    src = Sources(t)
     at = bindparam("age_at", age_at, type_=Date)
     groups: list[ColumnElement[Any]] = []
     source: Any = t
@@ -167,17 +223,24 @@ async def tabulate(
                 buildings.where if buildings is not None else false(),
             ),
         )
+    unit_code: Any = UNIT.c.code
+    unit_name: Any = UNIT.c.name
     if Dimension.UNIT in dims:
-        source = source.join(UNIT, unit_join(t.c.path, place, child_level(place, level)))
+        chosen_level = child_level(place, level)
+        if as_of is None:
+            source = source.join(UNIT, unit_join(t.c.path, place, chosen_level))
+        else:
+            then = school_units_at(as_of, place, chosen_level)
+            source = source.join(then, then.c.school_path == t.c.path)
+            unit_code, unit_name = then.c.code, then.c.name
     for d in dims:
         if d is Dimension.UNIT:
-            groups.extend([UNIT.c.code, UNIT.c.name])
+            groups.extend([unit_code, unit_name])
         else:
-            groups.append(counted.dimensions[d].expression(at).label(f"g_{d.value.lower()}"))
+            groups.append(counted.dimensions[d].expression(src, at).label(f"g_{d.value.lower()}"))
     measures: list[ColumnElement[Any]] = [func.count().label("n")]
     if counted.amount is not None:
         measures.append(func.sum(t.c[counted.amount]).label("amount"))
-    conditions = [readable.where, under_path(t.c.path, place.path)]
     chosen = counted.status_default if status is None else tuple(status)
     if Dimension.STATUS in counted.dimensions and chosen:
         conditions.append(t.c.status_code.in_(chosen))

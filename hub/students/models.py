@@ -128,6 +128,10 @@ class StatusChange(Base):
     student_id: Mapped[int] = mapped_column(ForeignKey("student.id", ondelete="CASCADE"))
     path: Mapped[str] = mapped_column(PathType, index=True)
     type_code: Mapped[str] = mapped_column(Code(2))  # 异动类别
+    # 学籍状态 before and after the change (code set student_status). Before NULL: the
+    # student was not on the hub's roll (enrolled or transferred in from outside by it).
+    status_before_code: Mapped[str | None] = mapped_column(Code(2))
+    status_after_code: Mapped[str | None] = mapped_column(Code(2))
     reason: Mapped[str | None] = mapped_column(String(200))  # 异动原因
     occurred_on: Mapped[dt.date] = mapped_column(Date)  # 异动日期
     approved_on: Mapped[dt.date | None] = mapped_column(Date)  # 审批日期
@@ -142,6 +146,7 @@ class StatusChange(Base):
 
     __table_args__ = (
         Index("ix_status_change_student_id_id", "student_id", "id", postgresql_include=["path"]),
+        Index("ix_status_change_occurred_on", "occurred_on"),
     )
 
 

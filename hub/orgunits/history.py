@@ -1,0 +1,235 @@
+"""The effective-dated org-unit tree (区划与机构的历史版本).
+
+GB/T 2260 division codes change: counties are merged into districts, renamed with new codes.
+The hub's ``org_unit`` table is today's tree; every version a change retires is kept in
+``org_unit_version`` with the days it held. The tree of a past day is the current units that
+had taken effect by then plus the versions in force that day (``units_at``), so statistics
+as of a date group by that date's units.
+
+``merge`` is the one operation that rewrites the tree: it moves a unit's children under
+another unit of its level, records the versions it retires, rewrites the materialised paths
+of every row in the subtree (so today's scope and queries see them where they now are) and
+removes the merged unit. It runs in the caller's transaction: all of it or nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Executable,
+    String,
+    Subquery,
+    Table,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    union_all,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hub.access.models import HubUser, RoleAssignment
+from hub.access.scope import under_path
+from hub.db.base import Base, table_of
+from hub.errors import BadInput
+from hub.orgunits.models import OrgLevel, OrgUnit, OrgUnitVersion
+from hub.schools.models import School
+
+UNIT = table_of(OrgUnit)
+VERSION = table_of(OrgUnitVersion)
+SCHOOL = table_of(School)
+USER = table_of(HubUser)
+ROLE = table_of(RoleAssignment)
+
+# Tables whose rows keep their history as written (the audit trail, the versions).
+Run = Callable[[Executable], Awaitable[Sequence[Any]]]
+
+_HISTORY = frozenset({"audit_event", "org_unit_version", "org_unit"})
+
+
+def units_at(day: dt.date) -> Subquery:
+    """The org-unit tree as it stood on ``day``: ``unit_id`` (the current unit the version
+    lives on as), ``code``, ``name``, ``level``, ``path``, ``division_code``."""
+    at = bindparam("tree_day", day, type_=Date, unique=True)
+    current = select(
+        UNIT.c.id.label("unit_id"),
+        UNIT.c.code,
+        UNIT.c.name,
+        UNIT.c.level,
+        UNIT.c.path,
+        UNIT.c.division_code,
+    ).where(or_(UNIT.c.valid_from.is_(None), UNIT.c.valid_from <= at))
+    past = select(
+        VERSION.c.unit_id,
+        VERSION.c.code,
+        VERSION.c.name,
+        VERSION.c.level,
+        VERSION.c.path,
+        VERSION.c.division_code,
+    ).where(
+        or_(VERSION.c.valid_from.is_(None), VERSION.c.valid_from <= at), VERSION.c.valid_to > at
+    )
+    return union_all(current, past).subquery("unit_at")
+
+
+@dataclass(frozen=True, slots=True)
+class UnitVersion:
+    """An org unit as it stood on a day: ``unit_id`` is the current unit it lives on as."""
+
+    unit_id: int
+    code: str
+    name: str
+    level: OrgLevel
+    path: str
+
+
+async def version_at(run: Run, code: str, day: dt.date) -> UnitVersion | None:
+    """The unit with ``code`` on ``day``, or None when no unit had that code then."""
+    units = units_at(day)
+    found = await run(select(units).where(units.c.code == code))
+    if not found:
+        return None
+    row = found[0]
+    return UnitVersion(row.unit_id, row.code, row.name, OrgLevel(row.level), row.path)
+
+
+async def known_span(run: Run, code: str) -> str:
+    """What the hub knows of ``code`` across time, for an error: when it held, or never."""
+    rows = await run(
+        select(VERSION.c.valid_from, VERSION.c.valid_to, VERSION.c.change)
+        .where(VERSION.c.code == code)
+        .order_by(VERSION.c.valid_to)
+    )
+    current = await run(select(UNIT.c.valid_from).where(UNIT.c.code == code))
+    spans = [
+        f"{r.valid_from or '…'} to {r.valid_to - dt.timedelta(days=1)} ({r.change})" for r in rows
+    ]
+    spans.extend(f"{r.valid_from or '…'} to today" for r in current)
+    return "; ".join(spans) if spans else "never"
+
+
+@dataclass(frozen=True, slots=True)
+class Merged:
+    """What a merge did."""
+
+    source: str
+    target: str
+    target_path: str
+    on: dt.date
+    units_moved: int  # units below the merged one, now below the target
+    rows_moved: dict[str, int]  # table -> rows whose path was rewritten
+
+
+def _path_tables() -> list[Table]:
+    import hub.db.models  # noqa: F401  (every table in the metadata, whoever imported us)
+
+    return [t for t in Base.metadata.sorted_tables if "path" in t.c and t.name not in _HISTORY]
+
+
+def _repath(column: ColumnElement[str], old: str, new: str) -> ColumnElement[str]:
+    """``column`` with its prefix ``old`` replaced by ``new``."""
+    rest = func.substr(column, len(old) + 1)
+    return literal(new, column.type).concat(rest)
+
+
+async def merge(
+    conn: AsyncConnection,
+    source_code: str,
+    target_code: str,
+    on: dt.date,
+    *,
+    note: str | None = None,
+) -> Merged:
+    """Merge the unit ``source_code`` into ``target_code`` of the same level from ``on``
+    (撤并: e.g. a county into a district): its children move below the target, their
+    versions before ``on`` are kept, and the source leaves today's tree."""
+    source = (await conn.execute(select(UNIT).where(UNIT.c.code == source_code))).first()
+    target = (await conn.execute(select(UNIT).where(UNIT.c.code == target_code))).first()
+    if source is None:
+        raise BadInput(f"merge: no org unit {source_code!r} in today's tree")
+    if target is None:
+        raise BadInput(f"merge: no org unit {target_code!r} in today's tree")
+    if source.id == target.id:
+        raise BadInput(f"merge: {source_code} cannot be merged into itself")
+    level = OrgLevel(source.level)
+    if level in (OrgLevel.NATIONAL, OrgLevel.SCHOOL) or OrgLevel(target.level) is not level:
+        raise BadInput(
+            f"merge: {source_code} ({level.value}) and {target_code}"
+            f" ({OrgLevel(target.level).value}) must be province, city or county units of"
+            " one level"
+        )
+    if target.path.startswith(source.path):
+        raise BadInput(f"merge: {target_code} lies inside {source_code}")
+    for start in (source.valid_from, target.valid_from):
+        if start is not None and start >= on:
+            raise BadInput(
+                f"merge: {on} is not after the day the current versions took effect ({start})"
+            )
+    bound = (
+        await conn.execute(
+            select(func.count()).select_from(USER).where(USER.c.org_unit_id == source.id)
+        )
+    ).scalar_one() + (
+        await conn.execute(
+            select(func.count()).select_from(ROLE).where(ROLE.c.org_unit_id == source.id)
+        )
+    ).scalar_one()
+    if bound:
+        raise BadInput(
+            f"merge: {bound} users or role assignments belong to {source_code}: move or end"
+            " them first (rights are not widened to the target silently)"
+        )
+    change = note or f"并入 {target.code} {target.name}"
+    old, new = source.path, target.path
+    below = under_path(UNIT.c.path, old)
+    # The versions retired: the source (living on as the target) and every unit below it.
+    columns = ["unit_id", "code", "name", "level", "path", "division_code", "valid_from"]
+    await conn.execute(
+        insert(VERSION).from_select(
+            [*columns, "valid_to", "change"],
+            select(
+                case((UNIT.c.id == source.id, literal(target.id)), else_=UNIT.c.id),
+                *(UNIT.c[c] for c in columns[1:]),
+                literal(on, Date),
+                literal(change, String(200)),
+            ).where(below),
+        )
+    )
+    await conn.execute(
+        update(UNIT).where(UNIT.c.parent_id == source.id).values(parent_id=target.id)
+    )
+    moved_units = (
+        await conn.execute(
+            update(UNIT)
+            .where(below, UNIT.c.id != source.id)
+            .values(path=_repath(UNIT.c.path, old, new), valid_from=literal(on, Date))
+        )
+    ).rowcount
+    if source.division_code is not None and target.division_code is not None:
+        await conn.execute(
+            update(SCHOOL)
+            .where(under_path(SCHOOL.c.path, old), SCHOOL.c.division_code == source.division_code)
+            .values(division_code=target.division_code)
+        )
+    rows: dict[str, int] = {}
+    for table in _path_tables():
+        done = await conn.execute(
+            update(table)
+            .where(under_path(table.c.path, old))
+            .values(path=_repath(table.c.path, old, new))
+        )
+        if done.rowcount:
+            rows[table.name] = done.rowcount
+    await conn.execute(delete(UNIT).where(UNIT.c.id == source.id))
+    return Merged(source.code, target.code, target.path, on, moved_units, rows)

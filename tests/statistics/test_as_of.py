@@ -1,0 +1,279 @@
+"""statistics(under:, asOf:): figures as they stood on a past day, from the status-change
+history and the effective-dated org-unit tree, checked against the rows rolled back here."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+
+from hub.demo.generate import MERGED, SNAPSHOT
+from tests.conftest import Hub, running_hub
+
+STUDENTS = """
+query ($under: String!, $asOf: Date, $by: [StatisticsDimension!], $status: [String!]) {
+  statistics(under: $under, asOf: $asOf) {
+    unit { code } unitAsOf { code label } asOf
+    students(by: $by, status: $status) { count rows { keys { code } count } }
+  }
+}
+"""
+
+SCHOOLS = """
+query ($under: String!, $asOf: Date, $by: [StatisticsDimension!]) {
+  statistics(under: $under, asOf: $asOf) {
+    unit { code } unitAsOf { code label }
+    schools(by: $by) { count rows { keys { code label } count } }
+  }
+}
+"""
+
+DAY = SNAPSHOT - dt.timedelta(days=200)  # the demo's status changes reach 400 days back
+
+
+async def _rows(hub: Hub, sql: str, **params: Any) -> list[Any]:
+    async with hub.engine.connect() as connection:
+        return list((await connection.execute(text(sql), params)).all())
+
+
+def _date(value: Any) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+async def _then(hub: Hub, under: str, day: dt.date) -> dict[int, tuple[str, str, str]]:
+    """Each student under ``under`` (today) as they stood on ``day``: (status, grade, school
+    path), rolled back here through the changes after the day; absent: not on the roll."""
+    students = await _rows(
+        hub,
+        "SELECT s.id, s.status_code, s.grade_code, s.school_id, s.enrolled_on FROM student s"
+        " WHERE s.path >= :low AND s.path < :high",
+        low=under,
+        high=under[:-1] + "0",
+    )
+    changes = await _rows(
+        hub,
+        "SELECT student_id, id, occurred_on, type_code, status_before_code, grade_before_code,"
+        " from_school_id FROM status_change",
+    )
+    schools = {r.id: r.path for r in await _rows(hub, "SELECT id, path FROM school")}
+    later: dict[int, list[Any]] = defaultdict(list)
+    for c in changes:
+        if _date(c.occurred_on) > day:
+            later[c.student_id].append(c)
+    then: dict[int, tuple[str, str, str]] = {}
+    month = f"{day.year:04d}-{day.month:02d}"
+    for s in students:
+        after = sorted(later[s.id], key=lambda c: (_date(c.occurred_on), c.id))
+        status, grade, school = s.status_code, s.grade_code, s.school_id
+        if after:
+            status = after[0].status_before_code
+            grade = after[0].grade_before_code or grade
+        moves = [c for c in after if c.type_code in ("13", "27")]
+        if moves:
+            school = moves[0].from_school_id
+        if status is None or school is None or (s.enrolled_on or "") > month:
+            continue
+        then[s.id] = (status, grade, schools[school])
+    return then
+
+
+def _school_code(path: str) -> str:
+    return path.rstrip("/").split("/")[-1]
+
+
+async def test_students_as_of_a_day_are_rolled_back_through_their_changes(hub: Hub) -> None:
+    _id, code, path = hub.units["county"]
+    then = await _then(hub, path, DAY)
+    expected = Counter((_school_code(p), g) for s, g, p in then.values() if s == "01")
+    for user in ("county.registrar", "city.admin"):
+        data = await hub.data(
+            STUDENTS, {"under": code, "asOf": DAY.isoformat(), "by": ["UNIT", "GRADE"]}, user=user
+        )
+        stats = data["statistics"]
+        assert stats["asOf"] == DAY.isoformat()
+        assert stats["unitAsOf"]["code"] == code
+        got = {
+            (r["keys"][0]["code"], r["keys"][1]["code"]): r["count"]
+            for r in stats["students"]["rows"]
+        }
+        assert got == dict(expected), user
+    # Status as it stood: the rollback must change something, or this test tests nothing.
+    statuses = Counter(s for s, _g, _p in then.values())
+    data = await hub.data(
+        STUDENTS, {"under": code, "asOf": DAY.isoformat(), "by": ["STATUS"], "status": []}
+    )
+    by_status = {r["keys"][0]["code"]: r["count"] for r in data["statistics"]["students"]["rows"]}
+    assert by_status == dict(statuses)
+    today = await hub.data(STUDENTS, {"under": code, "by": ["STATUS"], "status": []})
+    now = {r["keys"][0]["code"]: r["count"] for r in today["statistics"]["students"]["rows"]}
+    assert now != by_status, "the demo's changes after the day should show in the figures"
+    assert today["statistics"]["asOf"] is None
+
+
+async def test_a_day_before_all_changes_and_scope(hub: Hub) -> None:
+    _id, code, path = hub.units["county"]
+    day = SNAPSHOT - dt.timedelta(days=450)
+    then = await _then(hub, path, day)
+    data = await hub.data(STUDENTS, {"under": code, "asOf": day.isoformat()})
+    assert data["statistics"]["students"]["count"] == sum(
+        1 for s, _, _ in then.values() if s == "01"
+    )
+    # The sibling county asks of the county: not in its scope, on any day.
+    body = await hub.query(
+        STUDENTS, {"under": code, "asOf": day.isoformat()}, user="county2.registrar"
+    )
+    assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+
+
+async def test_the_tree_of_a_past_day_groups_schools_under_the_merged_county(hub: Hub) -> None:
+    _id, code, path = hub.units["county"]
+    old_code, old_name, merged_on = MERGED[code]
+    versions = await _rows(
+        hub, "SELECT code FROM org_unit_version WHERE level = 'SCHOOL' ORDER BY code"
+    )
+    moved = {r.code for r in versions}
+    schools = {
+        r.code
+        for r in await _rows(
+            hub,
+            "SELECT code FROM school WHERE path >= :low AND path < :high",
+            low=path,
+            high=path[:-1] + "0",
+        )
+    }
+    assert moved and moved < schools  # every other school lay in the merged county
+    before = (merged_on - dt.timedelta(days=1)).isoformat()
+    # The city on the day before: the merged county holds its schools, the county the rest.
+    city = hub.units["city"][1]
+    data = await hub.data(SCHOOLS, {"under": city, "asOf": before, "by": ["UNIT"]})
+    got = {r["keys"][0]["code"]: r["count"] for r in data["statistics"]["schools"]["rows"]}
+    assert got[old_code] == len(moved)
+    assert got[code] == len(schools - moved)
+    label = next(
+        r["keys"][0]["label"]
+        for r in data["statistics"]["schools"]["rows"]
+        if r["keys"][0]["code"] == old_code
+    )
+    assert old_name in label
+    # Asked of the merged county itself: its schools that day; its unit lives on as the county.
+    data = await hub.data(
+        SCHOOLS, {"under": old_code, "asOf": before, "by": ["UNIT"]}, user="county.registrar"
+    )
+    stats = data["statistics"]
+    assert stats["unit"]["code"] == code
+    assert stats["unitAsOf"]["code"] == old_code
+    assert {r["keys"][0]["code"] for r in stats["schools"]["rows"]} == moved
+    # On the day of the merge and today, the merged county is gone; the error says when it held.
+    for day in (merged_on.isoformat(), None):
+        body = await hub.query(SCHOOLS, {"under": old_code, "asOf": day})
+        error = body["errors"][0]
+        assert error["extensions"]["code"] == "NOT_FOUND"
+        if day is not None:
+            assert f"to {merged_on - dt.timedelta(days=1)}" in error["message"]
+    # Today the county holds all its schools.
+    data = await hub.data(SCHOOLS, {"under": code})
+    assert data["statistics"]["schools"]["count"] == len(schools)
+
+
+async def test_figures_without_history_are_refused_as_of_a_day(hub: Hub) -> None:
+    code = hub.units["county"][1]
+    cases = {
+        "teachers { count }": "teachers keep no history",
+        "buildings { count }": "buildings keep no history",
+        "students(by: [BUILDING_RATING]) { count }": "BUILDING_RATING has no history",
+        "monitoring { students }": "monitoring needs",
+        "overall { students }": "overall needs",
+    }
+    for selection, message in cases.items():
+        body = await hub.query(
+            f'{{ statistics(under: "{code}", asOf: "2026-01-05") {{ {selection} }} }}'
+        )
+        assert body["errors"][0]["extensions"]["code"] == "BAD_INPUT", selection
+        assert message in body["errors"][0]["message"], body
+    future = (dt.date.today() + dt.timedelta(days=3)).isoformat()
+    body = await hub.query(f'{{ statistics(under: "{code}", asOf: "{future}") {{ asOf }} }}')
+    assert "lies in the future" in body["errors"][0]["message"]
+
+
+async def test_a_merge_moves_the_subtree_and_keeps_its_past(backend: str, tmp_path: Path) -> None:
+    async with running_hub(backend, tmp_path, 1500) as hub:
+        _id, county, _path = hub.units["county"]
+        _id2, sibling, sibling_path = hub.units["county2"]
+        day = dt.date(2026, 3, 1)
+        before = (day - dt.timedelta(days=1)).isoformat()
+        query = """query ($under: String!, $asOf: Date) { statistics(under: $under, asOf: $asOf) {
+            students(by: [UNIT]) { count rows { keys { code } count } } schools { count } } }"""
+        city = hub.units["city"][1]
+        old = await hub.data(query, {"under": city, "asOf": before})
+        old_today = await hub.data(query, {"under": city})
+        merge = [
+            "orgunits", "merge", sibling, "--into", county, "--on", day.isoformat(),
+            "--database", hub.owner_url,
+        ]  # fmt: skip
+        code, output = await _eduhub(merge)
+        assert code == 1
+        assert "users or role assignments belong to" in output
+        async with hub.engine.begin() as connection:  # the sibling county's people leave
+            unit = "(SELECT id FROM org_unit WHERE code = :code)"
+            await connection.execute(
+                text(f"DELETE FROM role_assignment WHERE org_unit_id = {unit}"), {"code": sibling}
+            )
+            await connection.execute(
+                text(f"DELETE FROM hub_user WHERE org_unit_id = {unit}"), {"code": sibling}
+            )
+        code, output = await _eduhub(merge)
+        assert code == 0, output
+        assert "student" in output
+        # Today: the sibling's rows live under the county, in scope for the county's people.
+        moved = await _rows(
+            hub,
+            "SELECT count(*) AS n FROM student WHERE path >= :low AND path < :high",
+            low=sibling_path,
+            high=sibling_path[:-1] + "0",
+        )
+        assert moved[0].n == 0
+        now = await hub.data(query, {"under": city})
+        counts = {r["keys"][0]["code"]: r["count"] for r in now["statistics"]["students"]["rows"]}
+        before_counts = {
+            r["keys"][0]["code"]: r["count"] for r in old_today["statistics"]["students"]["rows"]
+        }
+        assert sibling not in counts
+        assert counts[county] == before_counts[county] + before_counts[sibling]
+        # The day before the merge: the same figures as asked then, the sibling still there.
+        again = await hub.data(query, {"under": city, "asOf": before})
+        assert again == old
+        sibling_then = await hub.data(
+            query, {"under": sibling, "asOf": before}, user="county.registrar"
+        )
+        old_counts = {
+            r["keys"][0]["code"]: r["count"] for r in old["statistics"]["students"]["rows"]
+        }
+        assert sibling_then["statistics"]["students"]["count"] == old_counts[sibling]
+        # A second merge of a unit that is gone is refused, naming it.
+        code, output = await _eduhub(merge)
+        assert code == 1
+        assert f"no org unit '{sibling}'" in output
+        # The merge is in the audit chain, by the CLI's operator.
+        audited = await _rows(
+            hub, "SELECT username, detail FROM audit_event WHERE action = 'merge'"
+        )
+        assert len(audited) == 1 and audited[0].username.startswith("cli:")
+        assert "student" in audited[0].detail
+
+
+async def _eduhub(arguments: list[str]) -> tuple[int, str]:
+    """Run the real ``eduhub`` command; its exit code and what it printed."""
+    process = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).with_name("eduhub")),
+        *arguments,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, out.decode()
