@@ -254,6 +254,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         BodyLimit,
         max_bytes=settings.max_query_bytes * 10,
         larger={"/federation/cross-duplicates": REPORT_MAX_BYTES},
+        uploads={"/graphql": settings.max_upload_bytes},
     )
 
     @app.get("/metrics", summary="Prometheus metrics (运行指标)", include_in_schema=False)
@@ -330,16 +331,29 @@ class BodyLimit:
     body is read here, at most ``max_bytes`` of it, and replayed to the app. A plain ASGI
     middleware: no per-request task group, unlike ``BaseHTTPMiddleware``."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, larger: dict[str, int] | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        larger: dict[str, int] | None = None,
+        uploads: dict[str, int] | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.larger = larger or {}  # paths allowed a larger body (hub-to-hub reports)
+        self.uploads = uploads or {}  # paths allowed a larger multipart body (file uploads)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("method") != "POST":
             await self.app(scope, receive, send)
             return
-        limit = self.larger.get(scope.get("path", ""), self.max_bytes)
+        path = scope.get("path", "")
+        limit = self.larger.get(path, self.max_bytes)
+        if path in self.uploads and any(
+            name == b"content-type" and value.lower().startswith(b"multipart/form-data")
+            for name, value in scope["headers"]
+        ):
+            limit = self.uploads[path]
         for name, value in scope["headers"]:
             if name == b"content-length" and (not value.isdigit() or int(value) > limit):
                 await _too_large(limit)(scope, receive, send)

@@ -30,12 +30,14 @@ sources_app = typer.Typer(help="Sources: docked systems and their mappings.", no
 audit_app = typer.Typer(help="The audit log (审计日志).", no_args_is_help=True)
 quality_app = typer.Typer(help="Data quality: problem records (问题学籍).", no_args_is_help=True)
 exports_app = typer.Typer(help="Governed exports (数据导出).", no_args_is_help=True)
+stats_app = typer.Typer(help="Statistics (统计).", no_args_is_help=True)
 orgunits_app = typer.Typer(
     help="The org-unit tree and its history (组织机构与区划变更).", no_args_is_help=True
 )
 app.add_typer(audit_app, name="audit")
 app.add_typer(exports_app, name="exports")
 app.add_typer(orgunits_app, name="orgunits")
+app.add_typer(stats_app, name="stats")
 app.add_typer(db_app, name="db")
 app.add_typer(quality_app, name="quality")
 app.add_typer(schema_app, name="schema")
@@ -120,6 +122,7 @@ def demo(
         _require_free_port("127.0.0.1", check_port)
     url = _owner_url(database)
     register = Path("register.db").resolve()
+    report = Path(DEMO_REPORT).resolve()
 
     async def run() -> None:
         engine = make_engine(url)
@@ -139,6 +142,7 @@ def demo(
             )
             assert summary.injected is not None
             await _demo_register(engine, summary.injected, register)
+            await _demo_report(engine, report)
         finally:
             await engine.dispose()
 
@@ -146,6 +150,23 @@ def demo(
     if federation:
         legacy, sources = _example_files()
         asyncio.run(_dock_example(url, legacy, sources))
+
+
+DEMO_REPORT = "statistics-report.xlsx"
+
+
+async def _demo_report(engine: AsyncEngine, path: Path) -> None:
+    """The example annual statistics report, with the differences a reconciliation finds."""
+    from hub.codes.registry import load_registry
+    from hub.demo.report import write_example_report
+
+    async with engine.connect() as connection:
+        codes = await load_registry(connection)
+    schools = await write_example_report(engine, codes, path)
+    console.print(
+        f"[green]example statistics report[/green] {path} ({schools:,} schools, 统计时点 as"
+        f" written in it); reconcile it with: eduhub stats reconcile {path.name}"
+    )
 
 
 DEMO_MARK = "# Written by eduhub demo: rewritten by the next demo load.\n"
@@ -625,6 +646,116 @@ def orgunits_merge(
         )
 
     asyncio.run(run())
+
+
+@stats_app.command("reconcile")
+def stats_reconcile(
+    report: Annotated[Path, typer.Argument(help="The report workbook (.xlsx).")],
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="The day it counts (default: its 统计时点 cell)."),
+    ] = None,
+    under: Annotated[
+        str | None,
+        typer.Option(help="Also compare the hub's schools under this org unit code."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Write the differences to this .xlsx or .csv file.")
+    ] = None,
+    top: Annotated[int, typer.Option(help="Differences to print.")] = 30,
+    database: DatabaseOption = None,
+) -> None:
+    """Compare an annual statistics report (教育事业统计) with the hub's counts by school
+    and grade as of the report's day; differences largest first. Exit 0: none; 3: some."""
+    import datetime as dt
+
+    from rich.table import Table as RichTable
+    from sqlalchemy import select, true
+
+    from hub.codes.registry import load_registry
+    from hub.errors import BadInput
+    from hub.orgunits.history import UNIT
+    from hub.statistics.reconcile import Reconciliation, reconcile
+
+    try:
+        day = dt.date.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        console.print(f"[red]--as-of {as_of!r} is not a date (YYYY-MM-DD)[/red]")
+        raise typer.Exit(2) from None
+    if not report.is_file():
+        console.print(f"[red]{report}: no such file[/red]")
+        raise typer.Exit(2)
+    content = report.read_bytes()
+
+    async def run() -> Reconciliation:
+        engine = make_engine(_url(database))
+        try:
+            async with engine.connect() as connection:
+
+                async def rows(statement: Any) -> Any:
+                    return (await connection.execute(statement)).all()
+
+                codes = await load_registry(connection)
+                path = None
+                if under is not None:
+                    found = (
+                        await connection.execute(select(UNIT.c.path).where(UNIT.c.code == under))
+                    ).first()
+                    if found is None:
+                        raise BadInput(f"--under: no org unit {under!r}")
+                    path = found.path
+                return await reconcile(
+                    rows, content, codes, true(), true(), day=day, under=path, name=report.name
+                )
+        finally:
+            await engine.dispose()
+
+    try:
+        found = asyncio.run(run())
+    except BadInput as error:
+        console.print(f"[red]{error.message}[/red]")
+        raise typer.Exit(1) from None
+    out_console = Console()
+    table = RichTable(title=f"{report.name}: 统计时点 {found.day} ({found.sheet})")
+    for header in ("学校标识码", "学校名称", "年级", "报表", "枢纽", "差异"):
+        table.add_column(header, justify="right" if header in ("报表", "枢纽", "差异") else "left")
+    for d in found.differences[:top]:
+        table.add_row(
+            d.school, d.name, d.grade_label, str(d.reported), str(d.hub), f"{d.difference:+d}"
+        )
+    out_console.print(table)
+    out_console.print(
+        f"{found.compared:,} school-grade pairs compared, {found.matching:,} equal,"
+        f" {len(found.differences):,} differ; report total {found.reported_total:,},"
+        f" hub total {found.hub_total:,}"
+        + (f"; not in the hub: {', '.join(found.unknown_schools)}" if found.unknown_schools else "")
+    )
+    if out is not None:
+        _write_differences(out, found)
+        out_console.print(f"differences written to {out}")
+    if found.differences or found.unknown_schools:
+        raise typer.Exit(3)
+
+
+def _write_differences(path: Path, found: Any) -> None:
+    """The differences as a file (xlsx or csv by the suffix), streamed by the export writer."""
+    from hub.exports.files import Sheet, batches_of, csv_chunks, xlsx_chunks
+
+    headers = ["学校标识码", "学校名称", "年级码", "年级", "报表数", "枢纽数", "差异"]
+    rows = [
+        [d.school, d.name, d.grade, d.grade_label, d.reported, d.hub, d.difference]
+        for d in found.differences
+    ]
+    rows.extend([s, "", "", "", None, None, "枢纽无此学校"] for s in found.unknown_schools)
+
+    async def write() -> None:
+        sheet = Sheet("差异", headers, batches_of(rows))
+        chunks = csv_chunks(sheet) if path.suffix.lower() == ".csv" else xlsx_chunks([sheet])
+        with path.open("wb") as handle:
+            async for chunk in chunks:
+                handle.write(chunk)
+
+    asyncio.run(write())
 
 
 @audit_app.command("verify")

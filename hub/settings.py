@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     # Variables of one request: how many values in all, and how deeply nested.
     max_variables: int = Field(default=1_000, ge=1)
     max_variable_depth: int = Field(default=10, ge=1)
+    # A file sent to a mutation (GraphQL multipart request: a statistics report to reconcile).
+    max_upload_bytes: int = Field(default=10_000_000, ge=1_000)
     sql_echo: bool = False
     # Identity: bearer JWTs. Development signs and verifies with an HS256 secret; production
     # verifies RS256 tokens of the province's identity service against a PEM public key or

@@ -13,8 +13,10 @@ from hub.context import Context
 from hub.errors import BadInput, NotFound
 from hub.orgunits.history import known_span, version_at
 from hub.orgunits.models import OrgLevel
-from hub.statistics.dimensions import BUILDING, COUNTED, STUDENT, Dimension
+from hub.statistics.dimensions import BUILDING, COUNTED, SCHOOL, STUDENT, Dimension
 from hub.statistics.monitoring import Monitoring, Readables, monitor
+from hub.statistics.reconcile import Reconciliation
+from hub.statistics.reconcile import reconcile as reconcile_report
 from hub.statistics.tables import Place, Table, tabulate
 from resolvers import orgunits
 
@@ -103,3 +105,28 @@ async def monitoring(ctx: Context, where: Place, level: OrgLevel | None) -> Moni
 
     found: Monitoring = await ctx.loader("statistics_monitoring", load).load((where.code, level))
     return found
+
+
+async def reconcile(
+    ctx: Context, upload: Any, as_of: dt.date | None, under: str | None
+) -> Reconciliation:
+    """A statistics report (an uploaded file) against the viewer's students as of its day."""
+    if not hasattr(upload, "read"):
+        raise BadInput("'report' must be a file sent as a GraphQL multipart upload")
+    content = await upload.read(ctx.settings.max_upload_bytes + 1)
+    if len(content) > ctx.settings.max_upload_bytes:
+        raise BadInput(f"the report is larger than {ctx.settings.max_upload_bytes:,} bytes")
+    path = None
+    if under is not None:
+        where, _row = await place(ctx, under)
+        path = where.path
+    return await reconcile_report(
+        ctx.rows,
+        content,
+        ctx.codes,
+        ctx.access.readable(STUDENT).where,
+        ctx.access.readable(SCHOOL).where,
+        day=as_of,
+        under=path,
+        name=getattr(upload, "filename", None) or "report",
+    )

@@ -27,7 +27,7 @@ from schema.planner import CompiledReads
 from schema.quality import QualityQuery
 from schema.schools import SchoolQuery
 from schema.sources import SourceQuery
-from schema.statistics import StatisticsQuery
+from schema.statistics import StatisticsMutation, StatisticsQuery
 from schema.students import StudentQuery
 from schema.teachers import TeacherQuery
 from schema.transaction import Transaction
@@ -54,7 +54,9 @@ Query = merge_types(
         ExportQuery,
     ),
 )
-Mutation = merge_types("Mutation", (AccessMutation, WriteMutation, ExportMutation))
+Mutation = merge_types(
+    "Mutation", (AccessMutation, WriteMutation, ExportMutation, StatisticsMutation)
+)
 
 __all__ = ["SDL_PATH", "build_schema", "sdl"]
 

@@ -7,14 +7,16 @@ import datetime as dt
 from typing import Annotated, Any
 
 import strawberry
+from strawberry.file_uploads import Upload
 
-from hub.errors import BadInput
+from hub.errors import BadInput, HubError
 from hub.orgunits.models import OrgLevel
 from hub.statistics import monitoring as m
+from hub.statistics import reconcile as rec
 from hub.statistics import tables as t
 from hub.statistics.dimensions import Dimension
 from resolvers import statistics as resolve
-from schema.common import Code, HubInfo
+from schema.common import Code, HubInfo, UserError, user_errors
 from schema.orgunits import OrgUnit
 
 # Registers the GraphQL enum on the model's own enum class (strawberry returns the class).
@@ -336,3 +338,80 @@ class StatisticsQuery:
         else:
             place, row = await resolve.place_at(info.context, under, as_of)
         return Statistics(place=place, row=row, day=as_of)
+
+
+@strawberry.type(description="A school and grade where the report and the hub differ (差异).")
+class ReconciliationDifference:
+    school: Code = strawberry.field(description="The school: its code and name (学校).")
+    grade: Code = strawberry.field(description="年级.")
+    reported: int = strawberry.field(description="The report's count (报表数).")
+    hub: int = strawberry.field(description="The hub's count that day (枢纽数).")
+    difference: int = strawberry.field(description="hub - reported (差异).")
+
+
+@strawberry.type(
+    description="A statistics report compared with the hub as of its day (教育事业统计核对)."
+)
+class Reconciliation:
+    as_of: dt.date = strawberry.field(description="The report's day (统计时点).")
+    sheet: str = strawberry.field(description="The sheet read (工作表).")
+    compared: int = strawberry.field(description="School-grade pairs compared.")
+    matching: int = strawberry.field(description="Pairs with equal counts (一致).")
+    reported_total: int = strawberry.field(description="The report's total (报表合计).")
+    hub_total: int = strawberry.field(description="The hub's total over the same schools.")
+    differences: list[ReconciliationDifference] = strawberry.field(
+        description="Every pair that differs, the largest difference first."
+    )
+    unknown_schools: list[str] = strawberry.field(
+        description="School codes of the report the hub does not hold in your scope (not compared)."
+    )
+
+    @classmethod
+    def of(cls, found: rec.Reconciliation) -> Reconciliation:
+        return cls(
+            as_of=found.day,
+            sheet=found.sheet,
+            compared=found.compared,
+            matching=found.matching,
+            reported_total=found.reported_total,
+            hub_total=found.hub_total,
+            differences=[
+                ReconciliationDifference(
+                    school=Code(code=d.school, label=d.name),
+                    grade=Code(code=d.grade, label=d.grade_label),
+                    reported=d.reported,
+                    hub=d.hub,
+                    difference=d.difference,
+                )
+                for d in found.differences
+            ],
+            unknown_schools=list(found.unknown_schools),
+        )
+
+
+@strawberry.type(description="The result of reconcileStatistics.")
+class ReconcileStatisticsPayload:
+    reconciliation: Reconciliation | None
+    errors: list[UserError]
+
+
+@strawberry.type
+class StatisticsMutation:
+    @strawberry.mutation(
+        description="Compare an annual statistics report (教育事业统计, .xlsx sent as a GraphQL"
+        " multipart upload) with the hub's students by school and grade as of the report's"
+        " 统计时点 (or `asOf`), within your scope; `under`: also compare the hub's schools of"
+        " that unit the report leaves out. Reads only: nothing is written."
+    )
+    async def reconcile_statistics(
+        self,
+        info: HubInfo,
+        report: Upload,
+        as_of: dt.date | None = None,
+        under: str | None = None,
+    ) -> ReconcileStatisticsPayload:
+        try:
+            found = await resolve.reconcile(info.context, report, as_of, under)
+        except HubError as error:
+            return ReconcileStatisticsPayload(reconciliation=None, errors=user_errors(info, error))
+        return ReconcileStatisticsPayload(reconciliation=Reconciliation.of(found), errors=[])
