@@ -81,7 +81,7 @@ async def test_a_report_in_long_layout_differs_exactly_where_it_was_changed(hub:
     path = hub.units["county"][2]
     expected = await _expected(hub, path, REPORT_DAY)
     pairs = sorted(expected)
-    rows = [[s, "", g, n] for (s, g), n in sorted(expected.items())]
+    rows: list[list[Any]] = [[s, "", g, n] for (s, g), n in sorted(expected.items())]
     rows[0][3] += 5  # reported 5 too many
     rows[3][3] -= 1  # reported 1 too few
     missing = rows.pop(6)  # a grade the report leaves out
