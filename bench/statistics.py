@@ -7,13 +7,17 @@ beside hand-written aggregate SQL through asyncpg for the same figures, measured
 Scenarios (issue 10's targets):
 - every county of the province in turn: students by school and grade (two dimensions)
   (target p50 < 200 ms);
-- the province's monitoring indicators per city and for the province (target < 1 s).
+- the province's monitoring indicators per city and for the province (target < 1 s);
+- the county table as of a past day (``asOf``: students rolled back through the status
+  changes, grouped by that day's tree) beside the same table today (target: within 2x);
+  and the province's students by county as of that day beside today, for scale.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import time
 from typing import Any
 
@@ -29,6 +33,18 @@ COUNTY_TABLE = """
 query ($u: String!) { statistics(under: $u) {
   students(by: [UNIT, GRADE]) { count rows { keys { code label } count } } } }
 """
+
+COUNTY_TABLE_AS_OF = """
+query ($u: String!, $d: Date) { statistics(under: $u, asOf: $d) {
+  students(by: [UNIT, GRADE]) { count rows { keys { code label } count } } } }
+"""
+
+PROVINCE_BY_COUNTY = """
+query ($u: String!, $d: Date) { statistics(under: $u, asOf: $d) {
+  students(by: [UNIT], level: COUNTY) { count rows { keys { code label } count } } } }
+"""
+
+AS_OF = "2026-04-14"  # 200 days before the demo's snapshot: most status changes lie after it
 
 PROVINCE_MONITORING = """
 query ($u: String!) { statistics(under: $u) {
@@ -122,6 +138,15 @@ async def run(iterations: int) -> None:
         for statement in RAW_PROVINCE:
             await raw.fetch(statement, path, path[:-1] + "0")
 
+    async def hub_county_as_of(i: int) -> None:
+        await ask(COUNTY_TABLE_AS_OF, {"u": county_of(i)["code"], "d": AS_OF})
+
+    async def hub_province_today(_i: int) -> None:
+        await ask(PROVINCE_BY_COUNTY, {"u": province["code"], "d": None})
+
+    async def hub_province_as_of(_i: int) -> None:
+        await ask(PROVINCE_BY_COUNTY, {"u": province["code"], "d": AS_OF})
+
     rounds = max(3, iterations // 5)
     figures = {
         "county: students by school and grade": (
@@ -135,6 +160,19 @@ async def run(iterations: int) -> None:
             1000.0,
         ),
     }
+    history = {
+        f"county: by school and grade asOf {AS_OF}": (
+            await timed(hub_county_as_of, iterations),
+            figures["county: students by school and grade"][0],
+        ),
+        f"province: by county asOf {AS_OF}": (
+            await timed(hub_province_as_of, rounds),
+            await timed(hub_province_today, rounds),
+        ),
+    }
+    changes = await raw.fetchval(
+        "SELECT count(*) FROM status_change WHERE occurred_on > $1", dt.date.fromisoformat(AS_OF)
+    )
     await raw.close()
     print(f"\n{students:,} students, {len(counties)} counties; p50 / p95 in ms")
     print(f"{'scenario':<42} {'hub p50':>8} {'p95':>8} {'raw p50':>8} {'p95':>8} {'target':>8}")
@@ -142,6 +180,14 @@ async def run(iterations: int) -> None:
         print(
             f"{name:<42} {pct(hub, 0.5):>8.1f} {pct(hub, 0.95):>8.1f}"
             f" {pct(base, 0.5):>8.1f} {pct(base, 0.95):>8.1f} {'<' + str(int(target)):>8}"
+        )
+    print(f"\nas of a past day ({changes:,} status changes after it), beside the same today")
+    print(f"{'scenario':<42} {'asOf p50':>8} {'p95':>8} {'today':>8} {'p95':>8} {'ratio':>8}")
+    for name, (then, today) in history.items():
+        print(
+            f"{name:<42} {pct(then, 0.5):>8.1f} {pct(then, 0.95):>8.1f}"
+            f" {pct(today, 0.5):>8.1f} {pct(today, 0.95):>8.1f}"
+            f" {pct(then, 0.5) / pct(today, 0.5):>7.2f}x"
         )
 
 

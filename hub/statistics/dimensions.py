@@ -196,9 +196,10 @@ class Counted:
     amount: str | None = None  # a summed column: floor area, asset value
     amount_label: str | None = None
     status_default: tuple[str, ...] | None = None  # counted unless asked otherwise
-    # The rows as they stood on a past day among those a scope selects today (the columns
-    # of ``table``, ``path`` a school's path in that day's tree); None: no history kept.
-    as_of: Callable[[dt.date, ColumnElement[bool]], Subquery] | None = None
+    # The rows as they stood on a past day among those a scope selects today, read under a
+    # path of that day's tree (the columns of ``table``, ``path`` a school's path in that
+    # day's tree); None: no history kept.
+    as_of: Callable[[dt.date, ColumnElement[bool], str], Subquery] | None = None
 
 
 COUNTED: dict[str, Counted] = {

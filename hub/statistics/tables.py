@@ -204,7 +204,7 @@ async def tabulate(
     else:
         _check_as_of(counted, dims, status)
         assert counted.as_of is not None
-        t = counted.as_of(as_of, readable.where)
+        t = counted.as_of(as_of, readable.where, place.path)
         conditions = [under_path(t.c.path, place.path)]
     src = Sources(t)
     at = bindparam("age_at", age_at, type_=Date)

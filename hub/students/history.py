@@ -12,9 +12,23 @@ in the hub (sex, ethnicity, the flags) are today's values.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from sqlalchemy import ColumnElement, Date, Subquery, and_, bindparam, case, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Select,
+    Subquery,
+    and_,
+    bindparam,
+    case,
+    func,
+    or_,
+    select,
+    union_all,
+)
 
+from hub.access.scope import under_path
 from hub.db.base import table_of
 from hub.orgunits.history import units_at
 from hub.orgunits.models import OrgLevel
@@ -52,67 +66,110 @@ def status_before(kind: str, from_school_id: int | None) -> str | None:
     return "02" if kind == "12" else "01"
 
 
-def _first_after(day: ColumnElement[dt.date], *where: ColumnElement[bool]) -> Subquery:
-    ranked = (
+def _history_after(day: ColumnElement[dt.date]) -> Subquery:
+    """Per student with changes after ``day``: the status and grade before the first of
+    them, whether one was a transfer and the school the first transfer came from. One
+    window pass, then one row per student (a GROUP BY, which planners estimate well)."""
+    transfer = case((CHANGE.c.type_code.in_(TRANSFERS), 1), else_=0)
+    order = (CHANGE.c.occurred_on, CHANGE.c.id)
+    windowed = (
         select(
             CHANGE.c.student_id,
-            CHANGE.c.status_before_code,
-            CHANGE.c.grade_before_code,
-            CHANGE.c.from_school_id,
-            func.row_number()
-            .over(partition_by=CHANGE.c.student_id, order_by=(CHANGE.c.occurred_on, CHANGE.c.id))
-            .label("k"),
+            func.first_value(CHANGE.c.status_before_code)
+            .over(partition_by=CHANGE.c.student_id, order_by=order)
+            .label("status_before"),
+            func.first_value(CHANGE.c.grade_before_code)
+            .over(partition_by=CHANGE.c.student_id, order_by=order)
+            .label("grade_before"),
+            func.first_value(CHANGE.c.from_school_id)
+            .over(partition_by=CHANGE.c.student_id, order_by=(transfer.desc(), *order))
+            .label("from_school"),
+            transfer.label("moved"),
         )
-        .where(CHANGE.c.occurred_on > day, *where)
-        .subquery()
+        .where(CHANGE.c.occurred_on > day)
+        .subquery("windowed")
     )
-    return select(ranked).where(ranked.c.k == 1).subquery()
+    return (
+        select(
+            windowed.c.student_id,
+            func.max(windowed.c.status_before).label("status_before"),
+            func.max(windowed.c.grade_before).label("grade_before"),
+            func.max(windowed.c.from_school).label("from_school"),
+            func.max(windowed.c.moved).label("moved"),
+        )
+        .group_by(windowed.c.student_id)
+        .subquery("history")
+    )
 
 
-def students_at(day: dt.date, scope: ColumnElement[bool]) -> Subquery:
+def students_at(day: dt.date, scope: ColumnElement[bool], under: str = "/") -> Subquery:
     """The students on the hub's roll on ``day`` among those ``scope`` selects today, with
     the columns of ``student`` as they stood: ``status_code``, ``grade_code``,
     ``school_id`` and ``path`` (their school's path in that day's tree). A student whose
-    school did not exist in that day's tree is left out."""
+    school did not exist in that day's tree is left out.
+
+    ``under`` (a path of that day's tree) narrows the rows read to those that may have lain
+    under it: the students of the schools under it that day, and those who changed school
+    since. The caller still selects on ``path``; this only spares reading the others."""
     at = bindparam("history_day", day, type_=Date, unique=True)
-    first = _first_after(at).alias("first_change")
-    moved = _first_after(at, CHANGE.c.type_code.in_(TRANSFERS)).alias("first_transfer")
+    history = _history_after(at).element.cte("history")  # read by both halves
     units = units_at(day)
-    school_then = case(
-        (moved.c.student_id.is_(None), STUDENT.c.school_id), else_=moved.c.from_school_id
-    )
+    school_then = case((history.c.moved == 1, history.c.from_school), else_=STUDENT.c.school_id)
     status_then = case(
-        (first.c.student_id.is_(None), STUDENT.c.status_code), else_=first.c.status_before_code
+        (history.c.student_id.is_(None), STUDENT.c.status_code), else_=history.c.status_before
     )
-    grade_then = func.coalesce(first.c.grade_before_code, STUDENT.c.grade_code)
+    grade_then = func.coalesce(history.c.grade_before, STUDENT.c.grade_code)
     replaced = {"status_code", "grade_code", "school_id", "path"}
     month = f"{day.year:04d}-{day.month:02d}"
-    return (
-        select(
-            *(c for c in STUDENT.c if c.name not in replaced),
-            status_then.label("status_code"),
-            grade_then.label("grade_code"),
-            SCHOOL.c.id.label("school_id"),
-            units.c.path.label("path"),
+
+    def rows(*where: ColumnElement[bool]) -> Select[Any]:
+        return (
+            select(
+                *(c for c in STUDENT.c if c.name not in replaced),
+                status_then.label("status_code"),
+                grade_then.label("grade_code"),
+                SCHOOL.c.id.label("school_id"),
+                units.c.path.label("path"),
+            )
+            .select_from(STUDENT)
+            .outerjoin(history, history.c.student_id == STUDENT.c.id)
+            .join(SCHOOL, SCHOOL.c.id == school_then)
+            .join(
+                units,
+                and_(units.c.unit_id == SCHOOL.c.org_unit_id, units.c.level == OrgLevel.SCHOOL),
+            )
+            .where(
+                scope,
+                status_then.is_not(None),
+                or_(STUDENT.c.enrolled_on.is_(None), STUDENT.c.enrolled_on <= month),
+                *where,
+            )
         )
-        .select_from(STUDENT)
-        .outerjoin(first, first.c.student_id == STUDENT.c.id)
-        .outerjoin(moved, moved.c.student_id == STUDENT.c.id)
-        .join(SCHOOL, SCHOOL.c.id == school_then)
+
+    if under == "/":
+        return rows().subquery("student_at")
+    # Under a unit: the students of its schools of that day (by the school index), and
+    # those who have since left one of them (few: their first transfer after the day came
+    # from one), never the same student twice.
+    tree = units_at(day).alias("tree_then")
+    schools_then = (
+        select(SCHOOL.c.id)
         .join(
-            units,
-            and_(units.c.unit_id == SCHOOL.c.org_unit_id, units.c.level == OrgLevel.SCHOOL),
+            tree,
+            and_(tree.c.unit_id == SCHOOL.c.org_unit_id, tree.c.level == OrgLevel.SCHOOL),
         )
-        .where(
-            scope,
-            status_then.is_not(None),
-            or_(STUDENT.c.enrolled_on.is_(None), STUDENT.c.enrolled_on <= month),
-        )
-        .subquery("student_at")
+        .where(under_path(tree.c.path, under))
     )
+    stayed = rows(STUDENT.c.school_id.in_(schools_then))
+    left = rows(
+        history.c.moved == 1,
+        history.c.from_school.in_(schools_then),
+        STUDENT.c.school_id.not_in(schools_then),
+    )
+    return union_all(stayed, left).subquery("student_at")
 
 
-def schools_at(day: dt.date, scope: ColumnElement[bool]) -> Subquery:
+def schools_at(day: dt.date, scope: ColumnElement[bool], under: str = "/") -> Subquery:
     """The schools in the tree of ``day`` among those ``scope`` selects today, with their
     ``path`` of that day."""
     units = units_at(day)
@@ -123,6 +180,6 @@ def schools_at(day: dt.date, scope: ColumnElement[bool]) -> Subquery:
             units,
             and_(units.c.unit_id == SCHOOL.c.org_unit_id, units.c.level == OrgLevel.SCHOOL),
         )
-        .where(scope)
+        .where(scope, under_path(units.c.path, under))
         .subquery("school_at")
     )

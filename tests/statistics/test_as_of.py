@@ -277,3 +277,80 @@ async def _eduhub(arguments: list[str]) -> tuple[int, str]:
     out, _ = await process.communicate()
     assert process.returncode is not None
     return process.returncode, out.decode()
+
+
+async def test_a_transfer_within_the_hub_counts_at_the_old_school_before_it(
+    backend: str, tmp_path: Path
+) -> None:
+    async with running_hub(backend, tmp_path, 1500) as hub:
+        county, county_path = hub.units["county"][1], hub.units["county"][2]
+        sibling_path = hub.units["county2"][2]
+        pupil = (
+            await _rows(
+                hub,
+                "SELECT s.id, s.school_id, s.grade_code FROM student s WHERE s.path >= :low"
+                " AND s.path < :high AND s.status_code = '01' AND s.enrolled_on <= '2025-12'"
+                " AND NOT EXISTS (SELECT 1 FROM"
+                " status_change c WHERE c.student_id = s.id) ORDER BY s.id",
+                low=county_path,
+                high=county_path[:-1] + "0",
+            )
+        )[0]
+        target = (
+            await _rows(
+                hub,
+                "SELECT id, code, path FROM school WHERE path >= :low AND path < :high ORDER BY id",
+                low=sibling_path,
+                high=sibling_path[:-1] + "0",
+            )
+        )[0]
+        source = (await _rows(hub, "SELECT code FROM school WHERE id = :id", id=pupil.school_id))[0]
+        day = dt.date(2026, 6, 1)
+        before = (day - dt.timedelta(days=1)).isoformat()
+        query = """query ($under: String!, $asOf: Date) { statistics(under: $under, asOf: $asOf)
+            { students(by: [UNIT], level: SCHOOL) { rows { keys { code } count } } } }"""
+
+        async def by_school(under: str, as_of: str | None) -> dict[str, int]:
+            data = await hub.data(query, {"under": under, "asOf": as_of})
+            return {
+                r["keys"][0]["code"]: r["count"] for r in data["statistics"]["students"]["rows"]
+            }
+
+        city = hub.units["city"][1]
+        then = await by_school(city, before)
+        now = await by_school(city, None)
+        async with hub.engine.begin() as connection:  # the transfer, as a writer records it
+            await connection.execute(
+                text(
+                    "UPDATE student SET school_id = :school, path = :path, class_id = NULL"
+                    " WHERE id = :id"
+                ),
+                {"school": target.id, "path": target.path, "id": pupil.id},
+            )
+            await connection.execute(
+                text(
+                    "INSERT INTO status_change (id, student_id, path, type_code, occurred_on,"
+                    " from_school_id, to_school_id, grade_before_code, grade_after_code,"
+                    " status_before_code, status_after_code) VALUES (:pk, :id, :path, '13',"
+                    " :day, :source, :target, :grade, :grade, '01', '01')"
+                ),
+                {
+                    "pk": 10**9,
+                    "id": pupil.id,
+                    "path": target.path,
+                    "day": day,
+                    "source": pupil.school_id,
+                    "target": target.id,
+                    "grade": pupil.grade_code,
+                },
+            )
+        # The day before: as it was, the pupil at the old school (asked of the city and of
+        # the old school's county, whose current rows no longer hold the pupil).
+        assert await by_school(city, before) == then
+        in_county = await by_school(county, before)
+        assert in_county[source.code] == then[source.code]
+        assert target.code not in in_county
+        # Today: moved.
+        after = await by_school(city, None)
+        assert after[source.code] == now[source.code] - 1
+        assert after[target.code] == now[target.code] + 1
