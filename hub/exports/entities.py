@@ -148,7 +148,7 @@ STUDENTS = Exportable(
     students_filters.StudentFilter,
     students_filters.conditions,
     sensitive="student_sensitive",
-    routable="students",
+    routable="student",
 )
 
 TEACHERS = Exportable(
@@ -219,7 +219,7 @@ BUILDINGS = Exportable(
     ),
     buildings_filters.BuildingFilter,
     buildings_filters.conditions,
-    routable="buildings",
+    routable="building",
 )
 
 ASSETS = Exportable(

@@ -328,3 +328,35 @@ async def test_counts_of_routed_schools_take_one_source_call(
     for school in schools:
         expected = federated.legacy_count(f"XXDM = '{school['code']}'")
         assert school["students"]["totalCount"] == expected
+
+
+REQUEST_EXPORT = """
+mutation ($under: String) {
+  requestExport(input: {entity: STUDENTS, purpose: "学籍核对使用", format: CSV,
+                        filter: {students: {under: $under}}}) {
+    exportRequest { status { code } rowsTotal }
+    errors { message code }
+  }
+}
+"""
+
+
+async def test_an_export_reaching_a_docked_subtree_is_refused_naming_it(
+    federated: Federated,
+) -> None:
+    # The whole country reaches Guangxi, whose students live in the docked system: a file
+    # holds hub rows only, so the request is refused and says where to narrow it.
+    body = await federated.query(REQUEST_EXPORT, "national.admin", under=None)
+    payload = body["data"]["requestExport"]
+    assert payload["exportRequest"] is None
+    assert payload["errors"][0]["code"] == "BAD_INPUT"
+    assert "under 45" in payload["errors"][0]["message"]
+    assert "gx_students" in payload["errors"][0]["message"]
+    # The docked county's own people are refused too; the store's province is accepted.
+    body = await federated.query(REQUEST_EXPORT, "gx.registrar", under=COUNTY)
+    assert body["data"]["requestExport"]["errors"][0]["code"] == "BAD_INPUT"
+    body = await federated.query(REQUEST_EXPORT, "national.admin", under="44")
+    accepted = body["data"]["requestExport"]
+    assert accepted["errors"] == []
+    assert accepted["exportRequest"]["status"]["code"] == "1"
+    assert accepted["exportRequest"]["rowsTotal"] == STORE_STUDENTS
