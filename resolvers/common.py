@@ -15,6 +15,7 @@ from hub.context import Context
 from hub.db.base import table_of
 from hub.errors import BadInput
 from hub.filters import Conditions
+from hub.orgunits.history import subtree_upper
 from hub.orgunits.models import OrgUnit
 from hub.pagination import PageArgs, encode_cursor, encode_tree_cursor
 
@@ -170,8 +171,7 @@ class InSubtree:
 
     def parent(self, table: Table) -> tuple[ColumnElement[Any], Any]:
         unit = table_of(OrgUnit).alias("parent_unit")
-        upper = func.substr(unit.c.path, 1, func.length(unit.c.path) - 1).op("||")(literal("0"))
-        on = and_(table.c.path >= unit.c.path, table.c.path < upper)
+        on = and_(table.c.path >= unit.c.path, table.c.path < subtree_upper(unit.c.path))
         return unit.c.id, (unit, on)
 
 

@@ -26,6 +26,7 @@ from sqlalchemy import (
     String,
     Subquery,
     Table,
+    and_,
     bindparam,
     case,
     delete,
@@ -52,9 +53,10 @@ SCHOOL = table_of(School)
 USER = table_of(HubUser)
 ROLE = table_of(RoleAssignment)
 
-# Tables whose rows keep their history as written (the audit trail, the versions).
 Run = Callable[[Executable], Awaitable[Sequence[Any]]]
 
+# Tables a merge does not re-path: the audit trail and the versions keep their history as
+# written; org_unit is re-pathed by the merge itself.
 _HISTORY = frozenset({"audit_event", "org_unit_version", "org_unit"})
 
 
@@ -81,6 +83,17 @@ def units_at(day: dt.date) -> Subquery:
         or_(VERSION.c.valid_from.is_(None), VERSION.c.valid_from <= at), VERSION.c.valid_to > at
     )
     return union_all(current, past).subquery("unit_at")
+
+
+def school_unit(units: Any) -> ColumnElement[bool]:
+    """Join condition: ``units`` (a tree of a day) row of the school's own unit."""
+    return and_(units.c.unit_id == SCHOOL.c.org_unit_id, units.c.level == OrgLevel.SCHOOL)
+
+
+def subtree_upper(path: ColumnElement[str]) -> ColumnElement[str]:
+    """The exclusive upper bound of the subtree at ``path`` (SQL): its trailing ``/`` made
+    ``0``, the next character."""
+    return func.substr(path, 1, func.length(path) - 1).concat("0")
 
 
 @dataclass(frozen=True, slots=True)

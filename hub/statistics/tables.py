@@ -33,7 +33,7 @@ from hub.access.scope import Readable, under_path
 from hub.codes.registry import CodeRegistry
 from hub.db.base import table_of
 from hub.errors import BadInput
-from hub.orgunits.history import units_at
+from hub.orgunits.history import subtree_upper, units_at
 from hub.orgunits.models import OrgLevel, OrgUnit
 from hub.statistics.dimensions import (
     AGE,
@@ -124,8 +124,7 @@ def unit_join(path: ColumnElement[str] | None, place: Place, level: OrgLevel | N
     )
     if path is None:
         return units
-    upper = func.substr(UNIT.c.path, 1, func.length(UNIT.c.path) - 1).concat("0")
-    return and_(units, path >= UNIT.c.path, path < upper)
+    return and_(units, path >= UNIT.c.path, path < subtree_upper(UNIT.c.path))
 
 
 def school_units_at(day: dt.date, place: Place, level: OrgLevel) -> Subquery:
@@ -134,7 +133,6 @@ def school_units_at(day: dt.date, place: Place, level: OrgLevel) -> Subquery:
     rows, which rows of that day then join on their path."""
     schools = units_at(day).alias("school_then")
     units = units_at(day).alias("unit_then")
-    upper = func.substr(units.c.path, 1, func.length(units.c.path) - 1).concat("0")
     return (
         select(schools.c.path.label("school_path"), units.c.code, units.c.name)
         .select_from(schools)
@@ -144,7 +142,7 @@ def school_units_at(day: dt.date, place: Place, level: OrgLevel) -> Subquery:
                 units.c.level == level,
                 under_path(units.c.path, place.path),
                 schools.c.path >= units.c.path,
-                schools.c.path < upper,
+                schools.c.path < subtree_upper(units.c.path),
             ),
         )
         .where(schools.c.level == OrgLevel.SCHOOL)
@@ -152,7 +150,7 @@ def school_units_at(day: dt.date, place: Place, level: OrgLevel) -> Subquery:
     )
 
 
-def _check_as_of(counted: Counted, dims: Sequence[Dimension], status: object) -> None:
+def _check_as_of(counted: Counted, dims: Sequence[Dimension]) -> None:
     if counted.as_of is None:
         having = ", ".join(c.name for c in COUNTED.values() if c.as_of is not None)
         raise BadInput(
@@ -202,7 +200,7 @@ async def tabulate(
         t = counted.table
         conditions = [readable.where, under_path(t.c.path, place.path)]
     else:
-        _check_as_of(counted, dims, status)
+        _check_as_of(counted, dims)
         assert counted.as_of is not None
         t = counted.as_of(as_of, readable.where, place.path)
         conditions = [under_path(t.c.path, place.path)]

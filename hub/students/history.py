@@ -19,7 +19,6 @@ from sqlalchemy import (
     Date,
     Select,
     Subquery,
-    and_,
     bindparam,
     case,
     func,
@@ -30,8 +29,7 @@ from sqlalchemy import (
 
 from hub.access.scope import under_path
 from hub.db.base import table_of
-from hub.orgunits.history import units_at
-from hub.orgunits.models import OrgLevel
+from hub.orgunits.history import school_unit, units_at
 from hub.schools.models import School
 from hub.students.models import StatusChange, Student
 
@@ -134,10 +132,7 @@ def students_at(day: dt.date, scope: ColumnElement[bool], under: str = "/") -> S
             .select_from(STUDENT)
             .outerjoin(history, history.c.student_id == STUDENT.c.id)
             .join(SCHOOL, SCHOOL.c.id == school_then)
-            .join(
-                units,
-                and_(units.c.unit_id == SCHOOL.c.org_unit_id, units.c.level == OrgLevel.SCHOOL),
-            )
+            .join(units, school_unit(units))
             .where(
                 scope,
                 status_then.is_not(None),
@@ -153,12 +148,7 @@ def students_at(day: dt.date, scope: ColumnElement[bool], under: str = "/") -> S
     # from one), never the same student twice.
     tree = units_at(day).alias("tree_then")
     schools_then = (
-        select(SCHOOL.c.id)
-        .join(
-            tree,
-            and_(tree.c.unit_id == SCHOOL.c.org_unit_id, tree.c.level == OrgLevel.SCHOOL),
-        )
-        .where(under_path(tree.c.path, under))
+        select(SCHOOL.c.id).join(tree, school_unit(tree)).where(under_path(tree.c.path, under))
     )
     stayed = rows(STUDENT.c.school_id.in_(schools_then))
     left = rows(
@@ -176,10 +166,7 @@ def schools_at(day: dt.date, scope: ColumnElement[bool], under: str = "/") -> Su
     return (
         select(*(c for c in SCHOOL.c if c.name != "path"), units.c.path.label("path"))
         .select_from(SCHOOL)
-        .join(
-            units,
-            and_(units.c.unit_id == SCHOOL.c.org_unit_id, units.c.level == OrgLevel.SCHOOL),
-        )
+        .join(units, school_unit(units))
         .where(scope, under_path(units.c.path, under))
         .subquery("school_at")
     )
