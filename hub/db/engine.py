@@ -33,7 +33,14 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
             # asyncpg keeps prepared statements of up to 15 kB by default; a compiled read
             # (a page with its nested lists and code labels) is often longer, and was then
             # parsed and planned anew each time (2-6 ms of planning instead of none).
-            connect_args={"max_cacheable_statement_size": 1024 * 1024},
+            connect_args={
+                "max_cacheable_statement_size": 1024 * 1024,
+                # PostgreSQL's JIT compiles a statement whose estimated cost passes
+                # jit_above_cost; the statistics of a province cross it and spent 0.1-0.9 s
+                # compiling for a 0.4-1 s query (bench.statistics). The hub's statements are
+                # index reads and one-pass aggregates, which JIT does not pay back.
+                "server_settings": {"jit": "off"},
+            },
         )
     engine = create_async_engine(url, **kwargs)
     if is_sqlite(url):

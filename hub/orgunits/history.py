@@ -96,6 +96,18 @@ def subtree_upper(path: ColumnElement[str]) -> ColumnElement[str]:
     return func.substr(path, 1, func.length(path) - 1).concat("0")
 
 
+async def unchanged_since(run: Run, day: dt.date, path: str) -> bool:
+    """Whether the subtree at ``path`` (a path of ``day``'s tree) is today's as it was on
+    ``day``: no unit under it took effect after the day and no version under it has been
+    retired since. Then that day's paths are today's and rows need no mapping through the
+    versions (the common case: a tree changes once in years)."""
+    at = literal(day, Date, literal_execute=True)
+    began = select(UNIT.c.id).where(UNIT.c.valid_from > at, under_path(UNIT.c.path, path))
+    ended = select(VERSION.c.id).where(VERSION.c.valid_to > at, under_path(VERSION.c.path, path))
+    rows = await run(select(or_(began.exists(), ended.exists())))
+    return not rows[0][0]
+
+
 @dataclass(frozen=True, slots=True)
 class UnitVersion:
     """An org unit as it stood on a day: ``unit_id`` is the current unit it lives on as."""

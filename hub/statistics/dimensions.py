@@ -10,7 +10,7 @@ import datetime as dt
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import (
     ColumnElement,
@@ -184,6 +184,19 @@ def _taught_in(name: str) -> Grouping:
     )
 
 
+class AsOf(Protocol):
+    """Rows as they stood on a past day (``students_at``, ``schools_at``)."""
+
+    def __call__(
+        self,
+        day: dt.date,
+        scope: ColumnElement[bool],
+        under: str = "/",
+        *,
+        unchanged_tree: bool = False,
+    ) -> Subquery: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Counted:
     """An entity the statistics count (统计对象): its table, what is summed besides the
@@ -199,7 +212,7 @@ class Counted:
     # The rows as they stood on a past day among those a scope selects today, read under a
     # path of that day's tree (the columns of ``table``, ``path`` a school's path in that
     # day's tree); None: no history kept.
-    as_of: Callable[[dt.date, ColumnElement[bool], str], Subquery] | None = None
+    as_of: AsOf | None = None
 
 
 COUNTED: dict[str, Counted] = {

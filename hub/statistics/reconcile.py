@@ -31,6 +31,7 @@ from hub.access.scope import under_path
 from hub.codes.registry import CodeRegistry
 from hub.db.base import table_of
 from hub.errors import BadInput
+from hub.orgunits.history import unchanged_since
 from hub.schools.models import School
 from hub.students.history import students_at
 
@@ -258,7 +259,7 @@ async def hub_counts(
     """In-school students (在读) on ``day`` by (school code, grade), among those ``scope``
     selects, for the ``schools`` given and every school under the path ``under``; and the
     names of the schools the hub knows of those."""
-    then = students_at(day, scope)
+    then = students_at(day, scope, unchanged_tree=await unchanged_since(run, day, "/"))
     chosen: ColumnElement[bool] = SCHOOL.c.code.in_(list(schools))
     if under is not None:
         chosen = chosen | under_path(then.c.path, under)

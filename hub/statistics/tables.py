@@ -33,7 +33,7 @@ from hub.access.scope import Readable, under_path
 from hub.codes.registry import CodeRegistry
 from hub.db.base import table_of
 from hub.errors import BadInput
-from hub.orgunits.history import subtree_upper, units_at
+from hub.orgunits.history import subtree_upper, unchanged_since, units_at
 from hub.orgunits.models import OrgLevel, OrgUnit
 from hub.statistics.dimensions import (
     AGE,
@@ -196,13 +196,15 @@ async def tabulate(
     if status is not None and Dimension.STATUS not in counted.dimensions:
         raise BadInput(f"{counted.name} have no status to select")
     t: Any
+    unchanged = False  # as of a past day: the tree under the place is today's
     if as_of is None:
         t = counted.table
         conditions = [readable.where, under_path(t.c.path, place.path)]
     else:
         _check_as_of(counted, dims)
         assert counted.as_of is not None
-        t = counted.as_of(as_of, readable.where, place.path)
+        unchanged = await unchanged_since(run, as_of, place.path)
+        t = counted.as_of(as_of, readable.where, place.path, unchanged_tree=unchanged)
         conditions = [under_path(t.c.path, place.path)]
     src = Sources(t)
     at = bindparam("age_at", age_at, type_=Date)
@@ -223,17 +225,13 @@ async def tabulate(
         )
     unit_code: Any = UNIT.c.code
     unit_name: Any = UNIT.c.name
-    if Dimension.UNIT in dims:
-        chosen_level = child_level(place, level)
-        if as_of is None:
-            source = source.join(UNIT, unit_join(t.c.path, place, chosen_level))
-        else:
-            then = school_units_at(as_of, place, chosen_level)
-            source = source.join(then, then.c.school_path == t.c.path)
-            unit_code, unit_name = then.c.code, then.c.name
+    by_unit_then = Dimension.UNIT in dims and as_of is not None
+    if Dimension.UNIT in dims and as_of is None:
+        source = source.join(UNIT, unit_join(t.c.path, place, child_level(place, level)))
     for d in dims:
         if d is Dimension.UNIT:
-            groups.extend([unit_code, unit_name])
+            if not by_unit_then:
+                groups.extend([unit_code, unit_name])
         else:
             groups.append(counted.dimensions[d].expression(src, at).label(f"g_{d.value.lower()}"))
     measures: list[ColumnElement[Any]] = [func.count().label("n")]
@@ -242,6 +240,30 @@ async def tabulate(
     chosen = counted.status_default if status is None else tuple(status)
     if Dimension.STATUS in counted.dimensions and chosen:
         conditions.append(t.c.status_code.in_(chosen))
+    if by_unit_then:
+        # As of a day, by that day's units: counted per school path first (a few thousand
+        # cells), then the cells are placed in that day's units, so the rows of the day
+        # are never joined to the tree one by one (the planner cannot estimate them).
+        assert as_of is not None
+        per_school = (
+            select(t.c.path.label("school_path"), *groups, *measures)
+            .select_from(source)
+            .where(*conditions)
+            .group_by(t.c.path, *groups)
+            .subquery("per_school")
+        )
+        then = school_units_at(as_of, place, child_level(place, level))
+        groups = []
+        for d in dims:
+            if d is Dimension.UNIT:
+                groups.extend([then.c.code, then.c.name])
+            else:
+                groups.append(per_school.c[f"g_{d.value.lower()}"])
+        measures = [func.sum(per_school.c.n).label("n")]
+        if counted.amount is not None:
+            measures.append(func.sum(per_school.c.amount).label("amount"))
+        source = per_school.join(then, then.c.school_path == per_school.c.school_path)
+        conditions = []
     statement = select(*groups, *measures).select_from(source).where(*conditions)
     if groups:
         statement = statement.group_by(*groups).order_by(*groups)

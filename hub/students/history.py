@@ -19,17 +19,21 @@ from sqlalchemy import (
     Date,
     Select,
     Subquery,
-    bindparam,
+    and_,
     case,
+    cast,
     func,
+    literal,
     or_,
     select,
+    true,
     union_all,
 )
 
 from hub.access.scope import under_path
 from hub.db.base import table_of
 from hub.orgunits.history import school_unit, units_at
+from hub.orgunits.models import OrgLevel
 from hub.schools.models import School
 from hub.students.models import StatusChange, Student
 
@@ -64,27 +68,29 @@ def status_before(kind: str, from_school_id: int | None) -> str | None:
     return "02" if kind == "12" else "01"
 
 
-def _history_after(day: ColumnElement[dt.date]) -> Subquery:
-    """Per student with changes after ``day``: the status and grade before the first of
-    them, whether one was a transfer and the school the first transfer came from. One
-    window pass, then one row per student (a GROUP BY, which planners estimate well)."""
-    transfer = case((CHANGE.c.type_code.in_(TRANSFERS), 1), else_=0)
-    order = (CHANGE.c.occurred_on, CHANGE.c.id)
+def _history_after(changes: Any) -> Subquery:
+    """Per student with ``changes`` (rows of ``status_change`` after a day): the status and
+    grade before the first of them, whether one was a transfer and the school the first
+    transfer came from. One window pass, then one row per student (a GROUP BY, which
+    planners estimate well)."""
+    c = changes.c
+    transfer = case((c.type_code.in_(TRANSFERS), 1), else_=0)
+    order = (c.occurred_on, c.id)
     windowed = (
         select(
-            CHANGE.c.student_id,
-            func.first_value(CHANGE.c.status_before_code)
-            .over(partition_by=CHANGE.c.student_id, order_by=order)
+            c.student_id,
+            func.first_value(c.status_before_code)
+            .over(partition_by=c.student_id, order_by=order)
             .label("status_before"),
-            func.first_value(CHANGE.c.grade_before_code)
-            .over(partition_by=CHANGE.c.student_id, order_by=order)
+            func.first_value(c.grade_before_code)
+            .over(partition_by=c.student_id, order_by=order)
             .label("grade_before"),
-            func.first_value(CHANGE.c.from_school_id)
-            .over(partition_by=CHANGE.c.student_id, order_by=(transfer.desc(), *order))
+            func.first_value(c.from_school_id)
+            .over(partition_by=c.student_id, order_by=(transfer.desc(), *order))
             .label("from_school"),
             transfer.label("moved"),
         )
-        .where(CHANGE.c.occurred_on > day)
+        .select_from(changes)
         .subquery("windowed")
     )
     return (
@@ -100,68 +106,140 @@ def _history_after(day: ColumnElement[dt.date]) -> Subquery:
     )
 
 
-def students_at(day: dt.date, scope: ColumnElement[bool], under: str = "/") -> Subquery:
+def students_at(
+    day: dt.date, scope: ColumnElement[bool], under: str = "/", *, unchanged_tree: bool = False
+) -> Subquery:
     """The students on the hub's roll on ``day`` among those ``scope`` selects today, with
     the columns of ``student`` as they stood: ``status_code``, ``grade_code``,
     ``school_id`` and ``path`` (their school's path in that day's tree). A student whose
     school did not exist in that day's tree is left out.
 
     ``under`` (a path of that day's tree) narrows the rows read to those that may have lain
-    under it: the students of the schools under it that day, and those who changed school
-    since. The caller still selects on ``path``; this only spares reading the others."""
-    at = bindparam("history_day", day, type_=Date, unique=True)
-    history = _history_after(at).element.cte("history")  # read by both halves
-    units = units_at(day)
-    school_then = case((history.c.moved == 1, history.c.from_school), else_=STUDENT.c.school_id)
-    status_then = case(
-        (history.c.student_id.is_(None), STUDENT.c.status_code), else_=history.c.status_before
-    )
-    grade_then = func.coalesce(history.c.grade_before, STUDENT.c.grade_code)
-    replaced = {"status_code", "grade_code", "school_id", "path"}
-    month = f"{day.year:04d}-{day.month:02d}"
+    under it; the caller still selects on ``path``. ``unchanged_tree``: the caller has found
+    the subtree at ``under`` unchanged since the day (``unchanged_since``), so that day's
+    paths there are today's and no row is mapped through the versions.
 
-    def rows(*where: ColumnElement[bool]) -> Select[Any]:
-        return (
-            select(
-                *(c for c in STUDENT.c if c.name not in replaced),
-                status_then.label("status_code"),
-                grade_then.label("grade_code"),
-                SCHOOL.c.id.label("school_id"),
-                units.c.path.label("path"),
-            )
-            .select_from(STUDENT)
-            .outerjoin(history, history.c.student_id == STUDENT.c.id)
-            .join(SCHOOL, SCHOOL.c.id == school_then)
-            .join(units, school_unit(units))
-            .where(
-                scope,
-                status_then.is_not(None),
-                or_(STUDENT.c.enrolled_on.is_(None), STUDENT.c.enrolled_on <= month),
-                *where,
-            )
+    Two halves, never the same student twice: the students without a change after the day
+    stand as they are today (read like today's figures, less an anti-join on the changes),
+    and the few with changes since are rolled back."""
+    # The day decides the plan (how many changes lie after it): written into the text, as
+    # the subtree bounds are (``under_path``).
+    at = literal(day, Date, literal_execute=True)
+    later = CHANGE.c.occurred_on > at
+    month = f"{day.year:04d}-{day.month:02d}"
+    on_roll = or_(STUDENT.c.enrolled_on.is_(None), STUDENT.c.enrolled_on <= month)
+
+    def columns(**then: ColumnElement[Any]) -> list[ColumnElement[Any]]:
+        return [then[c.name].label(c.name) if c.name in then else c for c in STUDENT.c]
+
+    # The schools under ``under`` that day, and whether a student's school is one of them.
+    schools_then: Select[Any] | None = None
+    if under == "/":
+
+        def here(student: Any) -> ColumnElement[bool]:
+            return true()
+
+    elif unchanged_tree:
+        then = SCHOOL.alias("school_then")
+        schools_then = select(then.c.id).where(under_path(then.c.path, under))
+
+        def here(student: Any) -> ColumnElement[bool]:
+            return under_path(student.c.path, under)
+
+    else:
+        tree = units_at(day).alias("tree_then")
+        then = SCHOOL.alias("school_then")  # never correlated with an enclosing school
+        schools_then = (
+            select(then.c.id)
+            .join(tree, and_(tree.c.unit_id == then.c.org_unit_id, tree.c.level == OrgLevel.SCHOOL))
+            .where(under_path(tree.c.path, under))
         )
 
-    if under == "/":
-        return rows().subquery("student_at")
-    # Under a unit: the students of its schools of that day (by the school index), and
-    # those who have since left one of them (few: their first transfer after the day came
-    # from one), never the same student twice.
-    tree = units_at(day).alias("tree_then")
-    schools_then = (
-        select(SCHOOL.c.id).join(tree, school_unit(tree)).where(under_path(tree.c.path, under))
+        def here(student: Any) -> ColumnElement[bool]:
+            column: ColumnElement[int] = student.c.school_id
+            return column.in_(schools_then)
+
+    # Students with no change after the day: today's row, at that day's path of its school.
+    since = select(CHANGE.c.id).where(CHANGE.c.student_id == STUDENT.c.id, later)
+    stayed = select(STUDENT).where(scope, here(STUDENT), on_roll, ~since.exists())
+    if not unchanged_tree:
+        units = units_at(day).alias("stayed_unit")
+        stayed = (
+            select(*columns(path=units.c.path))
+            .select_from(STUDENT)
+            .join(SCHOOL, SCHOOL.c.id == STUDENT.c.school_id)
+            .join(units, school_unit(units))
+            .where(scope, here(STUDENT), on_roll, ~since.exists())
+        )
+
+    # Students with changes since, rolled back: only those who are under ``under`` today
+    # or whose transfer since came from one of its schools of that day. Each a semi-join
+    # on the student's key (EXISTS, which the planner estimates from the tables' own
+    # statistics; a list of ids would be guessed at 200 rows whatever its size).
+    columns_of_change = [
+        CHANGE.c[n]
+        for n in (
+            "id",
+            "student_id",
+            "occurred_on",
+            "type_code",
+            "status_before_code",
+            "grade_before_code",
+            "from_school_id",
+        )
+    ]
+    if schools_then is None:
+        changes: Any = select(*columns_of_change).where(later).subquery("changes")
+    else:
+        now = STUDENT.alias("student_now")
+        is_here = select(now.c.id).where(now.c.id == CHANGE.c.student_id, here(now)).exists()
+        move = CHANGE.alias("move")
+        left = select(move.c.student_id).where(
+            move.c.occurred_on > at,
+            move.c.type_code.in_(TRANSFERS),
+            move.c.from_school_id.in_(schools_then),
+        )
+        changes = union_all(
+            select(*columns_of_change).where(later, is_here),
+            select(*columns_of_change).where(later, CHANGE.c.student_id.in_(left), ~is_here),
+        ).subquery("changes")
+    history = _history_after(changes)
+    school_then = case((history.c.moved == 1, history.c.from_school), else_=STUDENT.c.school_id)
+    rolled = STUDENT.join(history, history.c.student_id == STUDENT.c.id).join(
+        SCHOOL, SCHOOL.c.id == school_then
     )
-    stayed = rows(STUDENT.c.school_id.in_(schools_then))
-    left = rows(
-        history.c.moved == 1,
-        history.c.from_school.in_(schools_then),
-        STUDENT.c.school_id.not_in(schools_then),
+    path_then: ColumnElement[str] = SCHOOL.c.path
+    if not unchanged_tree:
+        units = units_at(day).alias("changed_unit")
+        rolled = rolled.join(units, school_unit(units))
+        path_then = units.c.path
+    changed = (
+        select(
+            *columns(
+                # The types of student's columns, so that the union is a plain append the
+                # planner can flatten and read only the columns the caller uses.
+                status_code=cast(history.c.status_before, STUDENT.c.status_code.type),
+                grade_code=cast(
+                    func.coalesce(history.c.grade_before, STUDENT.c.grade_code),
+                    STUDENT.c.grade_code.type,
+                ),
+                school_id=SCHOOL.c.id,
+                path=cast(path_then, STUDENT.c.path.type),
+            )
+        )
+        .select_from(rolled)
+        .where(scope, history.c.status_before.is_not(None), on_roll)
     )
-    return union_all(stayed, left).subquery("student_at")
+    return union_all(stayed, changed).subquery("student_at")
 
 
-def schools_at(day: dt.date, scope: ColumnElement[bool], under: str = "/") -> Subquery:
+def schools_at(
+    day: dt.date, scope: ColumnElement[bool], under: str = "/", *, unchanged_tree: bool = False
+) -> Subquery:
     """The schools in the tree of ``day`` among those ``scope`` selects today, with their
-    ``path`` of that day."""
+    ``path`` of that day (``unchanged_tree``: as for ``students_at``, today's schools)."""
+    if unchanged_tree:
+        return select(SCHOOL).where(scope, under_path(SCHOOL.c.path, under)).subquery("school_at")
     units = units_at(day)
     return (
         select(*(c for c in SCHOOL.c if c.name != "path"), units.c.path.label("path"))

@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -147,6 +148,16 @@ class StatusChange(Base):
     __table_args__ = (
         Index("ix_status_change_student_id_id", "student_id", "id", postgresql_include=["path"]),
         Index("ix_status_change_occurred_on", "occurred_on"),
+        # A student's changes after a day (figures as of a day: who changed since).
+        Index("ix_status_change_student_id_occurred_on", "student_id", "occurred_on"),
+        # Transfers out of a school after a day (who left a unit's schools since).
+        Index(
+            "ix_status_change_from_school_id",
+            "from_school_id",
+            "occurred_on",
+            postgresql_where=text("from_school_id IS NOT NULL"),
+            sqlite_where=text("from_school_id IS NOT NULL"),
+        ),
     )
 
 

@@ -10,9 +10,12 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import select, text, true
 
+from hub.access.scope import under_path
 from hub.demo.generate import MERGED, SNAPSHOT
+from hub.orgunits.history import unchanged_since
+from hub.students.history import schools_at, students_at
 from tests.conftest import Hub, running_hub
 
 STUDENTS = """
@@ -354,3 +357,35 @@ async def test_a_transfer_within_the_hub_counts_at_the_old_school_before_it(
         after = await by_school(city, None)
         assert after[source.code] == now[source.code] - 1
         assert after[target.code] == now[target.code] + 1
+
+
+async def test_both_readings_of_a_past_day_agree_where_the_tree_has_not_changed(
+    hub: Hub,
+) -> None:
+    """Where the subtree is today's (``unchanged_since``), a past day is read without the
+    versions; the reading through that day's tree must give the same rows."""
+
+    async def run(statement: Any) -> list[Any]:
+        async with hub.engine.connect() as connection:
+            return list((await connection.execute(statement)).all())
+
+    for under in ("/", hub.units["city"][2], hub.units["county"][2]):
+        assert await unchanged_since(run, DAY, under)
+        read: dict[bool, list[Any]] = {}
+        for unchanged_tree in (False, True):
+            rows = students_at(DAY, true(), under, unchanged_tree=unchanged_tree)
+            read[unchanged_tree] = await run(
+                select(rows.c.id, rows.c.status_code, rows.c.grade_code, rows.c.school_id)
+                .add_columns(rows.c.path)
+                .where(under_path(rows.c.path, under))
+                .order_by(rows.c.id)
+            )
+            schools = schools_at(DAY, true(), under, unchanged_tree=unchanged_tree)
+            read[unchanged_tree].append(
+                await run(select(schools.c.id, schools.c.path).order_by(schools.c.id))
+            )
+        assert len(read[True]) > 100, under
+        assert read[False] == read[True], under
+    # Before the demo's merge the merged county's subtree differs from today's.
+    merged_day = next(iter(MERGED.values()))[2]
+    assert not await unchanged_since(run, merged_day - dt.timedelta(days=1), "/")
