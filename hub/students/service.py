@@ -51,6 +51,7 @@ ENTITY = "Student"
 IDENTITY = ("name", "sex_code", "birth_date", "id_type_code", "id_number")
 PENDING, APPROVED, REFUSED = "1", "2", "3"  # code set change_request_status
 ENROLLED = "01"  # 在读
+REGISTERED = "11"  # 异动类别 入学注册
 NO_ID_NUMBER_TYPE = "Z"  # 其他: no number required
 
 # Writable fields by kind (the model's names). Status changes (transfers, graduation) are
@@ -256,6 +257,22 @@ async def enrol(w: Writer, school_id: int, data: Mapping[str, Any]) -> int:
     }
     result = await connection.execute(insert(STUDENT).values(record).returning(STUDENT.c.id))
     pk = int(result.scalar_one())
+    # The roll's history: from today the pupil is on it (入学注册), so figures as of an
+    # earlier day leave the pupil out (hub/students/history.py).
+    await connection.execute(
+        insert(STATUS_CHANGE).values(
+            student_id=pk,
+            path=school.path,
+            type_code=REGISTERED,
+            status_before_code=None,
+            status_after_code=ENROLLED,
+            occurred_on=w.now.date(),
+            approved_on=w.now.date(),
+            handler=w.actor[:50],
+            to_school_id=school.id,
+            grade_after_code=clean["grade_code"],
+        )
+    )
     await append(
         connection,
         [Change(ENTITY, pk, school.path, "insert", record)],

@@ -487,3 +487,38 @@ async def test_the_change_feed_replays_into_a_mirror_equal_to_the_hub(hub: Hub) 
     masked = await _feed(hub, "county.viewer", under=hub.units["county"][1])
     numbers = [json.loads(e["fields"]).get("id_number") for e in masked]
     assert [n for n in numbers if n] and all(n == "*" * 18 for n in numbers if n)
+
+
+async def test_an_enrolment_puts_the_pupil_on_the_roll_from_today(hub: Hub) -> None:
+    """The roll's history records the enrolment (入学注册), so figures of an earlier day do
+    not count the pupil, today's do."""
+    school = await _school(hub)
+    code = (
+        await hub.data(
+            "query ($id: ID!) { node(id: $id) { ... on School { code } } }", {"id": school["id"]}
+        )
+    )["node"]["code"]
+    yesterday = (dt.date.today() - dt.timedelta(days=1)).isoformat()
+    figures = """query ($u: String!, $d: Date) { statistics(under: $u, asOf: $d) {
+        students { count } } }"""
+
+    async def count(day: str | None) -> int:
+        data = await hub.data(figures, {"u": code, "d": day})
+        return int(data["statistics"]["students"]["count"])
+
+    before = (await count(yesterday), await count(None))
+    payload = await _enrol(hub, school, "school.registrar", name="新生丙", enrolledOn="2020-09")
+    assert payload["errors"] == []
+    assert (await count(yesterday), await count(None)) == (before[0], before[1] + 1)
+    changes = await hub.data(
+        "query ($id: ID!) { node(id: $id) { ... on Student { statusChanges {"
+        " type { code label } occurredOn toSchool { code } } } } }",
+        {"id": payload["student"]["id"]},
+    )
+    assert changes["node"]["statusChanges"] == [
+        {
+            "type": {"code": "11", "label": "入学注册"},
+            "occurredOn": dt.date.today().isoformat(),
+            "toSchool": {"code": code},
+        }
+    ]
