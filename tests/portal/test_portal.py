@@ -189,3 +189,47 @@ def test_school_registrar_sees_its_school_only(
     # The registrar may unmask at its school: real ID numbers where there are any.
     assert any(r[5] not in (MASK, "—") for r in rows)
     assert page.is_visible("#exports")
+
+
+def test_a_school_page_shows_its_buildings_and_classes(hub: Hub, live: str, browse: Any) -> None:
+    """Drilled down from the county to a school: the school's facts, its buildings with
+    their ratings and its classes with their size band and teaching building, as the API
+    says."""
+    school = hub.units["school"][1]
+    page = browse("county.statistician")  # reads buildings (a registrar does not)
+    assert page.is_hidden("#school")  # a county: no school page
+    page.click(f"#children a[data-code='{school}']")
+    page.wait_for_selector("#school:not([hidden])")
+    assert f"（{school}）" in page.inner_text("#unit-name")
+    assert school in page.inner_text("#school-facts")
+    expected = _ask(
+        hub,
+        live,
+        "query ($c: String!) { school(code: $c) { type { label }"
+        " buildings(first: 100) { totalCount edges { node { name dangerRating { code } } } }"
+        " classes { name size building { dangerRating { code } } } } }",
+        {"c": school},
+    )["school"]
+    assert expected["type"]["label"] in page.inner_text("#school-facts")
+    buildings = page.eval_on_selector_all(
+        "#school-buildings tbody tr",
+        "rows => rows.map(r => [r.cells[0].innerText, r.className])",
+    )
+    assert buildings, "the demo school has buildings"
+    assert [name for name, _ in buildings] == [
+        e["node"]["name"] for e in expected["buildings"]["edges"]
+    ]
+    dangerous = {
+        e["node"]["name"]
+        for e in expected["buildings"]["edges"]
+        if (e["node"]["dangerRating"] or {}).get("code") in ("C", "D")
+    }
+    assert {name for name, css in buildings if css == "danger"} == dangerous
+    assert page.inner_text("#building-count") == str(expected["buildings"]["totalCount"])
+    classes = page.eval_on_selector_all(
+        "#school-classes tbody tr",
+        "rows => rows.map(r => [r.cells[0].innerText, Number(r.cells[2].innerText),"
+        " r.cells[3].innerText])",
+    )
+    assert [(n, s) for n, s, _ in classes] == [(c["name"], c["size"]) for c in expected["classes"]]
+    assert all(band == "大班额" for _n, s, band in classes if 56 <= s <= 65)

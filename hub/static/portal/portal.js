@@ -5,6 +5,7 @@
   const $ = (id) => document.getElementById(id);
   let token = sessionStorage.getItem("eduhub.token") || "";
   let home = null;      // the viewer's own unit
+  let me = null;        // the viewer: user, roles
   let trail = [];       // units from the viewer's own down to the one shown
   const charts = {};
 
@@ -118,6 +119,71 @@
       cell(row, m.studentsInDangerousBuildings);
     }
     $("children").hidden = !s.monitoring;
+    $("export-under").textContent = s.unit.name + "（" + s.unit.code + "）";
+    $("school").hidden = true;
+    if (s.unit.level === "SCHOOL") await showSchool(s.unit.code);
+  }
+
+  const SCHOOL_QUERY = `query ($c: String!) { school(code: $c) {
+    code name address headName phone foundedOn
+    type { label } ownership { label } urbanRural { label }
+    buildings(first: 100) { totalCount edges { node { name floorArea appraisedOn builtOn
+      dangerRating { code label } } } }
+    classes { name grade { label } size building { name dangerRating { code label } } } } }`;
+  const DANGEROUS = ["C", "D"];
+  function band(size) {
+    if (size >= 66) return "超大班额";
+    if (size >= 56) return "大班额";
+    if (size >= 46) return "偏大";
+    if (size >= 36) return "标准";
+    return "小班";
+  }
+
+  async function showSchool(code) {
+    let body;
+    try {
+      body = await gql(SCHOOL_QUERY, { c: code });
+    } catch (error) {
+      say("无法查看学校：" + error.message);
+      return;
+    }
+    const school = body.data.school;
+    if (!school) return;
+    const facts = [
+      ["学校标识码", school.code], ["办学类型", school.type && school.type.label],
+      ["举办者", school.ownership && school.ownership.label],
+      ["城乡分类", school.urbanRural && school.urbanRural.label],
+      ["地址", school.address], ["校长", school.headName], ["联系电话", school.phone],
+      ["建校年月", school.foundedOn],
+    ];
+    $("school-facts").replaceChildren(...facts.flatMap(([label, value]) => {
+      const dt = document.createElement("dt");
+      dt.textContent = label;
+      const dd = document.createElement("dd");
+      dd.textContent = text(value);
+      return [dt, dd];
+    }));
+    const buildings = school.buildings.edges.map((e) => e.node);
+    $("building-count").textContent = String(school.buildings.totalCount);
+    const btbody = $("school-buildings").tBodies[0];
+    btbody.replaceChildren();
+    for (const b of buildings) {
+      const row = btbody.insertRow();
+      const rating = b.dangerRating;
+      if (rating && DANGEROUS.includes(rating.code)) row.className = "danger";
+      [b.name, b.floorArea, rating ? rating.label : "未鉴定", b.appraisedOn, b.builtOn].forEach((v) => cell(row, v));
+    }
+    $("class-count").textContent = String(school.classes.length);
+    const ctbody = $("school-classes").tBodies[0];
+    ctbody.replaceChildren();
+    for (const c of school.classes) {
+      const row = ctbody.insertRow();
+      const rating = c.building && c.building.dangerRating;
+      if (rating && DANGEROUS.includes(rating.code)) row.className = "danger";
+      [c.name, c.grade && c.grade.label, c.size, band(c.size), c.building && c.building.name,
+        rating ? rating.label : null].forEach((v) => cell(row, v));
+    }
+    $("school").hidden = false;
   }
 
   const LEVELS = ["NATIONAL", "PROVINCE", "CITY", "COUNTY", "SCHOOL"];
@@ -196,8 +262,40 @@
     if (!found.length) say("未找到符合条件的学生");
   }
 
-  const EXPORTS = `{ exports(first: 20) { edges { node { number entity purpose requestedBy
-    status { code label } progress downloadUrl } } } }`;
+  const EXPORTS = `{ exports(first: 20) { edges { node { id number entity purpose requestedBy
+    status { code label } progress downloadUrl mayDecide reviewNote } } } }`;
+  const ENTITY_LABELS = { STUDENTS: "学生", TEACHERS: "教职工", SCHOOLS: "学校", BUILDINGS: "校舍", ASSETS: "资产" };
+  const PENDING = "1";
+
+  function button(label, action) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.textContent = label;
+    b.addEventListener("click", action);
+    return b;
+  }
+
+  async function exportAction(mutation, variables, done) {
+    try {
+      const body = await gql(mutation, variables);
+      const payload = Object.values(body.data)[0];
+      if (payload.errors.length) {
+        $("export-message").textContent = payload.errors.map((e) => e.message).join("；");
+        return;
+      }
+      $("export-message").textContent = done(payload.exportRequest);
+    } catch (error) {
+      $("export-message").textContent = error.message;
+    }
+    await loadExports();
+  }
+
+  const REVIEW = `mutation ($input: ReviewInput!) { reviewExport(input: $input) {
+    exportRequest { number status { label } } errors { message } } }`;
+  const WITHDRAW = `mutation ($id: ID!) { withdrawExport(id: $id) {
+    exportRequest { number status { label } } errors { message } } }`;
+  const REQUEST = `mutation ($input: RequestExportInput!) { requestExport(input: $input) {
+    exportRequest { number status { label } } errors { field message } } }`;
 
   async function loadExports() {
     let body;
@@ -206,7 +304,10 @@
     tbody.replaceChildren();
     for (const { node } of body.data.exports.edges) {
       const row = tbody.insertRow();
-      [node.number, node.entity, node.purpose, node.requestedBy, node.status.label,
+      row.dataset.number = String(node.number);
+      row.dataset.status = node.status.code;
+      [node.number, ENTITY_LABELS[node.entity] || node.entity, node.purpose, node.requestedBy,
+        node.status.label + (node.reviewNote ? "（" + node.reviewNote + "）" : ""),
         node.progress === null ? null : Math.round(node.progress * 100) + "%"].forEach((v) => cell(row, v));
       const action = cell(row, "");
       if (node.downloadUrl) {
@@ -215,8 +316,32 @@
         link.addEventListener("click", () => download(node.downloadUrl, "export"));
         action.appendChild(link);
       }
+      if (node.mayDecide) {
+        const note = document.createElement("input");
+        note.className = "note";
+        note.placeholder = "审批意见";
+        const decide = (approve) => () => exportAction(REVIEW,
+          { input: { id: node.id, approve: approve, note: note.value || null } },
+          (r) => "申请 " + r.number + "：" + r.status.label);
+        action.append(note, button("批准", decide(true)), button("驳回", decide(false)));
+      } else if (me && node.requestedBy === me.user && node.status.code === PENDING) {
+        action.appendChild(button("撤回", () => exportAction(WITHDRAW, { id: node.id },
+          (r) => "申请 " + r.number + "：" + r.status.label)));
+      }
     }
     $("exports").hidden = false;
+  }
+
+  async function requestExport(event) {
+    event.preventDefault();
+    const unit = trail[trail.length - 1];
+    const entity = $("export-entity").value;
+    const filter = {};
+    filter[entity.toLowerCase()] = { under: unit.code };
+    await exportAction(REQUEST, { input: {
+      entity: entity, purpose: $("export-purpose").value.trim(), format: $("export-format").value,
+      filter: filter,
+    } }, (r) => "已提交申请 " + r.number + "（" + r.status.label + "）");
   }
 
   async function start() {
@@ -228,7 +353,7 @@
       say("请先登录：" + error.message);
       return;
     }
-    const me = body.data.me;
+    me = body.data.me;
     $("who").textContent = me.user + " · " + me.roles.join("、");
     home = me.orgUnit;
     trail = [home];
@@ -239,6 +364,7 @@
   }
 
   $("search-form").addEventListener("submit", search);
+  $("export-form").addEventListener("submit", requestExport);
   $("download-stats").addEventListener("click", () => {
     const unit = trail[trail.length - 1];
     const by = unit.level === "SCHOOL" ? "by=GRADE" : "by=UNIT&by=GRADE";
