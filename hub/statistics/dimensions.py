@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -16,7 +16,7 @@ from sqlalchemy import (
     ColumnElement,
     FromClause,
     Integer,
-    Subquery,
+    Select,
     Table,
     case,
     cast,
@@ -185,7 +185,8 @@ def _taught_in(name: str) -> Grouping:
 
 
 class AsOf(Protocol):
-    """Rows as they stood on a past day (``students_at``, ``schools_at``)."""
+    """Rows as they stood on a past day (``students_at``, ``schools_at``): sources of rows
+    that together are that day's, each with the columns of the table."""
 
     def __call__(
         self,
@@ -194,7 +195,7 @@ class AsOf(Protocol):
         under: str = "/",
         *,
         unchanged_tree: bool = False,
-    ) -> Subquery: ...
+    ) -> Sequence[Select[Any]]: ...
 
 
 @dataclass(frozen=True, slots=True)

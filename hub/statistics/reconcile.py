@@ -25,7 +25,7 @@ from typing import Any
 
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
-from sqlalchemy import ColumnElement, Executable, func, select
+from sqlalchemy import ColumnElement, Executable, func, select, union_all
 
 from hub.access.scope import under_path
 from hub.codes.registry import CodeRegistry
@@ -259,7 +259,9 @@ async def hub_counts(
     """In-school students (在读) on ``day`` by (school code, grade), among those ``scope``
     selects, for the ``schools`` given and every school under the path ``under``; and the
     names of the schools the hub knows of those."""
-    then = students_at(day, scope, unchanged_tree=await unchanged_since(run, day, "/"))
+    then = union_all(
+        *students_at(day, scope, unchanged_tree=await unchanged_since(run, day, "/"))
+    ).subquery("student_at")
     chosen: ColumnElement[bool] = SCHOOL.c.code.in_(list(schools))
     if under is not None:
         chosen = chosen | under_path(then.c.path, under)

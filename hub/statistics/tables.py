@@ -27,6 +27,7 @@ from sqlalchemy import (
     func,
     literal,
     select,
+    union_all,
 )
 
 from hub.access.scope import Readable, under_path
@@ -195,75 +196,80 @@ async def tabulate(
         )
     if status is not None and Dimension.STATUS not in counted.dimensions:
         raise BadInput(f"{counted.name} have no status to select")
-    t: Any
-    unchanged = False  # as of a past day: the tree under the place is today's
+    at = bindparam("age_at", age_at, type_=Date)
+    chosen_groupings = [counted.dimensions[d] for d in dims if d in counted.dimensions]
+    chosen = counted.status_default if status is None else tuple(status)
+
+    def grouped(t: Any, *where: ColumnElement[bool]) -> tuple[Any, list[Any], list[Any], list[Any]]:
+        """The rows ``t`` joined for the chosen dimensions: (source, the dimensions' group
+        expressions but UNIT's, the measures, the conditions)."""
+        source: Any = t
+        if any(g.via_school for g in chosen_groupings):
+            source = source.join(SCHOOL, SCHOOL.c.id == t.c.school_id)
+        if any(g.via_building for g in chosen_groupings):
+            # Through the class to its building; a building the viewer may not read (or
+            # none recorded) groups as not given.
+            source = source.outerjoin(CLASS, CLASS.c.id == t.c.class_id).outerjoin(
+                BUILDING,
+                and_(
+                    BUILDING.c.id == CLASS.c.building_id,
+                    buildings.where if buildings is not None else false(),
+                ),
+            )
+        src = Sources(t)
+        groups = [
+            counted.dimensions[d].expression(src, at).label(f"g_{d.value.lower()}")
+            for d in dims
+            if d is not Dimension.UNIT
+        ]
+        measures: list[Any] = [func.count().label("n")]
+        if counted.amount is not None:
+            measures.append(func.sum(t.c[counted.amount]).label("amount"))
+        conditions = [*where, under_path(t.c.path, place.path)]
+        if Dimension.STATUS in counted.dimensions and chosen:
+            conditions.append(t.c.status_code.in_(chosen))
+        return source, groups, measures, conditions
+
     if as_of is None:
         t = counted.table
-        conditions = [readable.where, under_path(t.c.path, place.path)]
+        source, others, measures, conditions = grouped(t, readable.where)
+        unit: list[Any] = []
+        if Dimension.UNIT in dims:
+            source = source.join(UNIT, unit_join(t.c.path, place, child_level(place, level)))
+            unit = [UNIT.c.code, UNIT.c.name]
     else:
+        # As of a day: each source of rows (those unchanged since, those rolled back) is
+        # counted per school path on its own, so the planner plans today's part as it plans
+        # today's figures; then the cells are summed, placed in that day's units.
         _check_as_of(counted, dims)
         assert counted.as_of is not None
         unchanged = await unchanged_since(run, as_of, place.path)
-        t = counted.as_of(as_of, readable.where, place.path, unchanged_tree=unchanged)
-        conditions = [under_path(t.c.path, place.path)]
-    src = Sources(t)
-    at = bindparam("age_at", age_at, type_=Date)
-    groups: list[ColumnElement[Any]] = []
-    source: Any = t
-    chosen_groupings = [counted.dimensions[d] for d in dims if d in counted.dimensions]
-    if any(g.via_school for g in chosen_groupings):
-        source = source.join(SCHOOL, SCHOOL.c.id == t.c.school_id)
-    if any(g.via_building for g in chosen_groupings):
-        # Through the class to its building; a building the viewer may not read (or none
-        # recorded) groups as not given.
-        source = source.outerjoin(CLASS, CLASS.c.id == t.c.class_id).outerjoin(
-            BUILDING,
-            and_(
-                BUILDING.c.id == CLASS.c.building_id,
-                buildings.where if buildings is not None else false(),
-            ),
-        )
-    unit_code: Any = UNIT.c.code
-    unit_name: Any = UNIT.c.name
-    by_unit_then = Dimension.UNIT in dims and as_of is not None
-    if Dimension.UNIT in dims and as_of is None:
-        source = source.join(UNIT, unit_join(t.c.path, place, child_level(place, level)))
-    for d in dims:
-        if d is Dimension.UNIT:
-            if not by_unit_then:
-                groups.extend([unit_code, unit_name])
-        else:
-            groups.append(counted.dimensions[d].expression(src, at).label(f"g_{d.value.lower()}"))
-    measures: list[ColumnElement[Any]] = [func.count().label("n")]
-    if counted.amount is not None:
-        measures.append(func.sum(t.c[counted.amount]).label("amount"))
-    chosen = counted.status_default if status is None else tuple(status)
-    if Dimension.STATUS in counted.dimensions and chosen:
-        conditions.append(t.c.status_code.in_(chosen))
-    if by_unit_then:
-        # As of a day, by that day's units: counted per school path first (a few thousand
-        # cells), then the cells are placed in that day's units, so the rows of the day
-        # are never joined to the tree one by one (the planner cannot estimate them).
-        assert as_of is not None
-        per_school = (
-            select(t.c.path.label("school_path"), *groups, *measures)
-            .select_from(source)
-            .where(*conditions)
-            .group_by(t.c.path, *groups)
-            .subquery("per_school")
-        )
-        then = school_units_at(as_of, place, child_level(place, level))
-        groups = []
-        for d in dims:
-            if d is Dimension.UNIT:
-                groups.extend([then.c.code, then.c.name])
-            else:
-                groups.append(per_school.c[f"g_{d.value.lower()}"])
+        parts = []
+        sources = counted.as_of(as_of, readable.where, place.path, unchanged_tree=unchanged)
+        for i, rows_of_day in enumerate(sources):
+            part = rows_of_day.subquery(f"rows_{i}")
+            part_source, part_groups, part_measures, part_conditions = grouped(part)
+            parts.append(
+                select(part.c.path.label("school_path"), *part_groups, *part_measures)
+                .select_from(part_source)
+                .where(*part_conditions)
+                .group_by(part.c.path, *part_groups)
+            )
+        per_school = union_all(*parts).subquery("per_school")
+        others = [per_school.c[f"g_{d.value.lower()}"] for d in dims if d is not Dimension.UNIT]
         measures = [func.sum(per_school.c.n).label("n")]
         if counted.amount is not None:
             measures.append(func.sum(per_school.c.amount).label("amount"))
-        source = per_school.join(then, then.c.school_path == per_school.c.school_path)
-        conditions = []
+        source, conditions, unit = per_school, [], []
+        if Dimension.UNIT in dims:
+            then = school_units_at(as_of, place, child_level(place, level))
+            source = per_school.join(then, then.c.school_path == per_school.c.school_path)
+            unit = [then.c.code, then.c.name]
+    # The group columns in the order of ``dims`` (UNIT: code and name).
+    groups: list[Any] = []
+    rest = iter(others)
+    for d in dims:
+        groups.extend(unit if d is Dimension.UNIT else [next(rest)])
     statement = select(*groups, *measures).select_from(source).where(*conditions)
     if groups:
         statement = statement.group_by(*groups).order_by(*groups)

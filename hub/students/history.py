@@ -108,7 +108,7 @@ def _history_after(changes: Any) -> Subquery:
 
 def students_at(
     day: dt.date, scope: ColumnElement[bool], under: str = "/", *, unchanged_tree: bool = False
-) -> Subquery:
+) -> list[Select[Any]]:
     """The students on the hub's roll on ``day`` among those ``scope`` selects today, with
     the columns of ``student`` as they stood: ``status_code``, ``grade_code``,
     ``school_id`` and ``path`` (their school's path in that day's tree). A student whose
@@ -119,9 +119,10 @@ def students_at(
     the subtree at ``under`` unchanged since the day (``unchanged_since``), so that day's
     paths there are today's and no row is mapped through the versions.
 
-    Two halves, never the same student twice: the students without a change after the day
-    stand as they are today (read like today's figures, less an anti-join on the changes),
-    and the few with changes since are rolled back."""
+    Two sources of rows, never the same student in both: the students without a change
+    after the day stand as they are today (read like today's figures, less an anti-join on
+    the changes), and the few with changes since are rolled back. A count sums the two
+    (``union_all`` of them is that day's roll)."""
     # The day decides the plan (how many changes lie after it): written into the text, as
     # the subtree bounds are (``under_path``).
     at = literal(day, Date, literal_execute=True)
@@ -230,21 +231,20 @@ def students_at(
         .select_from(rolled)
         .where(scope, history.c.status_before.is_not(None), on_roll)
     )
-    return union_all(stayed, changed).subquery("student_at")
+    return [stayed, changed]
 
 
 def schools_at(
     day: dt.date, scope: ColumnElement[bool], under: str = "/", *, unchanged_tree: bool = False
-) -> Subquery:
+) -> list[Select[Any]]:
     """The schools in the tree of ``day`` among those ``scope`` selects today, with their
     ``path`` of that day (``unchanged_tree``: as for ``students_at``, today's schools)."""
     if unchanged_tree:
-        return select(SCHOOL).where(scope, under_path(SCHOOL.c.path, under)).subquery("school_at")
+        return [select(SCHOOL).where(scope, under_path(SCHOOL.c.path, under))]
     units = units_at(day)
-    return (
+    return [
         select(*(c for c in SCHOOL.c if c.name != "path"), units.c.path.label("path"))
         .select_from(SCHOOL)
         .join(units, school_unit(units))
         .where(scope, under_path(units.c.path, under))
-        .subquery("school_at")
-    )
+    ]

@@ -10,7 +10,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, text, true
+from sqlalchemy import select, text, true, union_all
 
 from hub.access.scope import under_path
 from hub.demo.generate import MERGED, SNAPSHOT
@@ -373,14 +373,15 @@ async def test_both_readings_of_a_past_day_agree_where_the_tree_has_not_changed(
         assert await unchanged_since(run, DAY, under)
         read: dict[bool, list[Any]] = {}
         for unchanged_tree in (False, True):
-            rows = students_at(DAY, true(), under, unchanged_tree=unchanged_tree)
+            parts = students_at(DAY, true(), under, unchanged_tree=unchanged_tree)
+            rows = union_all(*parts).subquery("student_at")
             read[unchanged_tree] = await run(
                 select(rows.c.id, rows.c.status_code, rows.c.grade_code, rows.c.school_id)
                 .add_columns(rows.c.path)
                 .where(under_path(rows.c.path, under))
                 .order_by(rows.c.id)
             )
-            schools = schools_at(DAY, true(), under, unchanged_tree=unchanged_tree)
+            schools = schools_at(DAY, true(), under, unchanged_tree=unchanged_tree)[0].subquery()
             read[unchanged_tree].append(
                 await run(select(schools.c.id, schools.c.path).order_by(schools.c.id))
             )
