@@ -85,9 +85,9 @@ def units_at(day: dt.date) -> Subquery:
     return union_all(current, past).subquery("unit_at")
 
 
-def school_unit(units: Any) -> ColumnElement[bool]:
-    """Join condition: ``units`` (a tree of a day) row of the school's own unit."""
-    return and_(units.c.unit_id == SCHOOL.c.org_unit_id, units.c.level == OrgLevel.SCHOOL)
+def school_unit(units: Any, school: Any = SCHOOL) -> ColumnElement[bool]:
+    """Join condition: ``units`` (a tree of a day) row of ``school``'s own unit."""
+    return and_(units.c.unit_id == school.c.org_unit_id, units.c.level == OrgLevel.SCHOOL)
 
 
 def subtree_upper(path: ColumnElement[str]) -> ColumnElement[str]:

@@ -19,7 +19,6 @@ from sqlalchemy import (
     Date,
     Select,
     Subquery,
-    and_,
     case,
     cast,
     func,
@@ -33,7 +32,6 @@ from sqlalchemy import (
 from hub.access.scope import under_path
 from hub.db.base import table_of
 from hub.orgunits.history import school_unit, units_at
-from hub.orgunits.models import OrgLevel
 from hub.schools.models import School
 from hub.students.models import StatusChange, Student
 
@@ -152,7 +150,7 @@ def students_at(
         then = SCHOOL.alias("school_then")  # never correlated with an enclosing school
         schools_then = (
             select(then.c.id)
-            .join(tree, and_(tree.c.unit_id == then.c.org_unit_id, tree.c.level == OrgLevel.SCHOOL))
+            .join(tree, school_unit(tree, then))
             .where(under_path(tree.c.path, under))
         )
 
@@ -162,16 +160,17 @@ def students_at(
 
     # Students with no change after the day: today's row, at that day's path of its school.
     since = select(CHANGE.c.id).where(CHANGE.c.student_id == STUDENT.c.id, later)
-    stayed = select(STUDENT).where(scope, here(STUDENT), on_roll, ~since.exists())
-    if not unchanged_tree:
+    if unchanged_tree:
+        stayed = select(STUDENT)
+    else:
         units = units_at(day).alias("stayed_unit")
         stayed = (
             select(*columns(path=units.c.path))
             .select_from(STUDENT)
             .join(SCHOOL, SCHOOL.c.id == STUDENT.c.school_id)
             .join(units, school_unit(units))
-            .where(scope, here(STUDENT), on_roll, ~since.exists())
         )
+    stayed = stayed.where(scope, here(STUDENT), on_roll, ~since.exists())
 
     # Students with changes since, rolled back: only those who are under ``under`` today
     # or whose transfer since came from one of its schools of that day. Each a semi-join
@@ -217,8 +216,9 @@ def students_at(
     changed = (
         select(
             *columns(
-                # The types of student's columns, so that the union is a plain append the
-                # planner can flatten and read only the columns the caller uses.
+                # The types of student's columns, so that a union of the two sources
+                # (reconcile) is a plain append the planner flattens, reading only the
+                # columns used.
                 status_code=cast(history.c.status_before, STUDENT.c.status_code.type),
                 grade_code=cast(
                     func.coalesce(history.c.grade_before, STUDENT.c.grade_code),
