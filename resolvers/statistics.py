@@ -45,7 +45,7 @@ async def place_at(ctx: Context, code: str, day: dt.date) -> tuple[Place, Row[An
             f"no org unit {code!r} on {day} in your scope: statistics cover your own"
             f" subtree (the hub knows {code!r}: {span})"
         )
-    return Place(then.code, then.name, then.path, then.level), row
+    return Place(then.code, then.name, then.path, then.level, then.unchanged), row
 
 
 def _within(ctx: Context, table_name: str, where: Place) -> Readable | None:

@@ -96,16 +96,22 @@ def subtree_upper(path: ColumnElement[str]) -> ColumnElement[str]:
     return func.substr(path, 1, func.length(path) - 1).concat("0")
 
 
+def _unchanged(day: dt.date, under: Callable[[ColumnElement[str]], ColumnElement[bool]]) -> Any:
+    """SQL: no unit whose path ``under`` accepts took effect after ``day``, and no version
+    there has been retired since."""
+    at = literal(day, Date, literal_execute=True)
+    began = select(UNIT.c.id).where(UNIT.c.valid_from > at, under(UNIT.c.path))
+    ended = select(VERSION.c.id).where(VERSION.c.valid_to > at, under(VERSION.c.path))
+    return ~or_(began.exists(), ended.exists())
+
+
 async def unchanged_since(run: Run, day: dt.date, path: str) -> bool:
     """Whether the subtree at ``path`` (a path of ``day``'s tree) is today's as it was on
     ``day``: no unit under it took effect after the day and no version under it has been
     retired since. Then that day's paths are today's and rows need no mapping through the
     versions (the common case: a tree changes once in years)."""
-    at = literal(day, Date, literal_execute=True)
-    began = select(UNIT.c.id).where(UNIT.c.valid_from > at, under_path(UNIT.c.path, path))
-    ended = select(VERSION.c.id).where(VERSION.c.valid_to > at, under_path(VERSION.c.path, path))
-    rows = await run(select(or_(began.exists(), ended.exists())))
-    return not rows[0][0]
+    rows = await run(select(_unchanged(day, lambda column: under_path(column, path))))
+    return bool(rows[0][0])
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,16 +123,27 @@ class UnitVersion:
     name: str
     level: OrgLevel
     path: str
+    # The subtree is today's as it stood that day (``unchanged_since``).
+    unchanged: bool
 
 
 async def version_at(run: Run, code: str, day: dt.date) -> UnitVersion | None:
-    """The unit with ``code`` on ``day``, or None when no unit had that code then."""
+    """The unit with ``code`` on ``day``, or None when no unit had that code then; whether
+    its subtree has changed since is asked in the same statement."""
     units = units_at(day)
-    found = await run(select(units).where(units.c.code == code))
+
+    def under(column: ColumnElement[str]) -> ColumnElement[bool]:
+        return and_(column >= units.c.path, column < subtree_upper(units.c.path))
+
+    found = await run(
+        select(units, _unchanged(day, under).label("unchanged")).where(units.c.code == code)
+    )
     if not found:
         return None
     row = found[0]
-    return UnitVersion(row.unit_id, row.code, row.name, OrgLevel(row.level), row.path)
+    return UnitVersion(
+        row.unit_id, row.code, row.name, OrgLevel(row.level), row.path, bool(row.unchanged)
+    )
 
 
 async def known_span(run: Run, code: str) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -195,6 +195,7 @@ class AsOf(Protocol):
         under: str = "/",
         *,
         unchanged_tree: bool = False,
+        columns: Collection[str] | None = None,
     ) -> Sequence[Select[Any]]: ...
 
 

@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    Column,
     ColumnElement,
     Date,
     Executable,
@@ -29,12 +30,13 @@ from sqlalchemy import (
     select,
     union_all,
 )
+from sqlalchemy.sql.visitors import iterate
 
 from hub.access.scope import Readable, under_path
 from hub.codes.registry import CodeRegistry
 from hub.db.base import table_of
 from hub.errors import BadInput
-from hub.orgunits.history import subtree_upper, unchanged_since, units_at
+from hub.orgunits.history import subtree_upper, units_at
 from hub.orgunits.models import OrgLevel, OrgUnit
 from hub.statistics.dimensions import (
     AGE,
@@ -46,6 +48,7 @@ from hub.statistics.dimensions import (
     YES_NO,
     Counted,
     Dimension,
+    Grouping,
     Sources,
 )
 
@@ -61,12 +64,14 @@ Run = Callable[[Executable], Awaitable[Sequence[Any]]]
 
 @dataclass(frozen=True, slots=True)
 class Place:
-    """The unit statistics are asked under: its code, name, path and level."""
+    """The unit statistics are asked under: its code, name, path and level; asked as of a
+    day, whether its subtree is today's as it stood then (``unchanged_since``)."""
 
     code: str
     name: str
     path: str
     level: OrgLevel
+    unchanged: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,9 +248,15 @@ async def tabulate(
         # today's figures; then the cells are summed, placed in that day's units.
         _check_as_of(counted, dims)
         assert counted.as_of is not None
-        unchanged = await unchanged_since(run, as_of, place.path)
+        unchanged = place.unchanged
         parts = []
-        sources = counted.as_of(as_of, readable.where, place.path, unchanged_tree=unchanged)
+        sources = counted.as_of(
+            as_of,
+            readable.where,
+            place.path,
+            unchanged_tree=unchanged,
+            columns=_read(counted, chosen_groupings, at),
+        )
         for i, rows_of_day in enumerate(sources):
             part = rows_of_day.subquery(f"rows_{i}")
             part_source, part_groups, part_measures, part_conditions = grouped(part)
@@ -261,7 +272,12 @@ async def tabulate(
         if counted.amount is not None:
             measures.append(func.sum(per_school.c.amount).label("amount"))
         source, conditions, unit = per_school, [], []
-        if Dimension.UNIT in dims:
+        if Dimension.UNIT in dims and unchanged:
+            # The subtree is that day's: its units are today's (an index range, as today).
+            school_path = per_school.c.school_path
+            source = per_school.join(UNIT, unit_join(school_path, place, child_level(place, level)))
+            unit = [UNIT.c.code, UNIT.c.name]
+        elif Dimension.UNIT in dims:
             then = school_units_at(as_of, place, child_level(place, level))
             source = per_school.join(then, then.c.school_path == per_school.c.school_path)
             unit = [then.c.code, then.c.name]
@@ -303,6 +319,17 @@ async def tabulate(
         total_amount,
         sum(1 for c in cells if c.suppressed),
     )
+
+
+def _read(counted: Counted, groupings: Sequence[Grouping], at: Any) -> set[str]:
+    """The columns of the counted table a count grouped by ``groupings`` reads: where the
+    row lies, its school and status, the amount summed, those the groupings' values use."""
+    table = counted.table
+    used = {"path", "school_id", "status_code", *([counted.amount] if counted.amount else [])}
+    for grouping in groupings:
+        value = grouping.expression(Sources(table), at)
+        used.update(c.name for c in iterate(value) if isinstance(c, Column) and c.table is table)
+    return used & set(table.c.keys())
 
 
 def _complement(cells: list[Cell]) -> list[Cell]:

@@ -12,6 +12,7 @@ in the hub (sex, ethnicity, the flags) are today's values.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import (
@@ -105,7 +106,12 @@ def _history_after(changes: Any) -> Subquery:
 
 
 def students_at(
-    day: dt.date, scope: ColumnElement[bool], under: str = "/", *, unchanged_tree: bool = False
+    day: dt.date,
+    scope: ColumnElement[bool],
+    under: str = "/",
+    *,
+    unchanged_tree: bool = False,
+    columns: Collection[str] | None = None,
 ) -> list[Select[Any]]:
     """The students on the hub's roll on ``day`` among those ``scope`` selects today, with
     the columns of ``student`` as they stood: ``status_code``, ``grade_code``,
@@ -115,11 +121,13 @@ def students_at(
     ``under`` (a path of that day's tree) narrows the rows read to those that may have lain
     under it; the caller still selects on ``path``. ``unchanged_tree``: the caller has found
     the subtree at ``under`` unchanged since the day (``unchanged_since``), so that day's
-    paths there are today's and no row is mapped through the versions.
+    paths there are today's and no row is mapped through the versions. ``columns``: only
+    those of ``student`` (a count reads a few of its sixty; the planner's work and the
+    statement's size follow the columns listed).
 
     Two sources of rows, never the same student in both: the students without a change
-    after the day stand as they are today (read like today's figures, less an anti-join on
-    the changes), and the few with changes since are rolled back. A count sums the two
+    after the day stand as they are today (read like today's figures, filtered on the day of
+    their latest change), and the few with changes since are rolled back. A count sums the two
     (``union_all`` of them is that day's roll)."""
     # The day decides the plan (how many changes lie after it): written into the text, as
     # the subtree bounds are (``under_path``).
@@ -128,8 +136,10 @@ def students_at(
     month = f"{day.year:04d}-{day.month:02d}"
     on_roll = or_(STUDENT.c.enrolled_on.is_(None), STUDENT.c.enrolled_on <= month)
 
-    def columns(**then: ColumnElement[Any]) -> list[ColumnElement[Any]]:
-        return [then[c.name].label(c.name) if c.name in then else c for c in STUDENT.c]
+    kept = [c for c in STUDENT.c if columns is None or c.name in columns]
+
+    def listed(**then: ColumnElement[Any]) -> list[ColumnElement[Any]]:
+        return [then[c.name].label(c.name) if c.name in then else c for c in kept]
 
     # The schools under ``under`` that day, and whether a student's school is one of them.
     schools_then: Select[Any] | None = None
@@ -158,24 +168,26 @@ def students_at(
             column: ColumnElement[int] = student.c.school_id
             return column.in_(schools_then)
 
-    # Students with no change after the day: today's row, at that day's path of its school.
-    since = select(CHANGE.c.id).where(CHANGE.c.student_id == STUDENT.c.id, later)
+    # Students with no change after the day (``changed_on``, the day of the latest, kept by
+    # the database): today's row, at that day's path of its school.
+    unchanged = or_(STUDENT.c.changed_on.is_(None), STUDENT.c.changed_on <= at)
     if unchanged_tree:
-        stayed = select(STUDENT)
+        stayed = select(*kept)
     else:
         units = units_at(day).alias("stayed_unit")
         stayed = (
-            select(*columns(path=units.c.path))
+            select(*listed(path=units.c.path))
             .select_from(STUDENT)
             .join(SCHOOL, SCHOOL.c.id == STUDENT.c.school_id)
             .join(units, school_unit(units))
         )
-    stayed = stayed.where(scope, here(STUDENT), on_roll, ~since.exists())
+    stayed = stayed.where(scope, here(STUDENT), on_roll, unchanged)
 
     # Students with changes since, rolled back: only those who are under ``under`` today
-    # or whose transfer since came from one of its schools of that day. Each a semi-join
-    # on the student's key (EXISTS, which the planner estimates from the tables' own
-    # statistics; a list of ids would be guessed at 200 rows whatever its size).
+    # and changed since (read off their rows), or whose transfer since came from one of its
+    # schools of that day (a semi-join on the student's key, EXISTS, which the planner
+    # estimates from the tables' own statistics; a list of ids would be guessed at 200 rows
+    # whatever its size).
     columns_of_change = [
         CHANGE.c[n]
         for n in (
@@ -200,7 +212,10 @@ def students_at(
             move.c.from_school_id.in_(schools_then),
         )
         changes = union_all(
-            select(*columns_of_change).where(later, is_here),
+            select(*columns_of_change)
+            .select_from(now)
+            .join(CHANGE, CHANGE.c.student_id == now.c.id)
+            .where(here(now), now.c.changed_on > at, later),
             select(*columns_of_change).where(later, CHANGE.c.student_id.in_(left), ~is_here),
         ).subquery("changes")
     history = _history_after(changes)
@@ -215,7 +230,7 @@ def students_at(
         path_then = units.c.path
     changed = (
         select(
-            *columns(
+            *listed(
                 # The types of student's columns, so that a union of the two sources
                 # (reconcile) is a plain append the planner flattens, reading only the
                 # columns used.
@@ -235,15 +250,21 @@ def students_at(
 
 
 def schools_at(
-    day: dt.date, scope: ColumnElement[bool], under: str = "/", *, unchanged_tree: bool = False
+    day: dt.date,
+    scope: ColumnElement[bool],
+    under: str = "/",
+    *,
+    unchanged_tree: bool = False,
+    columns: Collection[str] | None = None,
 ) -> list[Select[Any]]:
     """The schools in the tree of ``day`` among those ``scope`` selects today, with their
-    ``path`` of that day (``unchanged_tree``: as for ``students_at``, today's schools)."""
+    ``path`` of that day (``unchanged_tree``, ``columns``: as for ``students_at``)."""
+    kept = [c for c in SCHOOL.c if columns is None or c.name in columns or c.name == "path"]
     if unchanged_tree:
-        return [select(SCHOOL).where(scope, under_path(SCHOOL.c.path, under))]
+        return [select(*kept).where(scope, under_path(SCHOOL.c.path, under))]
     units = units_at(day)
     return [
-        select(*(c for c in SCHOOL.c if c.name != "path"), units.c.path.label("path"))
+        select(*(c for c in kept if c.name != "path"), units.c.path.label("path"))
         .select_from(SCHOOL)
         .join(units, school_unit(units))
         .where(scope, under_path(units.c.path, under))

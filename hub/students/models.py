@@ -69,6 +69,10 @@ class Student(Base):
     source_code: Mapped[str | None] = mapped_column(Code(1))  # 学生来源
     in_class_number: Mapped[int | None] = mapped_column(Integer)  # 班内学号
     status_code: Mapped[str] = mapped_column(Code(2))  # 学籍状态
+    # The day of the latest status change (最近异动日期), kept by the database itself
+    # (triggers on ``status_change``, 0016) whoever writes the changes: a student with
+    # none after a day stood that day as it stands today (figures as of a day).
+    changed_on: Mapped[dt.date | None] = mapped_column(Date)
     # Welfare flags (资助与关爱)
     only_child: Mapped[bool | None] = mapped_column(Boolean)  # 是否独生子女
     had_preschool: Mapped[bool | None] = mapped_column(Boolean)  # 是否受过学前教育
@@ -92,6 +96,14 @@ class Student(Base):
         Index("ix_student_school_id_id", "school_id", "id", postgresql_include=["path"]),
         Index("ix_student_class_id_id", "class_id", "id", postgresql_include=["path"]),
         Index("ix_student_path_id", "path", "id"),
+        # Who of a unit changed after a day (figures as of a day), kept by triggers (0016).
+        Index(
+            "ix_student_path_changed_on",
+            "path",
+            "changed_on",
+            postgresql_where=text("changed_on IS NOT NULL"),
+            sqlite_where=text("changed_on IS NOT NULL"),
+        ),
         # Name searches and the no-ID duplicate check of one pupil (name, sex, birth date).
         Index("ix_student_name_birth_date", "name", "birth_date"),
         UniqueConstraint("sync_source", "sync_key", name="uq_student_sync_key"),

@@ -35,3 +35,31 @@ async def test_upgrade_head_then_check_finds_no_drift(backend_name: str, tmp_pat
             await engine.dispose()
     assert set(Base.metadata.tables) <= set(tables)
     assert "alembic_version" in tables
+
+
+@pytest.mark.parametrize("backend_name", BACKENDS)
+async def test_the_changed_on_migration_goes_down_and_up_again(
+    backend_name: str, tmp_path: Path
+) -> None:
+    """0016's downgrade undoes it (column, index, triggers and function: the upgrade after
+    it would fail on any left behind), so that a release can be rolled back."""
+    async with fresh_database(backend_name, tmp_path) as url:
+        engine = make_engine(url)
+        try:
+            await upgrade(engine)
+
+            def down_and_up(connection: Connection) -> tuple[set[str], set[str]]:
+                config = alembic_config()
+                config.attributes["connection"] = connection
+                command.downgrade(config, "0015")
+                down = {c["name"] for c in inspect(connection).get_columns("student")}
+                command.upgrade(config, "head")
+                up = {c["name"] for c in inspect(connection).get_columns("student")}
+                command.check(config)
+                return down, up
+
+            async with engine.begin() as connection:
+                down, up = await connection.run_sync(down_and_up)
+        finally:
+            await engine.dispose()
+    assert "changed_on" not in down and "changed_on" in up

@@ -14,7 +14,7 @@ from sqlalchemy import select, text, true, union_all
 
 from hub.access.scope import under_path
 from hub.demo.generate import MERGED, SNAPSHOT
-from hub.orgunits.history import unchanged_since
+from hub.orgunits.history import unchanged_since, version_at
 from hub.students.history import schools_at, students_at
 from tests.conftest import Hub, running_hub
 
@@ -390,3 +390,17 @@ async def test_both_readings_of_a_past_day_agree_where_the_tree_has_not_changed(
     # Before the demo's merge the merged county's subtree differs from today's.
     merged_day = next(iter(MERGED.values()))[2]
     assert not await unchanged_since(run, merged_day - dt.timedelta(days=1), "/")
+    # The unit looked up for a day says the same of its subtree, in the same statement.
+    old_code = MERGED[hub.units["county"][1]][0]
+    for code, day in (
+        (hub.units["city"][1], DAY),
+        (hub.units["county"][1], DAY),
+        (hub.units["school"][1], DAY),
+        (hub.units["city"][1], merged_day - dt.timedelta(days=1)),
+        (old_code, merged_day - dt.timedelta(days=1)),
+        (hub.units["county"][1], merged_day - dt.timedelta(days=1)),
+    ):
+        then = await version_at(run, code, day)
+        assert then is not None
+        assert then.unchanged == await unchanged_since(run, day, then.path), (code, day)
+        assert then.unchanged == (day == DAY), (code, day)
