@@ -34,6 +34,28 @@ class Grant:
         return self.path.rstrip("/").rsplit("/", 1)[-1]
 
 
+@strawberry.type(
+    description="What the viewer may do to a resource, and where (权限): the subtrees of its"
+    " grants whose role the access policy allows it. A portal asks before it shows a section,"
+    " so that 'no right to see' is not shown as 'none there'."
+)
+class Permission:
+    resource: str = strawberry.field(
+        description="Resource (资源): org_unit, school, student, student_sensitive, teacher,"
+        " teacher_sensitive, building, asset, grants, audit, sources, export."
+    )
+    action: str = strawberry.field(
+        description="Action (操作): read, write, approve, unmask, export, grant."
+    )
+    paths: list[str] = strawberry.field(
+        description="Paths of the org units whose subtrees it covers (适用范围)."
+    )
+
+    @strawberry.field(description="Codes of those org units (适用单位代码).")
+    def org_unit_codes(self) -> list[str]:
+        return [p.rstrip("/").rsplit("/", 1)[-1] for p in self.paths]
+
+
 @strawberry.type(description="An audited event (审计事件). Append-only.")
 class AuditEvent(RowType, Node):
     type_name = "AuditEvent"

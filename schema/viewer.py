@@ -24,7 +24,7 @@ from resolvers import (
     students,
     teachers,
 )
-from schema.access import AuditEvent, Grant
+from schema.access import AuditEvent, Grant, Permission
 from schema.assets import Asset
 from schema.buildings import Building
 from schema.change_requests import ChangeRequest
@@ -69,6 +69,16 @@ class Viewer:
     @strawberry.field(description="Home org unit (所属单位).")
     async def org_unit(self, info: HubInfo) -> OrgUnit | None:
         return OrgUnit.maybe(await orgunits.by_code(info.context, self.org_unit_code))
+
+    @strawberry.field(
+        description="What the viewer may do and where, decided by the access policy as every"
+        " request is (权限); only the (resource, action) pairs allowed somewhere."
+    )
+    def permissions(self, info: HubInfo) -> list[Permission]:
+        return [
+            Permission(resource=resource, action=action, paths=list(scope.prefixes))
+            for resource, action, scope in info.context.access.permissions()
+        ]
 
 
 @strawberry.type

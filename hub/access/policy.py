@@ -156,6 +156,13 @@ class Access:
             self._scopes[key] = found
         return found
 
+    def permissions(self) -> list[tuple[str, str, Scope]]:
+        """Every (resource, action) of the policy with the subtrees where the principal may
+        do it, those allowed somewhere, in the policy's names' order."""
+        pairs = sorted({(resource, action) for _role, resource, action in role_permissions()})
+        scopes = ((resource, action, self.scope(resource, action)) for resource, action in pairs)
+        return [entry for entry in scopes if entry[2].prefixes]
+
     def readable(self, table: Table) -> Readable:
         """The rows of ``table`` the principal may read (the scope of the table's resource):
         what every statement builder takes, so none can read without it."""

@@ -14,7 +14,9 @@ from sqlalchemy import delete, insert, select, text, update
 from stdnum.cn import ric
 
 from hub.access.models import AuditEvent
+from hub.access.policy import POLICY_DIR
 from hub.db.base import table_of
+from hub.demo.users import DEMO_USERS
 from hub.ids import decode_id
 from hub.orgunits.models import OrgLevel, OrgUnit
 from tests.conftest import Hub
@@ -380,3 +382,35 @@ async def test_batched_requests_are_refused(hub: Hub) -> None:
         headers=hub.headers("national.admin"),
     )
     assert response.status_code == 400
+
+
+PERMISSIONS = "{ me { grants { role path } permissions { resource action paths orgUnitCodes } } }"
+
+
+async def test_permissions_are_the_policy_file_at_the_viewer_grants(hub: Hub) -> None:
+    """``me.permissions`` says what each demo user may do where, as the policy file read
+    here gives it for the user's grants (a portal hides a section on it)."""
+    lines = (POLICY_DIR / "policy.csv").read_text(encoding="utf-8").splitlines()
+    allowed: dict[str, set[tuple[str, str]]] = {}
+    for line in lines:
+        parts = [p.strip() for p in line.split(",")]
+        if parts[0] == "p":
+            allowed.setdefault(parts[1], set()).add((parts[2], parts[3]))
+    for username, *_rest in DEMO_USERS:
+        me = (await hub.data(PERMISSIONS, user=username))["me"]
+        expected: dict[tuple[str, str], set[str]] = {}
+        for grant in me["grants"]:
+            for pair in allowed[grant["role"]]:
+                expected.setdefault(pair, set()).add(grant["path"])
+        got = {(p["resource"], p["action"]): set(p["paths"]) for p in me["permissions"]}
+        # A path under another path of the same permission adds nothing: one prefix is kept.
+        for pair, paths in expected.items():
+            expected[pair] = {
+                p for p in paths if not any(p != q and p.startswith(q) for q in paths)
+            }
+        assert got == expected, username
+        for p in me["permissions"]:
+            assert p["orgUnitCodes"] == [path.rstrip("/").split("/")[-1] for path in p["paths"]]
+    registrar = (await hub.data(PERMISSIONS, user="county.registrar"))["me"]["permissions"]
+    pairs = {(p["resource"], p["action"]) for p in registrar}
+    assert ("student", "read") in pairs and ("building", "read") not in pairs

@@ -189,6 +189,24 @@ def test_school_registrar_sees_its_school_only(
     # The registrar may unmask at its school: real ID numbers where there are any.
     assert any(r[5] not in (MASK, "—") for r in rows)
     assert page.is_visible("#exports")
+    # Buildings are not the registrar's to read: the portal says so rather than "0 栋".
+    page.wait_for_selector("#school:not([hidden])")
+    assert page.inner_text("#building-count") == "无权查看"
+    assert page.is_hidden("#school-buildings") and page.is_visible("#school-buildings-denied")
+    assert page.is_hidden("#chart-buildings") and page.is_visible("#buildings-denied")
+    cards = dict(
+        page.eval_on_selector_all(
+            "#headline .card",
+            "els => els.map(e => [e.dataset.label, e.querySelector('b').innerText])",
+        )
+    )
+    assert cards["校舍面积(㎡)"] == cards["在C/D级校舍上课学生"] == "无权查看"
+    assert cards["学生数"] != "无权查看"
+    classes = page.eval_on_selector_all(
+        "#school-classes tbody tr",
+        "rows => rows.map(r => [r.cells[2].innerText, r.cells[4].innerText])",
+    )
+    assert classes and all(where == "无权查看" and size.isdigit() for size, where in classes)
 
 
 def test_a_school_page_shows_its_buildings_and_classes(hub: Hub, live: str, browse: Any) -> None:
@@ -226,6 +244,7 @@ def test_a_school_page_shows_its_buildings_and_classes(hub: Hub, live: str, brow
     }
     assert {name for name, css in buildings if css == "danger"} == dangerous
     assert page.inner_text("#building-count") == str(expected["buildings"]["totalCount"])
+    assert page.is_hidden("#school-buildings-denied") and page.is_hidden("#buildings-denied")
     classes = page.eval_on_selector_all(
         "#school-classes tbody tr",
         "rows => rows.map(r => [r.cells[0].innerText, Number(r.cells[2].innerText),"

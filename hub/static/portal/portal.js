@@ -5,7 +5,7 @@
   const $ = (id) => document.getElementById(id);
   let token = sessionStorage.getItem("eduhub.token") || "";
   let home = null;      // the viewer's own unit
-  let me = null;        // the viewer: user, roles
+  let me = null;        // the viewer: user, roles, permissions
   let trail = [];       // units from the viewer's own down to the one shown
   const charts = {};
 
@@ -19,6 +19,14 @@
     return td;
   }
   function say(message) { $("message").textContent = message || ""; }
+
+  // Whether the viewer may do ``action`` on ``resource`` at ``path`` (me.permissions, decided
+  // by the hub's policy): a section the viewer may not read says so instead of showing none.
+  function may(resource, action, path) {
+    return me.permissions.some((p) => p.resource === resource && p.action === action
+      && p.paths.some((prefix) => path.startsWith(prefix)));
+  }
+  const DENIED = "无权查看";
 
   async function gql(query, variables) {
     const response = await fetch(config.endpoint, {
@@ -51,7 +59,7 @@
 
   const UNIT_QUERY = `query ($u: String!, $below: Boolean!) {
     statistics(under: $u) {
-      unit { code name level }
+      unit { code name level path }
       students { count } teachers { count } schools { count } classes { count }
       buildings(by: [DANGER_RATING]) { count amount rows { keys { code label } count amount } }
       overall { students teachers studentsPerTeacher
@@ -80,14 +88,16 @@
     $("unit").hidden = false;
     $("search").hidden = false;
     $("unit-name").textContent = s.unit.name + "（" + s.unit.code + "）";
+    const seesBuildings = may("building", "read", s.unit.path);
+    const ifBuildings = (value) => (seesBuildings ? value : DENIED);
     const cards = [
       ["学生数", s.students && s.students.count],
       ["教职工数", s.teachers && s.teachers.count],
       ["学校数", s.schools && s.schools.count],
       ["班级数", s.classes && s.classes.count],
-      ["校舍面积(㎡)", s.buildings && s.buildings.amount],
+      ["校舍面积(㎡)", ifBuildings(s.buildings && s.buildings.amount)],
       ["大班额占比", s.overall && s.overall.classSizes ? percent(s.overall.classSizes.oversizedShare) : null],
-      ["在C/D级校舍上课学生", s.overall && s.overall.studentsInDangerousBuildings],
+      ["在C/D级校舍上课学生", ifBuildings(s.overall && s.overall.studentsInDangerousBuildings)],
     ];
     $("headline").replaceChildren(...cards.map(([label, value]) => {
       const card = document.createElement("div");
@@ -100,7 +110,9 @@
     }));
     const units = s.monitoring || [{ unit: { code: s.unit.code, label: s.unit.name }, ...s.overall }];
     drawClasses(units);
-    drawBuildings(s.buildings);
+    $("chart-buildings").hidden = !seesBuildings;
+    $("buildings-denied").hidden = seesBuildings;
+    if (seesBuildings) drawBuildings(s.buildings);
     const tbody = $("children").tBodies[0];
     tbody.replaceChildren();
     for (const m of s.monitoring || []) {
@@ -115,13 +127,13 @@
       cell(row, m.teachers);
       cell(row, m.studentsPerTeacher);
       cell(row, m.classSizes ? percent(m.classSizes.oversizedShare) : null);
-      cell(row, m.dangerousFloorArea);
-      cell(row, m.studentsInDangerousBuildings);
+      cell(row, ifBuildings(m.dangerousFloorArea));
+      cell(row, ifBuildings(m.studentsInDangerousBuildings));
     }
     $("children").hidden = !s.monitoring;
     $("export-under").textContent = s.unit.name + "（" + s.unit.code + "）";
     $("school").hidden = true;
-    if (s.unit.level === "SCHOOL") await showSchool(s.unit.code);
+    if (s.unit.level === "SCHOOL") await showSchool(s.unit.code, seesBuildings);
   }
 
   const SCHOOL_QUERY = `query ($c: String!) { school(code: $c) {
@@ -139,7 +151,7 @@
     return "小班";
   }
 
-  async function showSchool(code) {
+  async function showSchool(code, seesBuildings) {
     let body;
     try {
       body = await gql(SCHOOL_QUERY, { c: code });
@@ -164,7 +176,9 @@
       return [dt, dd];
     }));
     const buildings = school.buildings.edges.map((e) => e.node);
-    $("building-count").textContent = String(school.buildings.totalCount);
+    $("building-count").textContent = seesBuildings ? String(school.buildings.totalCount) : DENIED;
+    $("school-buildings").hidden = !seesBuildings;
+    $("school-buildings-denied").hidden = seesBuildings;
     const btbody = $("school-buildings").tBodies[0];
     btbody.replaceChildren();
     for (const b of buildings) {
@@ -180,8 +194,8 @@
       const row = ctbody.insertRow();
       const rating = c.building && c.building.dangerRating;
       if (rating && DANGEROUS.includes(rating.code)) row.className = "danger";
-      [c.name, c.grade && c.grade.label, c.size, band(c.size), c.building && c.building.name,
-        rating ? rating.label : null].forEach((v) => cell(row, v));
+      const where = seesBuildings ? [c.building && c.building.name, rating ? rating.label : null] : [DENIED, DENIED];
+      [c.name, c.grade && c.grade.label, c.size, band(c.size), ...where].forEach((v) => cell(row, v));
     }
     $("school").hidden = false;
   }
@@ -348,7 +362,7 @@
     trail = [];
     let body;
     try {
-      body = await gql("{ me { user level roles orgUnit { code name level } } }");
+      body = await gql("{ me { user level roles orgUnit { code name level } permissions { resource action paths } } }");
     } catch (error) {
       say("请先登录：" + error.message);
       return;
