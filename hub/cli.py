@@ -588,6 +588,74 @@ def exports_expire(database: DatabaseOption = None) -> None:
     asyncio.run(run())
 
 
+def _tree_change(
+    operation: str,
+    database: str | None,
+    change: Any,
+    codes: tuple[str, ...],
+    report: Any,
+) -> None:
+    """Run a change of the org-unit tree (``change(connection)``) with its audit event in
+    one transaction, print what ``report(done)`` says of it, and name the lines of the
+    sources file that still name a code the change retired."""
+    import getpass
+    import uuid
+
+    from hub.access.audit import AuditLog
+    from hub.access.chain import append
+    from hub.errors import BadInput
+
+    async def run() -> Any:
+        engine = make_engine(_url(database))
+        try:
+            async with engine.begin() as connection:
+                done = await change(connection)
+                log = AuditLog(
+                    None,
+                    operation=operation,
+                    purpose=done.note,
+                    correlation_id=uuid.uuid4().hex,
+                    user_agent="eduhub cli",
+                    operation_type="admin",
+                )
+                moved = ", ".join(f"{t} {n}" for t, n in sorted(done.rows_moved.items()))
+                action = operation.split()[2]
+                log.event(action, "org_unit", "allowed", done.path, detail=moved or None)
+                rows = log.take()
+                for row in rows:
+                    row["username"] = f"cli:{getpass.getuser()}"
+                await append(connection, rows)
+            return done
+        except BadInput as error:
+            console.print(f"[red]{error.message}[/red]")
+            raise typer.Exit(1) from None
+        finally:
+            await engine.dispose()
+
+    done = asyncio.run(run())
+    moved = ", ".join(f"{t} {n}" for t, n in sorted(done.rows_moved.items()))
+    console.print(f"{report(done)}; rows re-pathed: {moved or 'none'}")
+    sources = Settings().sources_file
+    if sources.exists():
+        for number, line in enumerate(sources.read_text(encoding="utf-8").splitlines(), 1):
+            named = [c for c in codes if f'"{c}' in line and not line.lstrip().startswith("#")]
+            if named:
+                console.print(
+                    f"[yellow]{sources}:{number} names {', '.join(named)}, retired by this"
+                    f" change: {line.strip()}[/yellow]"
+                )
+
+
+def _day(on: str) -> Any:
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(on)
+    except ValueError:
+        console.print(f"[red]--on {on!r} is not a date (YYYY-MM-DD)[/red]")
+        raise typer.Exit(2) from None
+
+
 @orgunits_app.command("merge")
 def orgunits_merge(
     source: Annotated[str, typer.Argument(help="The unit merged away, e.g. 440107.")],
@@ -601,51 +669,51 @@ def orgunits_merge(
     """Merge an org unit into another of its level from a day (撤并, e.g. a county into a
     district): its subtree moves, the versions before the day are kept for statistics of
     past days, and the change is audited. All of it or nothing."""
-    import datetime as dt
-    import getpass
-    import uuid
-
-    from hub.access.audit import AuditLog
-    from hub.access.chain import append
-    from hub.errors import BadInput
     from hub.orgunits.history import merge
 
-    try:
-        day = dt.date.fromisoformat(on)
-    except ValueError:
-        console.print(f"[red]--on {on!r} is not a date (YYYY-MM-DD)[/red]")
-        raise typer.Exit(2) from None
-
-    async def run() -> None:
-        engine = make_engine(_url(database))
-        try:
-            async with engine.begin() as connection:
-                done = await merge(connection, source, into, day, note=note)
-                log = AuditLog(
-                    None,
-                    operation=f"eduhub orgunits merge {source} --into {into} --on {day}",
-                    purpose=note,
-                    correlation_id=uuid.uuid4().hex,
-                    user_agent="eduhub cli",
-                    operation_type="admin",
-                )
-                moved = ", ".join(f"{t} {n}" for t, n in sorted(done.rows_moved.items()))
-                log.event("merge", "org_unit", "allowed", done.target_path, detail=moved)
-                rows = log.take()
-                for row in rows:
-                    row["username"] = f"cli:{getpass.getuser()}"
-                await append(connection, rows)
-        except BadInput as error:
-            console.print(f"[red]{error.message}[/red]")
-            raise typer.Exit(1) from None
-        finally:
-            await engine.dispose()
-        console.print(
+    day = _day(on)
+    _tree_change(
+        f"eduhub orgunits merge {source} --into {into} --on {day}",
+        database,
+        lambda connection: merge(connection, source, into, day, note=note),
+        (source,),
+        lambda done: (
             f"{done.source} merged into {done.target} from {done.on}:"
-            f" {done.units_moved} units moved; rows re-pathed: {moved or 'none'}"
-        )
+            f" {done.units_moved} units moved"
+        ),
+    )
 
-    asyncio.run(run())
+
+@orgunits_app.command("recode")
+def orgunits_recode(
+    code: Annotated[str, typer.Argument(help="The unit's current code, e.g. 440126.")],
+    to: Annotated[str, typer.Option("--to", help="Its new code, e.g. 440113.")],
+    on: Annotated[str, typer.Option("--on", help="The first day of the new code (YYYY-MM-DD).")],
+    name: Annotated[
+        str | None,
+        typer.Option(help="Its new name (default: GB/T 2260's name of the new code)."),
+    ] = None,
+    note: Annotated[
+        str | None, typer.Option(help="变更说明 (default: 代码变更为 <code> <name>).")
+    ] = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Give an org unit a new code and name from a day (代码变更, e.g. 撤县设区: a county
+    made a district): its rows and rights stay, the paths below follow, the versions
+    before the day are kept for statistics of past days, and the change is audited."""
+    from hub.orgunits.history import recode
+
+    day = _day(on)
+    _tree_change(
+        f"eduhub orgunits recode {code} --to {to} --on {day}",
+        database,
+        lambda connection: recode(connection, code, to, day, name=name, note=note),
+        (code,),
+        lambda done: (
+            f"{done.old_code} is {done.code} {done.name} from {done.on}:"
+            f" {done.units_moved} units below re-pathed"
+        ),
+    )
 
 
 @stats_app.command("reconcile")

@@ -26,7 +26,11 @@ async def place(ctx: Context, code: str) -> tuple[Place, Row[Any]]:
     of one's own subtree (a county of its county, a school of its school)."""
     row = await orgunits.by_code(ctx, code)
     if row is None:
-        raise NotFound(f"no org unit {code!r} in your scope: statistics cover your own subtree")
+        span = await known_span(ctx.rows, code)
+        raise NotFound(
+            f"no org unit {code!r} in your scope: statistics cover your own subtree"
+            + ("" if span == "never" else f" (the hub knows {code!r}: {span})")
+        )
     return Place(row.code, row.name, row.path, OrgLevel(row.level)), row
 
 

@@ -6,10 +6,12 @@ The hub's ``org_unit`` table is today's tree; every version a change retires is 
 had taken effect by then plus the versions in force that day (``units_at``), so statistics
 as of a date group by that date's units.
 
-``merge`` is the one operation that rewrites the tree: it moves a unit's children under
-another unit of its level, records the versions it retires, rewrites the materialised paths
-of every row in the subtree (so today's scope and queries see them where they now are) and
-removes the merged unit. It runs in the caller's transaction: all of it or nothing.
+Two operations rewrite the tree, each in the caller's transaction (all of it or nothing):
+``merge`` (撤并) moves a unit's children under another unit of its level, records the
+versions it retires, rewrites the materialised paths of every row in the subtree (so
+today's scope and queries see them where they now are) and removes the merged unit;
+``recode`` (代码变更, e.g. 撤县设区: a county becomes a district with a new code) gives a
+unit a new code (and name), records the versions it retires and rewrites the paths below.
 """
 
 from __future__ import annotations
@@ -167,10 +169,11 @@ class Merged:
 
     source: str
     target: str
-    target_path: str
+    path: str  # the target's
     on: dt.date
     units_moved: int  # units below the merged one, now below the target
     rows_moved: dict[str, int]  # table -> rows whose path was rewritten
+    note: str  # 变更说明, as recorded in the versions
 
 
 def _path_tables() -> list[Table]:
@@ -274,4 +277,128 @@ async def merge(
         if done.rowcount:
             rows[table.name] = done.rowcount
     await conn.execute(delete(UNIT).where(UNIT.c.id == source.id))
-    return Merged(source.code, target.code, target.path, on, moved_units, rows)
+    return Merged(source.code, target.code, target.path, on, moved_units, rows, change)
+
+
+@dataclass(frozen=True, slots=True)
+class Recoded:
+    """What a recode did."""
+
+    old_code: str
+    code: str
+    name: str
+    path: str
+    on: dt.date
+    units_moved: int  # units below the recoded one, re-pathed
+    rows_moved: dict[str, int]  # table -> rows whose path was rewritten
+    note: str  # 变更说明, as recorded in the versions
+
+
+def _new_identity(unit: Any, code: str, name: str | None) -> str:
+    """The name of ``unit`` under its new ``code``: ``name``; else, for a division, its
+    name with the old division's name replaced by the new one's in GB/T 2260 (python-
+    stdnum's table: 番禺县教育局 -> 番禺区教育局), the code checked against the table."""
+    from hub.codes.divisions import division
+
+    if unit.division_code is None:
+        if not name:
+            raise BadInput(f"recode: {unit.code} is not a division: give its new --name")
+        return name
+    if not (code.isdigit() and len(code) == 6):
+        raise BadInput(f"recode: a division's code has six digits (GB/T 2260), got {code!r}")
+    listed = division(code)
+    level = OrgLevel(unit.level)
+    if listed is not None and listed.level != level.value:
+        raise BadInput(
+            f"recode: {code} is a {listed.level} code of GB/T 2260, {unit.code} a {level.value}"
+        )
+    if name:
+        return name
+    before = division(unit.division_code)
+    if listed is None or before is None or before.name not in unit.name:
+        raise BadInput(
+            f"recode: give the new --name of {unit.name} ({code} is not in python-stdnum's"
+            " GB/T 2260 table, or the unit's name does not carry its division's)"
+        )
+    return str(unit.name).replace(before.name, listed.name)
+
+
+async def recode(
+    conn: AsyncConnection,
+    code: str,
+    new_code: str,
+    on: dt.date,
+    *,
+    name: str | None = None,
+    note: str | None = None,
+) -> Recoded:
+    """Give the unit ``code`` the code ``new_code`` (and a name) from ``on`` (代码变更: a
+    county made a district, 撤县设区): the unit and everything below it keep their rows and
+    rights; the versions before ``on`` are kept, so figures of a past day use the old code."""
+    unit = (await conn.execute(select(UNIT).where(UNIT.c.code == code))).first()
+    if unit is None:
+        raise BadInput(f"recode: no org unit {code!r} in today's tree")
+    level = OrgLevel(unit.level)
+    if level in (OrgLevel.NATIONAL, OrgLevel.SCHOOL):
+        raise BadInput(f"recode: {code} is a {level.value} unit; province, city or county only")
+    if new_code == code:
+        raise BadInput(f"recode: {code} already has that code")
+    new_name = _new_identity(unit, new_code, name)
+    taken = (await conn.execute(select(UNIT.c.name).where(UNIT.c.code == new_code))).first()
+    if taken is not None:
+        raise BadInput(f"recode: {new_code} is the code of {taken.name} in today's tree")
+    parent = (await conn.execute(select(UNIT).where(UNIT.c.id == unit.parent_id))).first()
+    if parent is not None and code.startswith(parent.code) and not new_code.startswith(parent.code):
+        raise BadInput(
+            f"recode: {new_code} does not lie under {parent.code} {parent.name} as {code} does"
+            " (moving a unit to another parent is a merge)"
+        )
+    if unit.valid_from is not None and unit.valid_from >= on:
+        raise BadInput(
+            f"recode: {on} is not after the day the current version took effect ({unit.valid_from})"
+        )
+    change = note or f"代码变更为 {new_code} {new_name}"
+    old = unit.path
+    new = old[: -len(code) - 1] + new_code + "/"
+    below = under_path(UNIT.c.path, old)
+    columns = ["unit_id", "code", "name", "level", "path", "division_code", "valid_from"]
+    await conn.execute(
+        insert(VERSION).from_select(
+            [*columns, "valid_to", "change"],
+            select(
+                UNIT.c.id,
+                *(UNIT.c[c] for c in columns[1:]),
+                literal(on, Date),
+                literal(change, String(200)),
+            ).where(below),
+        )
+    )
+    moved_units = (
+        await conn.execute(
+            update(UNIT)
+            .where(below, UNIT.c.id != unit.id)
+            .values(path=_repath(UNIT.c.path, old, new), valid_from=literal(on, Date))
+        )
+    ).rowcount
+    division_code = new_code if unit.division_code == code else unit.division_code
+    await conn.execute(
+        update(UNIT)
+        .where(UNIT.c.id == unit.id)
+        .values(code=new_code, name=new_name, path=new, division_code=division_code, valid_from=on)
+    )
+    if unit.division_code is not None and division_code != unit.division_code:
+        await conn.execute(
+            update(SCHOOL)
+            .where(under_path(SCHOOL.c.path, old), SCHOOL.c.division_code == unit.division_code)
+            .values(division_code=division_code)
+        )
+    rows: dict[str, int] = {}
+    for table in _path_tables():
+        done = await conn.execute(
+            update(table)
+            .where(under_path(table.c.path, old))
+            .values(path=_repath(table.c.path, old, new))
+        )
+        if done.rowcount:
+            rows[table.name] = done.rowcount
+    return Recoded(code, new_code, new_name, new, on, moved_units, rows, change)

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select, text, true, union_all
 
 from hub.access.scope import under_path
+from hub.codes.divisions import all_divisions, division
 from hub.demo.generate import MERGED, SNAPSHOT
 from hub.orgunits.history import unchanged_since, version_at
 from hub.students.history import schools_at, students_at
@@ -269,13 +270,14 @@ async def test_a_merge_moves_the_subtree_and_keeps_its_past(backend: str, tmp_pa
         assert "student" in audited[0].detail
 
 
-async def _eduhub(arguments: list[str]) -> tuple[int, str]:
+async def _eduhub(arguments: list[str], cwd: Path | None = None) -> tuple[int, str]:
     """Run the real ``eduhub`` command; its exit code and what it printed."""
     process = await asyncio.create_subprocess_exec(
         str(Path(sys.executable).with_name("eduhub")),
         *arguments,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
+        cwd=cwd,
     )
     out, _ = await process.communicate()
     assert process.returncode is not None
@@ -404,3 +406,92 @@ async def test_both_readings_of_a_past_day_agree_where_the_tree_has_not_changed(
         assert then is not None
         assert then.unchanged == await unchanged_since(run, day, then.path), (code, day)
         assert then.unchanged == (day == DAY), (code, day)
+
+
+async def test_a_recode_keeps_the_unit_its_rights_and_its_past(
+    backend: str, tmp_path: Path
+) -> None:
+    """撤县设区: the sibling county gets a new GB/T 2260 code and name from a day. Its rows
+    and its people's rights stay; today's figures carry the new code; the days before it
+    read as they did, under the old code; the sources file's lines naming the old code are
+    pointed out; the change is audited; bad requests change nothing."""
+    async with running_hub(backend, tmp_path, 600) as hub:
+        city = hub.units["city"][1]
+        _id, old, old_path = hub.units["county2"]
+        taken = {r.code for r in await _rows(hub, "SELECT code FROM org_unit")}
+        taken |= {r.code for r in await _rows(hub, "SELECT code FROM org_unit_version")}
+        new = next(  # a district code of the city the demo's tree does not use
+            d
+            for d in sorted(all_divisions().values(), key=lambda d: d.code)
+            if d.code.startswith(city) and d.level == "COUNTY" and d.code not in taken
+            and d.name != "市辖区"
+        )  # fmt: skip
+        old_name = (await _rows(hub, "SELECT name FROM org_unit WHERE code = :c", c=old))[0].name
+        old_division = division(old)
+        assert old_division is not None and old_division.name in old_name
+        on = SNAPSHOT - dt.timedelta(days=100)
+        before = (on - dt.timedelta(days=1)).isoformat()
+        query = STUDENTS
+        by_unit = {"under": city, "by": ["UNIT"]}
+        old_then = await hub.data(query, {**by_unit, "asOf": before})
+        old_today = await hub.data(query, by_unit)
+        listing = "query ($u: String!) { students(filter: {under: $u}) { totalCount } }"
+        own = await hub.data(listing, {"u": old})  # (the registrar's first request is after)
+        sources = tmp_path / "sources.toml"
+        sources.write_text(f'[routes]\nstudent = [ {{ under = "{old}", source = "x" }} ]\n')
+
+        def recode(*arguments: str) -> list[str]:
+            return [
+                "orgunits", "recode", *arguments, "--on", on.isoformat(),
+                "--database", hub.owner_url,
+            ]  # fmt: skip
+
+        # Refused, nothing changed: a code in use, a malformed code, a unit not in the tree.
+        for arguments, message in (
+            ((old, "--to", hub.units["county"][1]), "is the code of"),
+            ((old, "--to", "44AB01"), "six digits"),
+            (("999999", "--to", new.code), "no org unit '999999'"),
+            ((old, "--to", "450103"), "does not lie under"),
+        ):
+            code, output = await _eduhub(recode(*arguments), cwd=tmp_path)
+            assert code == 1 and message in output, output
+        assert await hub.data(query, by_unit) == old_today
+
+        code, output = await _eduhub(recode(old, "--to", new.code), cwd=tmp_path)
+        assert code == 0, output
+        new_name = old_name.replace(old_division.name, new.name)  # 越秀区教育局 -> …区教育局
+        assert f"{old} is {new.code} {new_name}" in output
+        assert f"sources.toml:2 names {old}" in output  # the route to update by hand
+        # Today: the same unit and rows under the new code, the old one gone.
+        now = await hub.data(query, by_unit)
+        counts = {r["keys"][0]["code"]: r["count"] for r in now["statistics"]["students"]["rows"]}
+        before_counts = {
+            r["keys"][0]["code"]: r["count"] for r in old_today["statistics"]["students"]["rows"]
+        }
+        assert old not in counts and counts[new.code] == before_counts[old]
+        row = (await _rows(hub, "SELECT name, path FROM org_unit WHERE code = :c", c=new.code))[0]
+        assert row.name == new_name and row.path == old_path[: -len(old) - 1] + new.code + "/"
+        stale = await _rows(
+            hub,
+            "SELECT count(*) AS n FROM student WHERE path >= :low AND path < :high",
+            low=old_path,
+            high=old_path[:-1] + "0",
+        )
+        assert stale[0].n == 0
+        # Its people keep their rights, now under the new code (a running hub reloads a
+        # principal within principal_cache_seconds; this one has not asked before).
+        mine = await hub.data(listing, {"u": new.code}, user="county2.registrar")
+        assert mine["students"]["totalCount"] == own["students"]["totalCount"] > 0
+        # The day before: as it was asked then, under the old code.
+        assert await hub.data(query, {**by_unit, "asOf": before}) == old_then
+        then = await hub.data(STUDENTS, {"under": old, "asOf": before}, user="county2.registrar")
+        assert then["statistics"]["unit"]["code"] == new.code
+        assert then["statistics"]["unitAsOf"]["code"] == old
+        body = await hub.query(STUDENTS, {"under": old})
+        assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+        assert "代码变更为" in body["errors"][0]["message"]
+        # Audited by the CLI's operator.
+        audited = await _rows(
+            hub, "SELECT username, scope_path FROM audit_event WHERE action = 'recode'"
+        )
+        assert len(audited) == 1 and audited[0].username.startswith("cli:")
