@@ -188,6 +188,61 @@ def _repath(column: ColumnElement[str], old: str, new: str) -> ColumnElement[str
     return literal(new, column.type).concat(rest)
 
 
+async def _move_subtree(
+    conn: AsyncConnection,
+    unit: Any,
+    new: str,
+    on: dt.date,
+    change: str,
+    *,
+    lives_on_as: int,
+    division: tuple[str | None, str | None],
+) -> tuple[int, dict[str, int]]:
+    """What a merge and a recode share: retire the versions of ``unit`` (living on as the
+    unit ``lives_on_as``) and of every unit below it from ``on``; give the units below
+    ``unit``'s subtree path ``new`` from that day, and every row of the subtree (but the
+    history) its path there; the schools' division code (old, new) follows. The units
+    re-pathed and, per table, the rows."""
+    old = unit.path
+    below = under_path(UNIT.c.path, old)
+    columns = ["unit_id", "code", "name", "level", "path", "division_code", "valid_from"]
+    await conn.execute(
+        insert(VERSION).from_select(
+            [*columns, "valid_to", "change"],
+            select(
+                case((UNIT.c.id == unit.id, literal(lives_on_as)), else_=UNIT.c.id),
+                *(UNIT.c[c] for c in columns[1:]),
+                literal(on, Date),
+                literal(change, String(200)),
+            ).where(below),
+        )
+    )
+    moved_units = (
+        await conn.execute(
+            update(UNIT)
+            .where(below, UNIT.c.id != unit.id)
+            .values(path=_repath(UNIT.c.path, old, new), valid_from=literal(on, Date))
+        )
+    ).rowcount
+    was, becomes = division
+    if was is not None and becomes is not None and was != becomes:
+        await conn.execute(
+            update(SCHOOL)
+            .where(under_path(SCHOOL.c.path, old), SCHOOL.c.division_code == was)
+            .values(division_code=becomes)
+        )
+    rows: dict[str, int] = {}
+    for table in _path_tables():
+        done = await conn.execute(
+            update(table)
+            .where(under_path(table.c.path, old))
+            .values(path=_repath(table.c.path, old, new))
+        )
+        if done.rowcount:
+            rows[table.name] = done.rowcount
+    return moved_units, rows
+
+
 async def merge(
     conn: AsyncConnection,
     source_code: str,
@@ -236,46 +291,13 @@ async def merge(
             " them first (rights are not widened to the target silently)"
         )
     change = note or f"并入 {target.code} {target.name}"
-    old, new = source.path, target.path
-    below = under_path(UNIT.c.path, old)
-    # The versions retired: the source (living on as the target) and every unit below it.
-    columns = ["unit_id", "code", "name", "level", "path", "division_code", "valid_from"]
-    await conn.execute(
-        insert(VERSION).from_select(
-            [*columns, "valid_to", "change"],
-            select(
-                case((UNIT.c.id == source.id, literal(target.id)), else_=UNIT.c.id),
-                *(UNIT.c[c] for c in columns[1:]),
-                literal(on, Date),
-                literal(change, String(200)),
-            ).where(below),
-        )
-    )
     await conn.execute(
         update(UNIT).where(UNIT.c.parent_id == source.id).values(parent_id=target.id)
     )
-    moved_units = (
-        await conn.execute(
-            update(UNIT)
-            .where(below, UNIT.c.id != source.id)
-            .values(path=_repath(UNIT.c.path, old, new), valid_from=literal(on, Date))
-        )
-    ).rowcount
-    if source.division_code is not None and target.division_code is not None:
-        await conn.execute(
-            update(SCHOOL)
-            .where(under_path(SCHOOL.c.path, old), SCHOOL.c.division_code == source.division_code)
-            .values(division_code=target.division_code)
-        )
-    rows: dict[str, int] = {}
-    for table in _path_tables():
-        done = await conn.execute(
-            update(table)
-            .where(under_path(table.c.path, old))
-            .values(path=_repath(table.c.path, old, new))
-        )
-        if done.rowcount:
-            rows[table.name] = done.rowcount
+    division = (source.division_code, target.division_code)
+    moved_units, rows = await _move_subtree(
+        conn, source, target.path, on, change, lives_on_as=target.id, division=division
+    )
     await conn.execute(delete(UNIT).where(UNIT.c.id == source.id))
     return Merged(source.code, target.code, target.path, on, moved_units, rows, change)
 
@@ -358,47 +380,20 @@ async def recode(
             f"recode: {on} is not after the day the current version took effect ({unit.valid_from})"
         )
     change = note or f"代码变更为 {new_code} {new_name}"
-    old = unit.path
-    new = old[: -len(code) - 1] + new_code + "/"
-    below = under_path(UNIT.c.path, old)
-    columns = ["unit_id", "code", "name", "level", "path", "division_code", "valid_from"]
-    await conn.execute(
-        insert(VERSION).from_select(
-            [*columns, "valid_to", "change"],
-            select(
-                UNIT.c.id,
-                *(UNIT.c[c] for c in columns[1:]),
-                literal(on, Date),
-                literal(change, String(200)),
-            ).where(below),
-        )
-    )
-    moved_units = (
-        await conn.execute(
-            update(UNIT)
-            .where(below, UNIT.c.id != unit.id)
-            .values(path=_repath(UNIT.c.path, old, new), valid_from=literal(on, Date))
-        )
-    ).rowcount
+    new = unit.path[: -len(code) - 1] + new_code + "/"
     division_code = new_code if unit.division_code == code else unit.division_code
+    moved_units, rows = await _move_subtree(
+        conn,
+        unit,
+        new,
+        on,
+        change,
+        lives_on_as=unit.id,
+        division=(unit.division_code, division_code),
+    )
     await conn.execute(
         update(UNIT)
         .where(UNIT.c.id == unit.id)
         .values(code=new_code, name=new_name, path=new, division_code=division_code, valid_from=on)
     )
-    if unit.division_code is not None and division_code != unit.division_code:
-        await conn.execute(
-            update(SCHOOL)
-            .where(under_path(SCHOOL.c.path, old), SCHOOL.c.division_code == unit.division_code)
-            .values(division_code=division_code)
-        )
-    rows: dict[str, int] = {}
-    for table in _path_tables():
-        done = await conn.execute(
-            update(table)
-            .where(under_path(table.c.path, old))
-            .values(path=_repath(table.c.path, old, new))
-        )
-        if done.rowcount:
-            rows[table.name] = done.rowcount
     return Recoded(code, new_code, new_name, new, on, moved_units, rows, change)
