@@ -314,16 +314,12 @@ def serve(
     if workers == 1:
         uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
         return
+    from hub import workers as worker_processes
+
     os.environ["HUB_DATABASE_URL"] = settings.database_url  # each worker builds its own app
-    uvicorn.run(
-        "hub.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="info",
-        access_log=False,
-    )
+    # One accept queue per worker (SO_REUSEPORT): uvicorn's shared socket hands every
+    # keep-alive connection to whichever worker wakes first (hub/workers.py).
+    worker_processes.serve(host, port, workers)
 
 
 SourcesOption = Annotated[

@@ -26,6 +26,7 @@ import orjson
 from fastapi import Request
 from fastapi.responses import Response
 from starlette.datastructures import UploadFile
+from starlette.types import Receive, Scope, Send
 from strawberry.exceptions import MissingQueryError
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
@@ -222,6 +223,11 @@ class GraphQLEndpoint:
         self.settings = settings
         self.open_context = open_context
         self.observe = observe
+
+    async def asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """``handle`` as a plain ASGI app (``hub.app.HubApp`` sends POST /graphql here)."""
+        response = await self.handle(Request(scope, receive))
+        await response(scope, receive, send)
 
     async def handle(self, request: Request) -> Response:
         started = time.perf_counter()

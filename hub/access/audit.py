@@ -8,6 +8,8 @@ no data.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import os
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -22,6 +24,20 @@ from hub.errors import BadInput
 
 PURPOSE_MAX = 200
 OPERATION_MAX = 100
+
+
+_COUNTER = itertools.count()
+_PREFIX: tuple[int, str] = (0, "")
+
+
+def request_id() -> str:
+    """A request's correlation id (请求标识): 32 hex digits, 16 drawn at random once per
+    process and a counter. Unique like a random UUID, at a tenth of its cost per request."""
+    global _PREFIX
+    pid = os.getpid()
+    if _PREFIX[0] != pid:  # a new process (a forked one keeps its parent's module state)
+        _PREFIX = (pid, os.urandom(8).hex())
+    return f"{_PREFIX[1]}{next(_COUNTER):016x}"
 
 
 def clean_text(value: str | None, limit: int) -> str | None:

@@ -125,3 +125,119 @@ def test_quality_check_reports_findings_and_refuses_an_unknown_unit(tmp_path: Pa
     )
     assert unknown.exit_code == 2
     assert "unknown org unit code '999999'" in unknown.output
+
+
+def _children(pid: int) -> list[int]:
+    """The worker processes of server ``pid`` (not multiprocessing's resource tracker)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            command = Path(f"/proc/{child}/cmdline").read_bytes()
+            if b"resource_tracker" not in command:
+                found.append(int(child))
+    return found
+
+
+def _established(pid: int, port: int) -> int:
+    """TCP connections to ``port`` that process ``pid`` holds, from /proc (no tools)."""
+    import os
+
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as lines:
+            next(lines)
+            for line in lines:
+                fields = line.split()
+                local, state, inode = fields[1], fields[3], fields[9]
+                if state == "01" and int(local.rsplit(":", 1)[1], 16) == port and inode in inodes:
+                    count += 1
+    return count
+
+
+def test_serve_workers_each_take_connections_and_a_dead_one_is_replaced(tmp_path: Path) -> None:
+    """``eduhub serve --workers 2`` gives each worker its own accept queue (SO_REUSEPORT):
+    keep-alive connections opened together land on both workers (uvicorn's shared socket
+    gave them all to one), a worker that dies is started again on its socket, and SIGTERM
+    stops the lot."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    database = f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}"
+    loaded = CliRunner().invoke(app, ["demo", "--students", "50", "--database", database])
+    assert loaded.exit_code == 0, loaded.output
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [
+        str(Path(sys.executable).with_name("eduhub")), "serve", "--port", str(port),
+        "--workers", "2", "--database", database,
+    ]  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+    server = subprocess.Popen(
+        command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    base = f"http://127.0.0.1:{port}"
+
+    def up() -> None:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError("eduhub serve --workers 2 did not come up")
+
+    try:
+        up()
+        workers = _children(server.pid)
+        assert len(workers) == 2
+        # 24 connections opened in one burst, as a load balancer's pool or a load tool
+        # opens them, and kept open: uvicorn's shared socket let the first worker to wake
+        # accept them all; spread by the kernel, all on one worker is 2 in 2**24.
+        burst = [socket.create_connection(("127.0.0.1", port)) for _ in range(24)]
+        try:
+            for sock in burst:
+                sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: hub\r\n\r\n")
+            for sock in burst:
+                assert sock.recv(64).startswith(b"HTTP/1.1 200")
+            held = {pid: _established(pid, port) for pid in workers}
+        finally:
+            for sock in burst:
+                sock.close()
+        assert sum(held.values()) == 24, held
+        assert all(n > 0 for n in held.values()), held
+
+        os.kill(workers[0], signal.SIGKILL)
+        for _ in range(100):
+            now = _children(server.pid)
+            if len(now) == 2 and workers[0] not in now:
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError(f"the dead worker was not replaced: {_children(server.pid)}")
+        up()
+        answers = [httpx.get(f"{base}/healthz", timeout=10).status_code for _ in range(20)]
+        assert answers == [200] * 20
+        last = _children(server.pid)
+    finally:
+        server.terminate()
+        _, errors = server.communicate(timeout=60)
+    assert server.returncode == 0, errors
+    assert f"worker {workers[0]} exited" in errors.decode()
+    assert len(last) == 2
+    assert not any(os.path.exists(f"/proc/{pid}") for pid in last)  # stopped with it

@@ -1,0 +1,104 @@
+"""Several worker processes on one port, each with its own accept queue (多进程服务).
+
+uvicorn's ``--workers`` shares one listening socket among its workers. Whichever worker's
+event loop wakes first accepts every connection waiting, so a handful of keep-alive clients
+(a portal's gateway, a load balancer's pool) all land on one worker while the others idle:
+measured with 8 connections on 2 cores, one worker used a whole core and the other none.
+Here every worker listens on a socket of its own, bound to the same address with
+``SO_REUSEPORT``, and the kernel spreads new connections over the sockets by their
+addresses (as nginx's ``reuseport`` and gunicorn's ``--reuse-port`` do).
+
+The sockets are bound by this (parent) process before any worker starts, so an address in
+use is reported at once, and a worker that dies is started again on the same socket:
+connections waiting in its queue are served by the new worker.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+import socket
+import sys
+import time
+from multiprocessing.context import SpawnProcess
+from types import FrameType
+
+import uvicorn
+
+multiprocessing.allow_connection_pickling()  # sockets go to the workers through spawn
+_SPAWN = multiprocessing.get_context("spawn")
+
+APP = "hub.app:create_app"
+BACKLOG = 2048
+RESTART_PAUSE = 1.0  # seconds between restarts of a worker that keeps dying
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host:port`` with ``SO_REUSEPORT``, listening."""
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind(address)
+        sock.listen(BACKLOG)
+        sock.set_inheritable(True)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _worker(sock: socket.socket, log_level: str) -> None:  # pragma: no cover - a child
+    config = uvicorn.Config(APP, factory=True, log_level=log_level, access_log=False)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def _start(sock: socket.socket, log_level: str) -> SpawnProcess:
+    process = _SPAWN.Process(target=_worker, args=(sock, log_level), daemon=False)
+    process.start()
+    return process
+
+
+def serve(host: str, port: int, workers: int, log_level: str = "info") -> None:
+    """Run ``workers`` processes of the hub's app (``hub.app:create_app``, configured from
+    the environment) on ``host:port`` until SIGINT or SIGTERM, restarting any that dies."""
+    sockets = [listening_socket(host, port) for _ in range(workers)]
+    processes = [_start(sock, log_level) for sock in sockets]
+    stopping = False
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    started = [time.monotonic()] * workers
+    try:
+        while not stopping:
+            for i, process in enumerate(processes):
+                if process.is_alive() or stopping:
+                    continue
+                if time.monotonic() - started[i] < RESTART_PAUSE:
+                    time.sleep(RESTART_PAUSE)
+                print(
+                    f"eduhub: worker {process.pid} exited ({process.exitcode}), starting another",
+                    file=sys.stderr,
+                )
+                processes[i] = _start(sockets[i], log_level)
+                started[i] = time.monotonic()
+            time.sleep(0.2)
+    finally:
+        for process in processes:
+            if process.is_alive() and process.pid is not None:
+                process.terminate()  # SIGTERM: uvicorn finishes the requests under way
+        for process in processes:
+            process.join(timeout=30)
+            if process.is_alive():
+                process.kill()
+                process.join()
+        for sock in sockets:
+            sock.close()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
