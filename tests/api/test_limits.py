@@ -104,6 +104,49 @@ async def test_a_chunked_body_is_counted_as_it_streams() -> None:
     assert len(chunks) > 190  # it stopped reading at the limit
 
 
+async def test_graphql_is_served_past_the_framework_with_its_limit_and_a_500(
+    tmp_path: Any,
+) -> None:
+    """POST /graphql goes straight from ``HubApp`` to the endpoint: the body limit still
+    holds there, an unexpected exception (here: a database without tables) still answers
+    500 and is raised on for the server's log, and the router still answers the path's
+    other methods."""
+    from sqlalchemy.exc import OperationalError
+
+    app = create_app(Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"))
+    assert app.graphql is not None
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    def body(content: bytes) -> Any:
+        async def receive() -> Any:
+            return {"type": "http.request", "body": content, "more_body": False}
+
+        return receive
+
+    scope: dict[str, Any] = {
+        "type": "http", "method": "POST", "path": "/graphql", "root_path": "",
+        "headers": [(b"content-type", b"application/json")], "query_string": b"",
+    }  # fmt: skip
+    too_big = b'{"query": "' + b" " * (Settings().max_query_bytes * 10) + b'"}'
+    await app(scope, body(too_big), send)
+    assert sent[0]["status"] == 413
+
+    sent.clear()
+    with pytest.raises(OperationalError, match="no such table"):
+        await app(scope, body(b'{"query": "{ __typename }"}'), send)
+    assert [m.get("status") for m in sent] == [500, None]
+    assert sent[1]["body"] == b"Internal Server Error"
+
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://hub"
+    ) as client:
+        assert (await client.put("/graphql")).status_code == 405
+    await app.state.hub.engine.dispose()
+
+
 async def test_variables_are_bounded_in_depth_and_count(hub: Hub) -> None:
     nested: Any = "44"
     for _ in range(5000):
