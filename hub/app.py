@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.access.audit import AuditLog, RefusalFolding, decode_purpose, request_id
@@ -213,8 +214,9 @@ class HubApp(FastAPI):
     Every other request goes through FastAPI's middleware stack and router as usual. The
     endpoint needs none of it (no dependencies, exception handlers or exit stacks): seven
     wrappers per request cost a fifth of a cached lookup's CPU. What the stack did for it
-    is done here: the body limit (``BodyLimit``, the same instance settings) and a 500 for
-    an unexpected exception (``_server_error``), which is then raised for uvicorn to log.
+    is done here: the body limit (``BodyLimit``, the same settings) and a 500 for an
+    unexpected exception (Starlette's ``ServerErrorMiddleware``, which raises it on for
+    uvicorn to log).
     ``/graphql`` stays a route of the router, which answers its other methods."""
 
     graphql: ASGIApp | None = None
@@ -238,31 +240,6 @@ def _route_path(scope: Scope) -> str:
     path: str = scope["path"]
     root: str = scope.get("root_path", "")
     return path[len(root) :] if root and path.startswith(root) else path
-
-
-def _server_error(app: ASGIApp) -> ASGIApp:
-    """A 500 (plain text, as Starlette's ServerErrorMiddleware sends) for an exception that
-    escapes ``app`` before its answer started; the exception is raised on, to be logged."""
-
-    async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
-        started = False
-
-        async def sending(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await app(scope, receive, sending)
-        except Exception:
-            if not started:
-                await Response("Internal Server Error", 500, media_type="text/plain")(
-                    scope, receive, send
-                )
-            raise
-
-    return guarded
 
 
 def create_app(settings: Settings | None = None) -> HubApp:
@@ -313,7 +290,7 @@ def create_app(settings: Settings | None = None) -> HubApp:
         "uploads": {"/graphql": settings.max_upload_bytes},
     }
     app.add_middleware(BodyLimit, **limits)
-    app.graphql = BodyLimit(_server_error(endpoint.asgi), **limits)
+    app.graphql = BodyLimit(ServerErrorMiddleware(endpoint.asgi), **limits)
 
     @app.get("/metrics", summary="Prometheus metrics (运行指标)", include_in_schema=False)
     async def metrics() -> Response:

@@ -91,7 +91,7 @@ def serve(host: str, port: int, workers: int, log_level: str = "info") -> None:
             time.sleep(0.2)
     finally:
         for process in processes:
-            if process.is_alive() and process.pid is not None:
+            if process.is_alive():
                 process.terminate()  # SIGTERM: uvicorn finishes the requests under way
         for process in processes:
             process.join(timeout=30)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -45,22 +46,16 @@ def test_sources_check_says_when_the_source_is_unknown(tmp_path: Path) -> None:
     assert "no source 'nope'" in result.output
 
 
-def test_serve_with_several_workers_answers_over_http(tmp_path: Path) -> None:
-    """``eduhub serve --workers 2``: worker processes that each build the app from the
-    environment, answering GraphQL over real HTTP (planned and cached alike)."""
+def _serve_two_workers(tmp_path: Path, students: int) -> tuple[Any, str, int]:
+    """``eduhub serve --workers 2`` on a demo SQLite database and a free port, once it
+    answers /healthz: the server process, its base URL and its port."""
     import os
     import socket
     import subprocess
     import sys
-    import time
-
-    import httpx
-
-    from hub.access.identity import mint_token
-    from hub.settings import Settings
 
     database = f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}"
-    loaded = CliRunner().invoke(app, ["demo", "--students", "200", "--database", database])
+    loaded = CliRunner().invoke(app, ["demo", "--students", str(students), "--database", database])
     assert loaded.exit_code == 0, loaded.output
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -70,17 +65,44 @@ def test_serve_with_several_workers_answers_over_http(tmp_path: Path) -> None:
         "--workers", "2", "--database", database,
     ]  # fmt: skip
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
-    server = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        else:
-            raise AssertionError("eduhub serve --workers 2 did not come up")
+        _wait_healthy(base)
+    except BaseException:
+        server.kill()
+        server.communicate()
+        raise
+    return server, base, port
+
+
+def _wait_healthy(base: str) -> None:
+    import time
+
+    import httpx
+
+    for _ in range(300):
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"{base} did not come up")
+
+
+def test_serve_with_several_workers_answers_over_http(tmp_path: Path) -> None:
+    """``eduhub serve --workers 2``: worker processes that each build the app from the
+    environment, answering GraphQL over real HTTP (planned and cached alike)."""
+    import httpx
+
+    from hub.access.identity import mint_token
+    from hub.settings import Settings
+
+    server, base, _port = _serve_two_workers(tmp_path, students=200)
+    try:
         token = mint_token(Settings(), "national.admin")
         query = {"query": "{ schools(first: 3) { totalCount edges { node { code } } } }"}
         answers = [
@@ -94,7 +116,7 @@ def test_serve_with_several_workers_answers_over_http(tmp_path: Path) -> None:
         ]
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        server.communicate(timeout=30)
     assert server.returncode == 0
     for answer in answers:
         assert "errors" not in answer, answer
@@ -170,40 +192,12 @@ def test_serve_workers_each_take_connections_and_a_dead_one_is_replaced(tmp_path
     import os
     import signal
     import socket
-    import subprocess
-    import sys
     import time
 
     import httpx
 
-    database = f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}"
-    loaded = CliRunner().invoke(app, ["demo", "--students", "50", "--database", database])
-    assert loaded.exit_code == 0, loaded.output
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [
-        str(Path(sys.executable).with_name("eduhub")), "serve", "--port", str(port),
-        "--workers", "2", "--database", database,
-    ]  # fmt: skip
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
-    server = subprocess.Popen(
-        command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    base = f"http://127.0.0.1:{port}"
-
-    def up() -> None:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError("eduhub serve --workers 2 did not come up")
-
+    server, base, port = _serve_two_workers(tmp_path, students=50)
     try:
-        up()
         workers = _children(server.pid)
         assert len(workers) == 2
         # 24 connections opened in one burst, as a load balancer's pool or a load tool
@@ -230,7 +224,7 @@ def test_serve_workers_each_take_connections_and_a_dead_one_is_replaced(tmp_path
             time.sleep(0.1)
         else:
             raise AssertionError(f"the dead worker was not replaced: {_children(server.pid)}")
-        up()
+        _wait_healthy(base)
         answers = [httpx.get(f"{base}/healthz", timeout=10).status_code for _ in range(20)]
         assert answers == [200] * 20
         last = _children(server.pid)
