@@ -188,7 +188,7 @@ async def main() -> None:
                 )
                 _remove(row.file_name)
         finally:
-            await state.engine.dispose()
+            await state.close()
     print(f"finished {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC")
 
 

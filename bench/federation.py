@@ -110,7 +110,7 @@ async def measure(
             samples.append(time.perf_counter() - started)
     for adapter in app.state.hub.sources().values():
         await adapter.close()
-    await app.state.hub.engine.dispose()
+    await app.state.hub.close()
     return samples
 
 

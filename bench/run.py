@@ -395,8 +395,8 @@ async def run(students: int, seed: int, iterations: int) -> None:
         results.append((per_user[0], per_user[1]))
     await client.aclose()
     await resolvers.aclose()
-    await app.state.hub.engine.dispose()
-    await reference.state.hub.engine.dispose()
+    await app.state.hub.close()
+    await reference.state.hub.close()
     await raw.close()
     print(
         f"\n{students:,} students, {iterations} iterations each; milliseconds per request"

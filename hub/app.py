@@ -31,6 +31,7 @@ from hub.access.principals import PrincipalCache, load_all_assignments, load_pri
 from hub.access.writer import AuditWriter
 from hub.codes.registry import CodeRegistry, load_registry
 from hub.context import Context
+from hub.db.driver import DriverPool
 from hub.db.engine import make_engine, make_sessionmaker
 from hub.exports.jobs import ExportJobs, expire
 from hub.metrics import CURRENT_TALLY, Metrics, StatementTally
@@ -57,7 +58,11 @@ class HubState:
         )
         self.refusals = RefusalFolding()
         self.metrics = Metrics(self.engine, self.breaker_states)
-        self.audit_writer = AuditWriter(self.engine, self.metrics.audit_batches.observe)
+        # asyncpg's own pool for the hot path's statements (PostgreSQL; hub/db/driver.py).
+        self.driver = DriverPool(self.engine) if self.engine.dialect.name == "postgresql" else None
+        self.audit_writer = AuditWriter(
+            self.engine, self.metrics.audit_batches.observe, settings.audit_lane, self.driver
+        )
         self._codes: CodeRegistry | None = None
         self._enforcer: casbin.Enforcer | None = None
         self._lock = asyncio.Lock()
@@ -65,6 +70,12 @@ class HubState:
         self._routes: list[Route] | None = None
         self._register: Register | Literal[False] | None = False
         self.export_jobs = ExportJobs(self)
+
+    async def close(self) -> None:
+        """Release the process's connections: the driver's pool and the engine's."""
+        if self.driver is not None:
+            await self.driver.close()
+        await self.engine.dispose()
 
     def sources(self) -> dict[str, Source]:
         """The adapters of the sources file (none if there is no such file), kept per process
@@ -114,10 +125,9 @@ class HubState:
                     self._enforcer = build_enforcer(assignments)
         return self._enforcer
 
-    async def authenticate(
-        self, request: Request, session: AsyncSession
-    ) -> tuple[Principal | None, str | None]:
-        """The principal of the request's bearer token, or why there is none."""
+    async def authenticate(self, request: Request) -> tuple[Principal | None, str | None]:
+        """The principal of the request's bearer token, or why there is none (its grants
+        read in a session of their own when they are not in the principal cache)."""
         try:
             token = bearer_token(request.headers.get("authorization"))
             if token is None:
@@ -127,7 +137,8 @@ class HubState:
             return None, str(error)
         fresh, principal = self.principals.get(username)
         if not fresh:
-            principal = await load_principal(session, username)
+            async with self.sessions() as session:
+                principal = await load_principal(session, username)
             self.principals.put(username, principal)
             enforcer = await self.enforcer()
             sync_user(enforcer, username, principal.assignments if principal else ())
@@ -137,8 +148,9 @@ class HubState:
 
     @asynccontextmanager
     async def open_context(self, request: Request) -> AsyncIterator[Context]:
-        """The request's context: one session (closed, and rolled back unless
-        ``Context.finish`` committed, when the request ends), the principal, its access."""
+        """The request's context: one session (opened when a statement first needs it;
+        closed, and rolled back unless ``Context.finish`` committed, when the request ends),
+        the principal, its access."""
         purpose = decode_purpose(_raw_header(request, b"x-hub-purpose"))
         agent = _raw_header(request, b"user-agent")
         CURRENT_TALLY.set(StatementTally())
@@ -147,23 +159,27 @@ class HubState:
         # pool with sessions that all wait for the one loader's second connection.
         codes = await self.codes()
         enforcer = await self.enforcer()
-        async with self.sessions() as session:
-            principal, problem = await self.authenticate(request, session)
-            yield Context(
-                session=session,
-                settings=self.settings,
-                codes=codes,
-                access=Access(enforcer, principal),
-                audit=AuditLog(
-                    principal,
-                    operation=None,
-                    purpose=purpose,
-                    correlation_id=request_id(),
-                    user_agent=agent.decode("utf-8", "replace") if agent else None,
-                ),
-                authentication_error=problem,
-                state=self,
-            )
+        principal, problem = await self.authenticate(request)
+        context = Context(
+            sessions=self.sessions,
+            settings=self.settings,
+            codes=codes,
+            access=Access(enforcer, principal),
+            audit=AuditLog(
+                principal,
+                operation=None,
+                purpose=purpose,
+                correlation_id=request_id(),
+                user_agent=agent.decode("utf-8", "replace") if agent else None,
+                lane=self.settings.audit_lane,
+            ),
+            authentication_error=problem,
+            state=self,
+        )
+        try:
+            yield context
+        finally:
+            await context.close()  # rolled back unless ``Context.finish`` committed
 
     def observe(
         self,
@@ -265,7 +281,7 @@ def create_app(settings: Settings | None = None) -> HubApp:
         await state.export_jobs.close()
         for source in state.sources().values():
             await source.close()
-        await state.engine.dispose()
+        await state.close()
 
     app = HubApp(
         title="eduhub",

@@ -319,7 +319,7 @@ def serve(
     os.environ["HUB_DATABASE_URL"] = settings.database_url  # each worker builds its own app
     # One accept queue per worker (SO_REUSEPORT): uvicorn's shared socket hands every
     # keep-alive connection to whichever worker wakes first (hub/workers.py).
-    worker_processes.serve(host, port, workers)
+    worker_processes.serve(host, port, workers, first_lane=settings.audit_lane)
 
 
 SourcesOption = Annotated[
@@ -563,7 +563,7 @@ def exports_run(database: DatabaseOption = None) -> None:
                 )
                 console.print(f"export {pk}: {label}")
         finally:
-            await state.engine.dispose()
+            await state.close()
 
     asyncio.run(run())
 

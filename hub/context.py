@@ -19,7 +19,7 @@ from hub.access.audit import AuditLog
 from hub.access.policy import Access
 from hub.access.principal import Principal
 from hub.codes.registry import CodeRegistry
-from hub.db.driver import DriverStatement, announce
+from hub.db.driver import DriverPool, DriverStatement, announce
 from hub.errors import HubError
 from hub.settings import Settings
 
@@ -47,16 +47,23 @@ class Context(BaseContext):
     def __init__(
         self,
         *,
-        session: AsyncSession,
         settings: Settings,
         codes: CodeRegistry,
         access: Access,
         audit: AuditLog,
         authentication_error: str | None = None,
         state: Any = None,
+        session: AsyncSession | None = None,
+        sessions: Callable[[], AsyncSession] | None = None,
     ) -> None:
+        """``session``: the request's session; or ``sessions``: how to open it when a
+        statement first needs one (a request answered from a cached plan on PostgreSQL
+        never does: its statements go to the driver's own pool)."""
         super().__init__()
-        self.session = session
+        if (session is None) == (sessions is None):
+            raise TypeError("a Context takes a session or a way to open one, not both")
+        self._session = session
+        self._sessions = sessions
         self.settings = settings
         self.codes = codes
         self.access = access
@@ -82,6 +89,20 @@ class Context(BaseContext):
     @property
     def principal(self) -> Principal | None:
         return self.access.principal
+
+    @property
+    def session(self) -> AsyncSession:
+        """The request's session, opened on first use."""
+        if self._session is None:
+            assert self._sessions is not None
+            self._session = self._sessions()
+        return self._session
+
+    async def close(self) -> None:
+        """Close the request's session if it was opened (rolled back unless committed)."""
+        session, self._session = self._session, None
+        if session is not None and self._sessions is not None:
+            await session.close()
 
     async def finish(self, *, failed: bool = False) -> None:
         """Write the request's audit events and commit: the one place a request commits.
@@ -116,7 +137,7 @@ class Context(BaseContext):
             return
         async with self._lock:
             rows = self.audit.take()
-            await self.session.close()  # its connection back to the pool while we wait
+            await self.close()  # a session's connection back to the pool while we wait
             if not rows:
                 return
             try:
@@ -149,8 +170,17 @@ class Context(BaseContext):
     async def driver_row(
         self, statement: DriverStatement, parameters: Mapping[str, Any]
     ) -> Sequence[Any] | None:
-        """One row of a statement compiled for asyncpg, sent on the session's connection
-        without a transaction of its own (``hub.db.driver``): for PostgreSQL only."""
+        """One row of a statement compiled for asyncpg, sent without a transaction of its
+        own (``hub.db.driver``): for PostgreSQL only. On the process's driver pool when it
+        has one (a request that reads nothing else opens no session), else on the
+        session's connection."""
+        driver: DriverPool | None = getattr(self.state, "driver", None)
+        if driver is not None:
+            try:
+                return await driver.fetchrow(statement, parameters)
+            except Exception:
+                self.failed = True
+                raise
 
         async def run() -> Sequence[Any] | None:
             connection = await self.session.connection()

@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     # How long a verified user's grants are reused before they are read again.
     principal_cache_seconds: float = Field(default=30.0, ge=0)
     principal_cache_size: int = Field(default=10_000, ge=1)
+    # The lane of the audit chain this process appends to (hub/access/chain.py): processes
+    # writing to one database each take their own, or they wait for each other's appends.
+    # ``eduhub serve --workers N`` gives its workers this lane and the N - 1 after it.
+    audit_lane: int = Field(default=1, ge=1, le=2_000_000_000)
     # The compiled read path (resolvers/plan.py): "on", or "off" to force the resolvers.
     planner: Literal["on", "off"] = "on"
     # Permanent numbers for pupils without a citizen ID (J 学籍号), written down in

@@ -16,6 +16,7 @@ connections waiting in its queue are served by the new worker.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
 import socket
 import sys
@@ -51,22 +52,26 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _worker(sock: socket.socket, log_level: str) -> None:  # pragma: no cover - a child
+def _worker(sock: socket.socket, lane: int, log_level: str) -> None:  # pragma: no cover
+    os.environ["HUB_AUDIT_LANE"] = str(lane)  # read by the app's settings
     config = uvicorn.Config(APP, factory=True, log_level=log_level, access_log=False)
     uvicorn.Server(config).run(sockets=[sock])
 
 
-def _start(sock: socket.socket, log_level: str) -> SpawnProcess:
-    process = _SPAWN.Process(target=_worker, args=(sock, log_level), daemon=False)
+def _start(sock: socket.socket, lane: int, log_level: str) -> SpawnProcess:
+    process = _SPAWN.Process(target=_worker, args=(sock, lane, log_level), daemon=False)
     process.start()
     return process
 
 
-def serve(host: str, port: int, workers: int, log_level: str = "info") -> None:
+def serve(host: str, port: int, workers: int, log_level: str = "info", first_lane: int = 1) -> None:
     """Run ``workers`` processes of the hub's app (``hub.app:create_app``, configured from
-    the environment) on ``host:port`` until SIGINT or SIGTERM, restarting any that dies."""
+    the environment) on ``host:port`` until SIGINT or SIGTERM, restarting any that dies.
+    Worker ``i`` appends to lane ``first_lane + i`` of the audit chain, so the workers'
+    audit writers never wait for each other; a worker started again takes its lane."""
     sockets = [listening_socket(host, port) for _ in range(workers)]
-    processes = [_start(sock, log_level) for sock in sockets]
+    lanes = [first_lane + i for i in range(workers)]
+    processes = [_start(sock, lane, log_level) for sock, lane in zip(sockets, lanes, strict=True)]
     stopping = False
 
     def stop(signum: int, _frame: FrameType | None) -> None:
@@ -86,7 +91,7 @@ def serve(host: str, port: int, workers: int, log_level: str = "info") -> None:
                     f"eduhub: worker {process.pid} exited ({process.exitcode}), starting another",
                     file=sys.stderr,
                 )
-                processes[i] = _start(sockets[i], log_level)
+                processes[i] = _start(sockets[i], lanes[i], log_level)
                 started[i] = time.monotonic()
             time.sleep(0.2)
     finally:

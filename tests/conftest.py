@@ -142,7 +142,7 @@ async def running_hub(
             yield Hub(
                 backend, url, app.state.hub.engine, client, summary, settings, units, owner_url
             )
-        await app.state.hub.engine.dispose()
+        await app.state.hub.close()
 
 
 @pytest.fixture(scope="session")

@@ -6,18 +6,56 @@ Create Date: 2026-11-23 20:10:00
 
 """
 
-from collections.abc import Sequence
+import datetime as dt
+import hashlib
+from collections.abc import Mapping, Sequence
+from typing import Any
 
+import orjson
 import sqlalchemy as sa
 
 from alembic import op
-from hub.access.chain import CHAINED, GENESIS, row_hash
 
 # revision identifiers, used by Alembic.
 revision: str = "0005"
 down_revision: str | Sequence[str] | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+GENESIS = "0" * 64
+# The content a row's hash covered at this revision, in this order (revision 0017 hashes
+# ``seq`` in the place of ``id``; the rows chained here have ``seq`` = ``id``).
+CHAINED = (
+    "id",
+    "at",
+    "username",
+    "user_path",
+    "operation",
+    "operation_type",
+    "root_fields",
+    "action",
+    "resource",
+    "fields",
+    "subjects",
+    "scope_path",
+    "outcome",
+    "purpose",
+    "detail",
+    "correlation_id",
+    "user_agent",
+    "prev_hash",
+)
+
+
+def row_hash(row: Mapping[str, Any]) -> str:
+    """The hash of ``hub.access.chain.row_hash`` as it was at this revision."""
+    at = row["at"] if row["at"].tzinfo else row["at"].replace(tzinfo=dt.UTC)
+    content = [
+        at.astimezone(dt.UTC).isoformat(timespec="microseconds") if name == "at" else row[name]
+        for name in CHAINED
+    ]
+    return hashlib.sha256(orjson.dumps(content)).hexdigest()
+
 
 NEW_COLUMNS = (
     sa.Column("operation_type", sa.String(length=12), nullable=True),

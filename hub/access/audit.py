@@ -104,6 +104,7 @@ class AuditLog:
     user_agent: str | None = None
     operation_type: str | None = None
     root_fields: str | None = None
+    lane: int = 1  # the lane of the audit chain this process appends to
     written: int = 0  # rows appended by this request (for /metrics)
     _reads: dict[str, _Reads] = field(default_factory=lambda: defaultdict(_Reads))
     _events: list[dict[str, object]] = field(default_factory=list)
@@ -189,7 +190,7 @@ class AuditLog:
 
     async def flush(self, session: AsyncSession) -> None:
         """Append the request's events to the hash chain (in the session's transaction)."""
-        await append(session, self.take())
+        await append(session, self.take(), self.lane)
 
     def forget_reads(self) -> None:
         """Drop the unmasked reads recorded so far (an answer that is not sent after all,

@@ -2,8 +2,13 @@
 row before it, so that a row altered, deleted or inserted afterwards, by anyone (the table's
 owner included, or anybody with the SQLite file), breaks the chain at that row.
 
-Appending takes the chain's head row first (an UPDATE: a row lock on PostgreSQL, the write
-lock on SQLite), so concurrent requests append one after the other and ids are gapless.
+The chain has lanes (分道), one per writing process (``HUB_AUDIT_LANE``; ``eduhub serve
+--workers`` gives each worker its own): a row's ``prev_hash`` is the hash of the row before
+it in its lane, ``seq`` its gapless place there, and ``audit_chain`` holds each lane's head.
+Writers of one lane append one after the other: the locked append takes the lane's head row
+first (an UPDATE: a row lock on PostgreSQL, the write lock on SQLite), the swap moves it
+only from where its writer last left it. Writers of different lanes never wait for each
+other, so server processes do not serialise on one head row. ``verify`` walks every lane.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from sqlalchemy import (
     Dialect,
     Executable,
     bindparam,
+    func,
     insert,
     select,
     text,
@@ -31,14 +37,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from hub.access.models import AuditChain, AuditEvent
 from hub.db.base import table_of
-from hub.db.driver import DriverStatement, announce
+from hub.db.driver import DriverPool, DriverStatement, announce
 
 EVENT = table_of(AuditEvent)
 CHAIN = table_of(AuditChain)
 GENESIS = "0" * 64
 # The content a row's hash covers, in this order.
 CHAINED = (
-    "id",
+    "seq",  # the row's place in its lane (before lanes: its id, which equals it there)
     "at",
     "username",
     "user_path",
@@ -73,45 +79,58 @@ def row_hash(row: Mapping[Any, Any]) -> str:
 
 _TAKE_HEAD = (
     update(CHAIN)
-    .where(CHAIN.c.id == 1)
-    .values(last_id=CHAIN.c.last_id)
-    .returning(CHAIN.c.last_id, CHAIN.c.last_hash)
+    .where(CHAIN.c.id == bindparam("lane"))
+    .values(last_seq=CHAIN.c.last_seq)
+    .returning(CHAIN.c.last_seq, CHAIN.c.last_hash)
+)
+_READ_HEAD = select(CHAIN.c.last_seq, CHAIN.c.last_hash).where(CHAIN.c.id == bindparam("lane"))
+# A lane's head, at the chain's start, the first time a process writes to it (PostgreSQL and
+# SQLite both know ON CONFLICT; two processes opening one lane at once open it once).
+_OPEN_LANE = text(
+    f"INSERT INTO {CHAIN.name} (id, last_seq, last_hash) VALUES (:lane, 0, :genesis)"
+    " ON CONFLICT (id) DO NOTHING"
+).bindparams(
+    bindparam("lane", type_=CHAIN.c.id.type), bindparam("genesis", type_=CHAIN.c.last_hash.type)
 )
 
 
 def _linked(
-    rows: Sequence[dict[str, Any]], head: Any
+    rows: Sequence[dict[str, Any]], head: Any, lane: int
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """``rows`` linked after the head (its last id and hash): each with its id, the hash of
-    the row before and its own; and the parameters of the PostgreSQL append statement."""
+    """``rows`` linked after the head of ``lane`` (its last place and hash): each with its
+    lane, place, the hash of the row before and its own; and the parameters of the
+    PostgreSQL append statements."""
     if head is None:
-        raise RuntimeError(
-            "the audit chain has no head row: run the migrations (eduhub db upgrade)"
-        )
-    last_id, last_hash = int(head[0]), str(head[1])
+        raise RuntimeError(f"the audit chain's lane {lane} has no head row")
+    last_seq, last_hash = int(head[0]), str(head[1])
     chained = []
     for row in rows:
-        last_id += 1
-        linked = {**row, "id": last_id, "prev_hash": last_hash}
+        last_seq += 1
+        linked = {**row, "lane": lane, "seq": last_seq, "prev_hash": last_hash}
         linked["at"] = linked["at"].astimezone(dt.UTC)
         last_hash = row_hash(linked)
         chained.append({**linked, "hash": last_hash})
-    parameters = {"head_id": last_id, "head_hash": last_hash}
+    parameters: dict[str, Any] = {"lane": lane, "head_seq": last_seq, "head_hash": last_hash}
     for i, row in enumerate(chained):
         parameters.update({f"{name}_{i}": value for name, value in row.items()})
     return chained, parameters
 
 
-async def append(session: AsyncSession | AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert ``rows`` at the end of the chain, in the transaction of ``session`` (a
-    session or a connection)."""
+async def append(
+    session: AsyncSession | AsyncConnection, rows: Sequence[dict[str, Any]], lane: int = 1
+) -> None:
+    """Insert ``rows`` at the end of ``lane`` of the chain, in the transaction of
+    ``session`` (a session or a connection)."""
     if not rows:
         return
     dialect = (
         session.dialect if isinstance(session, AsyncConnection) else session.get_bind().dialect
     )
-    head = (await session.execute(_TAKE_HEAD)).first()
-    chained, parameters = _linked(rows, head)
+    head = (await session.execute(_TAKE_HEAD, {"lane": lane})).first()
+    if head is None:
+        await session.execute(_OPEN_LANE, {"lane": lane, "genesis": GENESIS})
+        head = (await session.execute(_TAKE_HEAD, {"lane": lane})).first()
+    chained, parameters = _linked(rows, head, lane)
     if dialect.name == "postgresql":
         # One round trip less while the head is locked: the rows go in as a data-modifying
         # WITH of the head's update (PostgreSQL runs it once, to completion).
@@ -120,63 +139,75 @@ async def append(session: AsyncSession | AsyncConnection, rows: Sequence[dict[st
     await session.execute(insert(EVENT), chained)
     await session.execute(
         update(CHAIN)
-        .where(CHAIN.c.id == 1)
-        .values(last_id=parameters["head_id"], last_hash=parameters["head_hash"])
+        .where(CHAIN.c.id == lane)
+        .values(last_seq=parameters["head_seq"], last_hash=parameters["head_hash"])
     )
 
 
 @dataclass
 class KnownHead:
-    """The chain's head as this process last left it (None: to be read)."""
+    """The head of a process's lane as the process last left it (None: to be read)."""
 
-    last_id: int | None = None
+    lane: int = 1
+    last_seq: int | None = None
     last_hash: str | None = None
 
 
 async def append_by_swap(
-    connection: AsyncConnection, rows: Sequence[dict[str, Any]], known: KnownHead
+    driver: DriverPool, rows: Sequence[dict[str, Any]], known: KnownHead
 ) -> None:
     """``append`` as one statement, without a transaction of its own (PostgreSQL, on
-    asyncpg): the rows are linked after the head this process knows, and go in only if
-    the head is still there when the statement moves it (compare and swap). If another
-    writer moved it meanwhile, nothing is written; the head is read again and the rows
-    linked anew. One round trip where the locked append takes four (BEGIN, take, append,
-    COMMIT) when the head is this process's, as it is between one process's batches."""
+    asyncpg's own connection): the rows are linked after the head of this process's lane
+    as the process left it, and go in only if the head is still there when the statement
+    moves it (compare and swap). If another writer of the lane moved it meanwhile, nothing
+    is written; the head is read again and the rows linked anew. One round trip where the
+    locked append takes four (BEGIN, take, append, COMMIT)."""
     if not rows:
         return
-    raw = await connection.get_raw_connection()
-    driver: Any = raw.driver_connection
-    read = _driver_statement(_READ_HEAD, connection.dialect)
-    for _ in range(100):
-        if known.last_id is None:
-            announce(connection.sync_engine, read.sql, [])
-            head = await driver.fetchrow(read.sql, *read.arguments({}))
-            if head is None:
-                raise RuntimeError(
-                    "the audit chain has no head row: run the migrations (eduhub db upgrade)"
-                )
-            known.last_id, known.last_hash = int(head[0]), str(head[1])
-        chained, parameters = _linked(rows, (known.last_id, known.last_hash))
-        parameters["expected_id"] = known.last_id
-        statement = _swap_statement(len(chained), tuple(chained[0]), connection.dialect)
-        compiled = _driver_statement(statement, connection.dialect)
+    async with driver.connection() as connection:
+        await _swap(driver, connection, rows, known)
+
+
+async def _swap(
+    driver: DriverPool, connection: Any, rows: Sequence[dict[str, Any]], known: KnownHead
+) -> None:
+    engine = driver.engine
+
+    async def run(statement: Executable, parameters: dict[str, Any], *, row: bool = False) -> Any:
+        compiled = _driver_statement(statement, engine.dialect)
         arguments = compiled.arguments(parameters)
-        announce(connection.sync_engine, compiled.sql, arguments)
-        status = await driver.execute(compiled.sql, *arguments)
+        announce(engine.sync_engine, compiled.sql, arguments)
+        if row:
+            return await connection.fetchrow(compiled.sql, *arguments)
+        return await connection.execute(compiled.sql, *arguments)
+
+    lane = {"lane": known.lane}
+    for _ in range(100):
+        if known.last_seq is None:
+            head = await run(_READ_HEAD, lane, row=True)
+            if head is None:
+                await run(_OPEN_LANE, {**lane, "genesis": GENESIS})
+                head = await run(_READ_HEAD, lane, row=True)
+            known.last_seq, known.last_hash = int(head[0]), str(head[1])
+        chained, parameters = _linked(rows, (known.last_seq, known.last_hash), known.lane)
+        parameters["expected_seq"] = known.last_seq
+        statement = _swap_statement(len(chained), tuple(chained[0]), engine.dialect)
+        status = await run(statement, parameters)
         if status == f"INSERT 0 {len(chained)}":
-            known.last_id, known.last_hash = parameters["head_id"], parameters["head_hash"]
+            known.last_seq, known.last_hash = parameters["head_seq"], parameters["head_hash"]
             return
-        known.last_id = known.last_hash = None  # another writer moved the head
-    raise RuntimeError("the audit chain's head kept moving: 100 attempts to append failed")
+        known.last_seq = known.last_hash = None  # another writer of the lane moved its head
+    raise RuntimeError(
+        f"the head of the audit chain's lane {known.lane} kept moving: 100 attempts to append"
+        " failed"
+    )
 
-
-_READ_HEAD = select(CHAIN.c.last_id, CHAIN.c.last_hash).where(CHAIN.c.id == 1)
 
 _SWAPS: dict[tuple[int, tuple[str, ...], str], Executable] = {}
 
 
 def _swap_statement(count: int, names: tuple[str, ...], dialect: Dialect) -> Executable:
-    """Move the head from ``expected_id`` and insert ``count`` rows only if it moved: one
+    """Move the lane's head from ``expected_seq`` and insert ``count`` rows only if it moved: one
     statement (the rows are a VALUES list with typed parameters, selected while the
     head's update returned a row)."""
     key = (count, names, dialect.name)
@@ -188,13 +219,14 @@ def _swap_statement(count: int, names: tuple[str, ...], dialect: Dialect) -> Exe
             for name in names
         }
         found = _SWAPS[key] = text(
-            f"WITH moved AS (UPDATE {CHAIN.name} SET last_id = :head_id,"
-            " last_hash = :head_hash WHERE id = 1 AND last_id = :expected_id RETURNING 1)"
+            f"WITH moved AS (UPDATE {CHAIN.name} SET last_seq = :head_seq,"
+            " last_hash = :head_hash WHERE id = :lane AND last_seq = :expected_seq"
+            " RETURNING 1)"
             f" INSERT INTO {EVENT.name} ({', '.join(names)})"
             f" SELECT * FROM (VALUES {_values(count, names, types)}) AS added"
             " WHERE EXISTS (SELECT 1 FROM moved)"
         ).bindparams(
-            *_parameters(count, names), bindparam("expected_id", type_=CHAIN.c.last_id.type)
+            *_parameters(count, names), bindparam("expected_seq", type_=CHAIN.c.last_seq.type)
         )
     return found
 
@@ -203,6 +235,7 @@ _DRIVER: dict[tuple[int, str], DriverStatement] = {}
 
 
 def _driver_statement(statement: Executable, dialect: Dialect) -> DriverStatement:
+    """``statement`` compiled for the driver, once per process."""
     key = (id(statement), dialect.name)  # the statements are kept for the process
     found = _DRIVER.get(key)
     if found is None:
@@ -218,7 +251,8 @@ def _append_statement(count: int, names: tuple[str, ...]) -> Executable:
     return text(
         f"WITH added AS (INSERT INTO {EVENT.name} ({', '.join(names)})"
         f" VALUES {_values(count, names, None)})"
-        f" UPDATE {CHAIN.name} SET last_id = :head_id, last_hash = :head_hash WHERE id = 1"
+        f" UPDATE {CHAIN.name} SET last_seq = :head_seq, last_hash = :head_hash"
+        " WHERE id = :lane"
     ).bindparams(*_parameters(count, names))
 
 
@@ -235,8 +269,9 @@ def _parameters(count: int, names: tuple[str, ...]) -> list[BindParameter[Any]]:
     """The typed parameters of ``_values`` and of the head's move."""
     return [
         *(bindparam(f"{n}_{i}", type_=EVENT.c[n].type) for i in range(count) for n in names),
-        bindparam("head_id", type_=CHAIN.c.last_id.type),
+        bindparam("head_seq", type_=CHAIN.c.last_seq.type),
         bindparam("head_hash", type_=CHAIN.c.last_hash.type),
+        bindparam("lane", type_=CHAIN.c.id.type),
     ]
 
 
@@ -252,34 +287,58 @@ class Verdict:
 
 
 async def verify(connection: AsyncConnection, batch: int = 5_000) -> Verdict:
-    """Walk the chain in id order; report the first broken link. A row deleted from the
-    middle breaks the link of the row after it; one deleted from the end, the head."""
-    expected_prev, last_id, count = GENESIS, 0, 0
-    after = 0
-    columns = [EVENT.c[name] for name in CHAINED] + [EVENT.c.hash]
-    while True:
-        result = await connection.execute(
-            select(*columns).where(EVENT.c.id > after).order_by(EVENT.c.id).limit(batch)
+    """Walk each lane of the chain in order; report the first broken link. A row deleted
+    from the middle of a lane breaks the link of the row after it; one deleted from its
+    end, the lane's head; a row whose lane has no head (or no longer has one) is reported
+    too, since no head vouches for it."""
+    heads = (
+        await connection.execute(
+            select(CHAIN.c.id, CHAIN.c.last_seq, CHAIN.c.last_hash).order_by(CHAIN.c.id)
         )
-        rows = result.mappings().all()
-        if not rows:
-            break
-        for row in rows:
-            pk = int(row["id"])
-            if row["prev_hash"] != expected_prev:
-                return Verdict(count, pk, "its link to the row before does not hold")
-            if row["hash"] != row_hash(row):
-                return Verdict(count, pk, "its content does not match its hash")
-            expected_prev, last_id, count = row["hash"], pk, count + 1
-        after = int(rows[-1]["id"])
-    head = (await connection.execute(select(CHAIN.c.last_id, CHAIN.c.last_hash))).first()
-    if head is None:
-        return Verdict(count, last_id, "the chain has no head row")
-    if int(head[0]) != last_id or head[1] != expected_prev:
+    ).all()
+    if not heads:
+        return Verdict(0, 0, "the chain has no head row")
+    columns = [EVENT.c[name] for name in CHAINED] + [EVENT.c.id, EVENT.c.hash]
+    count = 0
+    for lane, head_seq, head_hash in heads:
+        expected_prev, last_seq, last_id, after = GENESIS, 0, 0, 0
+        while True:
+            result = await connection.execute(
+                select(*columns)
+                .where(EVENT.c.lane == lane, EVENT.c.seq > after)
+                .order_by(EVENT.c.seq)
+                .limit(batch)
+            )
+            rows = result.mappings().all()
+            if not rows:
+                break
+            for row in rows:
+                pk = int(row["id"])
+                if row["prev_hash"] != expected_prev:
+                    return Verdict(
+                        count, pk, f"lane {lane}: its link to the row before does not hold"
+                    )
+                if row["hash"] != row_hash(row):
+                    return Verdict(count, pk, f"lane {lane}: its content does not match its hash")
+                expected_prev, last_seq, last_id = row["hash"], int(row["seq"]), pk
+                count += 1
+            after = last_seq
+        if int(head_seq) != last_seq or head_hash != expected_prev:
+            return Verdict(
+                count,
+                last_id,
+                f"the head of lane {lane} says the lane ends at its row {head_seq}, the table"
+                f" ends it at row {last_seq}: rows were removed from its end",
+            )
+    total = (await connection.execute(select(func.count()).select_from(EVENT))).scalar_one()
+    if total != count:
+        lanes = [int(lane) for lane, _, _ in heads]
+        stray = (
+            await connection.execute(select(func.min(EVENT.c.id)).where(EVENT.c.lane.not_in(lanes)))
+        ).scalar()
         return Verdict(
             count,
-            int(head[0]),
-            f"the head says the chain ends at row {head[0]}, the table ends at row {last_id}:"
-            " rows were removed from its end",
+            stray,
+            f"{total - count} rows lie in lanes that have no head row: nothing vouches for them",
         )
     return Verdict(count, None, None)

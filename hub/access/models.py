@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -54,7 +55,9 @@ class AuditEvent(Base):
     """One audited event. Append-only: the hub's runtime role may only INSERT and SELECT it
     (PostgreSQL), a trigger refuses UPDATE and DELETE, and every row carries a hash chain
     (``hash`` = SHA-256 of its content and ``prev_hash``) that ``eduhub audit verify`` checks.
-    Ids are given by the chain (``audit_chain``), so they are gapless."""
+    The chain has lanes, one per writing process (``audit_chain`` holds each lane's head): a
+    row links to the row before it in its lane, and ``seq``, its place there, is gapless.
+    Ids are the table's sequence: unique across lanes, in the order rows were written."""
 
     __tablename__ = "audit_event"
 
@@ -77,16 +80,23 @@ class AuditEvent(Base):
     user_agent: Mapped[str | None] = mapped_column(String(200))
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     hash: Mapped[str | None] = mapped_column(String(64))
+    lane: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+    seq: Mapped[int] = mapped_column(BigInteger)
 
-    __table_args__ = (Index("ix_audit_event_scope_path_id", "scope_path", "id"),)
+    __table_args__ = (
+        Index("ix_audit_event_scope_path_id", "scope_path", "id"),
+        Index("ux_audit_event_lane_seq", "lane", "seq", unique=True),
+    )
 
 
 class AuditChain(Base):
-    """The head of the audit hash chain: one row. Writers lock it (UPDATE) before they read
-    it, so concurrent requests append one after the other."""
+    """The heads of the audit hash chain's lanes: one row per lane (``id``), with the place
+    (``last_seq``: the lane's last ``seq``) and hash of its last row. A writer appends to its
+    own process's lane, moving the head by compare and swap or after locking it (UPDATE),
+    so writers of one lane append one after the other and writers of two never wait."""
 
     __tablename__ = "audit_chain"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    last_id: Mapped[int] = mapped_column(BigInteger)
+    last_seq: Mapped[int] = mapped_column(BigInteger)
     last_hash: Mapped[str] = mapped_column(String(64))

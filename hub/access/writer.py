@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.access.chain import KnownHead, append, append_by_swap
+from hub.db.driver import DriverPool
 
 log = logging.getLogger("hub.audit")
 
@@ -28,10 +29,19 @@ Rows = list[dict[str, Any]]
 
 
 class AuditWriter:
-    def __init__(self, engine: AsyncEngine, observe: Callable[[int], None] | None = None) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        observe: Callable[[int], None] | None = None,
+        lane: int = 1,
+        driver: DriverPool | None = None,
+    ) -> None:
         self._engine = engine
+        # PostgreSQL: asyncpg's own pool (hub/db/driver.py), the app's or one of its own.
+        self._driver = driver
+        self._own_driver = False
         self._observe = observe  # told the number of requests of each committed batch
-        self._head = KnownHead()  # where this process last left the chain
+        self._head = KnownHead(lane)  # where this process last left its lane of the chain
         self._pending: list[tuple[Rows, asyncio.Future[None]]] = []
         self._draining: asyncio.Task[None] | None = None
         self.transactions = 0  # batches committed (for tests and metrics)
@@ -75,12 +85,18 @@ class AuditWriter:
 
     async def _write(self, rows: Rows) -> None:
         if self._engine.dialect.name == "postgresql":
-            async with self._engine.connect() as connection:
-                await append_by_swap(connection, rows, self._head)
+            if self._driver is None:
+                self._driver, self._own_driver = DriverPool(self._engine, size=2), True
+            await append_by_swap(self._driver, rows, self._head)
         else:
             async with self._engine.begin() as connection:
-                await append(connection, rows)
+                await append(connection, rows, self._head.lane)
         self.transactions += 1
+
+    async def close(self) -> None:
+        """Close the pool the writer opened for itself (none if it was given one)."""
+        if self._own_driver and self._driver is not None:
+            await self._driver.close()
 
 
 def _settle(future: asyncio.Future[None], error: Exception | None) -> None:

@@ -23,25 +23,26 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
+# How the hub's connections to PostgreSQL are opened (asyncpg's keywords), for the engine's
+# pool and for the driver's own (hub/db/driver.py).
+ASYNCPG_CONNECT_ARGS: dict[str, Any] = {
+    # asyncpg keeps prepared statements of up to 15 kB by default; a compiled read (a page
+    # with its nested lists and code labels) is often longer, and was then parsed and
+    # planned anew each time (2-6 ms of planning instead of none).
+    "max_cacheable_statement_size": 1024 * 1024,
+    # PostgreSQL's JIT compiles a statement whose estimated cost passes jit_above_cost; the
+    # statistics of a province cross it and spent 0.1-0.9 s compiling for a 0.4-1 s query
+    # (bench.statistics). The hub's statements are index reads and one-pass aggregates,
+    # which JIT does not pay back.
+    "server_settings": {"jit": "off"},
+}
+
+
 def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """Create an async engine for a hub database URL (SQLite or PostgreSQL)."""
     kwargs: dict[str, Any] = {"echo": echo}
     if not is_sqlite(url):
-        kwargs.update(
-            pool_size=10,
-            max_overflow=10,
-            # asyncpg keeps prepared statements of up to 15 kB by default; a compiled read
-            # (a page with its nested lists and code labels) is often longer, and was then
-            # parsed and planned anew each time (2-6 ms of planning instead of none).
-            connect_args={
-                "max_cacheable_statement_size": 1024 * 1024,
-                # PostgreSQL's JIT compiles a statement whose estimated cost passes
-                # jit_above_cost; the statistics of a province cross it and spent 0.1-0.9 s
-                # compiling for a 0.4-1 s query (bench.statistics). The hub's statements are
-                # index reads and one-pass aggregates, which JIT does not pay back.
-                "server_settings": {"jit": "off"},
-            },
-        )
+        kwargs.update(pool_size=10, max_overflow=10, connect_args=ASYNCPG_CONNECT_ARGS)
     engine = create_async_engine(url, **kwargs)
     if is_sqlite(url):
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

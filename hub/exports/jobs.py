@@ -205,6 +205,7 @@ async def run_export(
                     correlation_id=uuid.uuid4().hex,
                     user_agent="eduhub export job",
                     operation_type="export",
+                    lane=state.settings.audit_lane,
                 ),
                 state=state,
             )

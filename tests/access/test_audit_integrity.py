@@ -298,7 +298,7 @@ async def test_two_writers_append_to_one_chain_without_losing_a_row(hub: Hub) ->
     if hub.backend == "postgresql":
         # Each writer read the head once to start; more reads are swaps that lost to the
         # other writer and linked their rows again.
-        reads = [s for s in counter.statements if s.startswith("SELECT audit_chain.last_id")]
+        reads = [s for s in counter.statements if s.startswith("SELECT audit_chain.last_seq")]
         assert len(reads) > 2, counter.statements
     async with hub.engine.connect() as connection:
         written = (
@@ -319,6 +319,122 @@ async def test_two_writers_append_to_one_chain_without_losing_a_row(hub: Hub) ->
         await owner.dispose()
 
 
+def _tagged(tag: str) -> list[dict[str, Any]]:
+    from hub.access.audit import AuditLog
+
+    log = AuditLog(None, operation=None, purpose=None, correlation_id=tag)
+    log.event("audit", "request", "allowed", "/CN/", detail=f"lanes {tag}")
+    return log.take()
+
+
+async def test_writers_of_two_lanes_never_wait_for_each_other(hub: Hub) -> None:
+    """Two processes' audit writers, each on its own lane of the chain (as ``eduhub serve
+    --workers`` sets them up): appending at once, no swap is lost to the other writer (no
+    head is read again), every row goes in once, each lane's places are gapless, and the
+    chain holds."""
+    import asyncio
+
+    from hub.access.writer import AuditWriter
+
+    first, second = AuditWriter(hub.engine, lane=7), AuditWriter(hub.engine, lane=8)
+    await first.append(_tagged("open 7"))  # each opens its lane and reads its head once
+    await second.append(_tagged("open 8"))
+    tags = [f"w{i}" for i in range(24)]
+    with hub.counter() as counter:
+        await asyncio.gather(
+            *((first if i % 2 else second).append(_tagged(tag)) for i, tag in enumerate(tags))
+        )
+    if hub.backend == "postgresql":
+        reads = [s for s in counter.statements if s.startswith("SELECT audit_chain.last_seq")]
+        assert reads == [], counter.statements
+    async with hub.engine.connect() as connection:
+        placed = (
+            await connection.execute(
+                text(
+                    "SELECT lane, seq, detail, id FROM audit_event WHERE lane IN (7, 8)"
+                    " ORDER BY lane, seq"
+                )
+            )
+        ).all()
+    assert [(lane, seq) for lane, seq, _, _ in placed] == [
+        *((7, s) for s in range(1, 14)),
+        *((8, s) for s in range(1, 14)),
+    ]
+    assert sorted(d for _, _, d, _ in placed) == sorted(
+        [*(f"lanes {t}" for t in tags), "lanes open 7", "lanes open 8"]
+    )
+    assert len({pk for *_, pk in placed}) == 26
+    owner = make_engine(hub.owner_url)
+    try:
+        async with owner.connect() as connection:
+            verdict = await verify(connection)
+    finally:
+        await owner.dispose()
+    assert verdict.ok, verdict
+
+
+async def test_a_lane_cut_short_or_without_its_head_is_reported(hub: Hub) -> None:
+    """``verify`` checks every lane against its head: the owner deleting a lane's last row
+    (which breaks no link) is caught by the head, and rows whose head row is gone (the
+    hub's role may write the heads) are reported, since nothing vouches for them."""
+    from hub.access.writer import AuditWriter
+
+    writer = AuditWriter(hub.engine, lane=9)
+    for tag in ("a", "b", "c"):
+        await writer.append(_tagged(f"cut {tag}"))
+    owner = make_engine(hub.owner_url)
+
+    async def verdict() -> Any:
+        async with owner.connect() as connection:
+            return await verify(connection)
+
+    try:
+        async with owner.connect() as connection:
+            last = (
+                (await connection.execute(select(AUDIT).where(AUDIT.c.lane == 9, AUDIT.c.seq == 3)))
+                .mappings()
+                .one()
+            )
+            first = (
+                await connection.execute(select(func.min(AUDIT.c.id)).where(AUDIT.c.lane == 9))
+            ).scalar()
+        async with owner.begin() as connection:
+            if hub.backend == "postgresql":
+                await connection.execute(text("SET LOCAL session_replication_role = replica"))
+            else:
+                await connection.execute(text("DROP TRIGGER audit_event_no_delete"))
+            await connection.execute(
+                text("DELETE FROM audit_event WHERE id = :i"), {"i": last["id"]}
+            )
+        cut = await verdict()
+        async with owner.begin() as connection:
+            await connection.execute(AUDIT.insert(), [dict(last)])  # put back
+            if hub.backend == "sqlite":
+                await connection.execute(
+                    text(
+                        "CREATE TRIGGER audit_event_no_delete BEFORE DELETE ON audit_event BEGIN"
+                        " SELECT RAISE(ABORT, 'audit_event is append-only (DELETE refused)'); END"
+                    )
+                )
+        assert (await verdict()).ok
+        async with hub.engine.begin() as connection:  # the hub's own role
+            head = (await connection.execute(text("SELECT * FROM audit_chain WHERE id = 9"))).one()
+            await connection.execute(text("DELETE FROM audit_chain WHERE id = 9"))
+        headless = await verdict()
+        async with hub.engine.begin() as connection:
+            await connection.execute(
+                text("INSERT INTO audit_chain (id, last_seq, last_hash) VALUES (:i, :s, :h)"),
+                {"i": head.id, "s": head.last_seq, "h": head.last_hash},
+            )
+        assert (await verdict()).ok
+    finally:
+        await owner.dispose()
+    assert not cut.ok and "lane 9" in str(cut.reason) and "removed from its end" in str(cut.reason)
+    assert cut.broken_at is not None and cut.broken_at < last["id"]
+    assert not headless.ok and "no head row" in str(headless.reason)
+    assert headless.broken_at == first  # the lane's first row
+
+
 def _refuse(monkeypatch: pytest.MonkeyPatch, bad: Any, why: str) -> None:
     """Make every append of the audit chain fail, on every path (in the request's
     transaction, the writer's), when one of its rows is ``bad``, as a database that
@@ -327,9 +443,9 @@ def _refuse(monkeypatch: pytest.MonkeyPatch, bad: Any, why: str) -> None:
 
     linked = chain._linked
 
-    def refusing(rows: Any, head: Any) -> Any:
+    def refusing(rows: Any, head: Any, lane: int) -> Any:
         if any(bad(row) for row in rows):
             raise RuntimeError(why)
-        return linked(rows, head)
+        return linked(rows, head, lane)
 
     monkeypatch.setattr(chain, "_linked", refusing)

@@ -40,7 +40,7 @@ async def test_healthz_says_when_the_database_is_unreachable(tmp_path: Path) -> 
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
         response = await client.get("/healthz")
-    await app.state.hub.engine.dispose()
+    await app.state.hub.close()
     assert response.status_code == 503
     assert response.json()["database"]["ok"] is False
 
@@ -95,7 +95,7 @@ async def test_production_verifies_rs256_and_hides_graphiql_introspection_sugges
         typo = await client.post(
             "/graphql", json={"query": "{ studnts { totalCount } }"}, headers=bearer
         )
-    await app.state.hub.engine.dispose()
+    await app.state.hub.close()
     assert page.status_code != 200 or "graphiql" not in page.text.lower()
     assert me.json()["data"]["me"]["user"] == "national.admin"
     assert forged.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
@@ -173,7 +173,7 @@ async def test_production_verifies_tokens_against_a_jwks_file(hub: Hub, tmp_path
             )
             for token in (rotated, good)
         ]
-    await app.state.hub.engine.dispose()
+    await app.state.hub.close()
     assert ok.json()["data"]["me"]["user"] == "county.viewer"
     assert refused.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     assert after_rotation[0].json()["data"]["me"]["user"] == "county.viewer"

@@ -35,7 +35,7 @@ async def default_hub(hub: Hub) -> AsyncIterator[httpx.AsyncClient]:
         transport=httpx.ASGITransport(app=app), base_url="http://hub.test"
     ) as client:
         yield client
-    await app.state.hub.engine.dispose()
+    await app.state.hub.close()
 
 
 async def test_query_cost_refuses_the_million_object_query_and_passes_a_large_page(
@@ -149,7 +149,7 @@ async def test_graphql_is_served_past_the_framework_with_its_limit_and_a_500(
         transport=httpx.ASGITransport(app=app), base_url="http://hub"
     ) as client:
         assert (await client.put("/graphql")).status_code == 405
-    await app.state.hub.engine.dispose()
+    await app.state.hub.close()
 
 
 async def test_variables_are_bounded_in_depth_and_count(hub: Hub) -> None:

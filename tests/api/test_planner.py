@@ -89,7 +89,7 @@ async def resolvers_only(hub: Hub) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
         yield client
-    await app.state.hub.engine.dispose()
+    await app.state.hub.close()
 
 
 @pytest.fixture

@@ -187,26 +187,39 @@ def _established(pid: int, port: int) -> int:
 def test_serve_workers_each_take_connections_and_a_dead_one_is_replaced(tmp_path: Path) -> None:
     """``eduhub serve --workers 2`` gives each worker its own accept queue (SO_REUSEPORT):
     keep-alive connections opened together land on both workers (uvicorn's shared socket
-    gave them all to one), a worker that dies is started again on its socket, and SIGTERM
-    stops the lot."""
+    gave them all to one), each worker audits into a lane of the audit chain of its own
+    (their appends never wait for each other's) and the chain holds, a worker that dies is
+    started again on its socket, and SIGTERM stops the lot."""
     import os
     import signal
     import socket
     import time
 
     import httpx
+    import orjson
 
+    from hub.access.identity import mint_token
+    from hub.settings import Settings
+
+    token = mint_token(Settings(), "national.admin")
+    body = orjson.dumps({"query": "{ students(first: 2) { edges { node { idNumber } } } }"})
+    audited = (
+        b"POST /graphql HTTP/1.1\r\nHost: hub\r\nContent-Type: application/json\r\n"
+        + f"Authorization: Bearer {token}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+        + body
+    )
     server, base, port = _serve_two_workers(tmp_path, students=50)
     try:
         workers = _children(server.pid)
         assert len(workers) == 2
         # 24 connections opened in one burst, as a load balancer's pool or a load tool
         # opens them, and kept open: uvicorn's shared socket let the first worker to wake
-        # accept them all; spread by the kernel, all on one worker is 2 in 2**24.
+        # accept them all; spread by the kernel, all on one worker is 2 in 2**24. Each
+        # asks for ID numbers, which are audited.
         burst = [socket.create_connection(("127.0.0.1", port)) for _ in range(24)]
         try:
             for sock in burst:
-                sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: hub\r\n\r\n")
+                sock.sendall(audited)
             for sock in burst:
                 assert sock.recv(64).startswith(b"HTTP/1.1 200")
             held = {pid: _established(pid, port) for pid in workers}
@@ -215,6 +228,17 @@ def test_serve_workers_each_take_connections_and_a_dead_one_is_replaced(tmp_path
                 sock.close()
         assert sum(held.values()) == 24, held
         assert all(n > 0 for n in held.values()), held
+        with sqlite3.connect(tmp_path / "hub.db") as connection:
+            lanes = connection.execute(
+                "SELECT lane, count(*), min(seq), max(seq) FROM audit_event"
+                " WHERE action = 'unmask' GROUP BY lane ORDER BY lane"
+            ).fetchall()
+        assert [lane for lane, *_ in lanes] == [1, 2], lanes
+        assert sum(n for _, n, _, _ in lanes) == 24, lanes
+        verified = CliRunner().invoke(
+            app, ["audit", "verify", "--database", f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}"]
+        )
+        assert verified.exit_code == 0 and "intact" in verified.output, verified.output
 
         os.kill(workers[0], signal.SIGKILL)
         for _ in range(100):

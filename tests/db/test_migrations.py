@@ -63,3 +63,75 @@ async def test_the_changed_on_migration_goes_down_and_up_again(
         finally:
             await engine.dispose()
     assert "changed_on" not in down and "changed_on" in up
+
+
+@pytest.mark.parametrize("backend_name", BACKENDS)
+async def test_a_chain_written_before_lanes_holds_as_lane_one(
+    backend_name: str, tmp_path: Path
+) -> None:
+    """0017 splits the audit chain into lanes: the rows chained before it (hashes over
+    their ids, revision 0005's rule) become lane 1 with their hashes intact, and new rows
+    continue that lane with ids from the table's sequence, clear of the old ones."""
+    import datetime as dt
+    import importlib.util
+
+    from sqlalchemy import text
+
+    from hub.access.audit import AuditLog
+    from hub.access.chain import append, verify
+    from hub.db.migrate import PROJECT_ROOT
+
+    spec = importlib.util.spec_from_file_location(
+        "revision_0005", PROJECT_ROOT / "alembic/versions/0005_audit_chain.py"
+    )
+    assert spec is not None and spec.loader is not None
+    revision_0005 = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(revision_0005)
+    async with fresh_database(backend_name, tmp_path) as url:
+        engine = make_engine(url)
+        try:
+            await upgrade(engine, "0016")
+            prev = revision_0005.GENESIS
+            async with engine.begin() as connection:
+                for pk in (1, 2, 3):
+                    row: dict[str, object] = dict.fromkeys(revision_0005.CHAINED)
+                    at = dt.datetime(2026, 11, 1, 8, pk, tzinfo=dt.UTC)
+                    row.update(
+                        id=pk, at=at, username="old.writer", action="unmask",
+                        resource="student", scope_path="/CN/", outcome="allowed",
+                        correlation_id=f"old{pk}", prev_hash=prev,
+                    )  # fmt: skip
+                    prev = revision_0005.row_hash(row)
+                    names = [*row, "hash"]
+                    await connection.execute(
+                        text(
+                            f"INSERT INTO audit_event ({', '.join(names)})"
+                            f" VALUES ({', '.join(':' + n for n in names)})"
+                        ),
+                        {**row, "hash": prev},
+                    )
+                await connection.execute(
+                    text("UPDATE audit_chain SET last_id = 3, last_hash = :h WHERE id = 1"),
+                    {"h": prev},
+                )
+            await upgrade(engine)
+            async with engine.connect() as connection:
+                assert (await verify(connection)).ok
+            log = AuditLog(None, operation=None, purpose=None, correlation_id="new")
+            log.event("audit", "request", "allowed", "/CN/", detail="after lanes")
+            log.event("audit", "request", "allowed", "/CN/", detail="after lanes")
+            async with engine.begin() as connection:
+                await append(connection, log.take(), 1)
+            async with engine.connect() as connection:
+                verdict = await verify(connection)
+                placed = (
+                    await connection.execute(
+                        text("SELECT id, lane, seq FROM audit_event ORDER BY seq")
+                    )
+                ).all()
+        finally:
+            await engine.dispose()
+    assert verdict.ok and verdict.rows == 5, verdict
+    assert [(lane, seq) for _, lane, seq in placed] == [(1, s) for s in range(1, 6)]
+    assert [pk for pk, _, _ in placed][:3] == [1, 2, 3]
+    assert len({pk for pk, _, _ in placed}) == 5 and min(pk for pk, _, _ in placed[3:]) > 3

@@ -66,7 +66,7 @@ async def provincial_hub(url: str, province: str) -> AsyncIterator[tuple[str, Se
     finally:
         server.should_exit = True
         await task
-        await app.state.hub.engine.dispose()
+        await app.state.hub.close()
 
 
 def _hubs(

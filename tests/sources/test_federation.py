@@ -127,7 +127,7 @@ async def federated(
             yield Federated(url, legacy, client, settings, schools, app.state.hub.sources())
         for adapter in app.state.hub.sources().values():
             await adapter.close()
-        await app.state.hub.engine.dispose()
+        await app.state.hub.close()
         server.should_exit = True
         await serving
 
@@ -239,7 +239,7 @@ async def test_a_failing_source_yields_the_rest_and_source_unavailable(
         )
     for adapter in app.state.hub.sources().values():
         await adapter.close()
-    await app.state.hub.engine.dispose()
+    await app.state.hub.close()
     body = response.json()
     assert body["data"]["students"]["totalCount"] == STORE_STUDENTS
     assert len(body["data"]["students"]["edges"]) == 5

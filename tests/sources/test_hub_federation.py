@@ -90,7 +90,7 @@ async def provincial_hub(url: str, province: str, students: int) -> AsyncIterato
     finally:
         server.should_exit = True
         await task
-        await app.state.hub.engine.dispose()
+        await app.state.hub.close()
 
 
 @pytest.mark.parametrize("backend_name", BACKENDS)
@@ -203,4 +203,4 @@ async def test_a_national_hub_federates_two_provincial_hubs(
 
         for adapter in app.state.hub.sources().values():
             await adapter.close()
-        await app.state.hub.engine.dispose()
+        await app.state.hub.close()

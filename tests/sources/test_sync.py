@@ -334,7 +334,7 @@ async def test_synced_records_are_served_with_access_and_sources_report_status(
         admin, viewer = answers
         for source in app.state.hub.sources().values():
             await source.close()
-        await app.state.hub.engine.dispose()
+        await app.state.hub.close()
     report = admin["data"]["sourceReport"]
     assert report["rows"] == STUDENTS
     assert "health_code" in report["unmappedMandatory"]
@@ -410,7 +410,7 @@ async def test_sources_are_shown_only_inside_the_viewer_region_and_reports_maske
                     answers[key] = response.json()
         for source in app.state.hub.sources().values():
             await source.close()
-        await app.state.hub.engine.dispose()
+        await app.state.hub.close()
         async with engine.connect() as connection:
             audited = (
                 await connection.execute(
