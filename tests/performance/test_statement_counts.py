@@ -128,6 +128,40 @@ async def test_nested_query_statement_budget(hub: Hub) -> None:
             assert len(shapes) in (1, 2, 3), audit
 
 
+async def test_a_request_from_a_cached_plan_takes_nothing_from_the_engines_pool(hub: Hub) -> None:
+    """On PostgreSQL the compiled read path's statement and the audit writer's append go
+    through asyncpg's own pool (``hub.db.driver.DriverPool``): a request answered from a
+    cached plan, audited, opens no SQLAlchemy session and checks out no connection of the
+    engine's pool, yet its statements are counted and its audit rows are written. SQLite
+    has no such pool: there the session's connection serves it."""
+    from sqlalchemy import event
+
+    await hub.warm()
+    variables = {"n": 5, "fresh": "driver-pool"}
+    first = await hub.query(ORG_UNIT_SCHOOLS_STUDENTS_GUARDIANS, variables)
+    assert "errors" not in first, first
+    checkouts: list[object] = []
+
+    def checked_out(*_args: object) -> None:
+        checkouts.append(_args[0])
+
+    pool = hub.engine.sync_engine.pool
+    event.listen(pool, "checkout", checked_out)
+    try:
+        with hub.counter() as counter:
+            body = await hub.query(ORG_UNIT_SCHOOLS_STUDENTS_GUARDIANS, variables)
+    finally:
+        event.remove(pool, "checkout", checked_out)
+    assert "errors" not in body and body["data"] == first["data"], body
+    assert body["extensions"]["readPath"].get("cached") is True, body["extensions"]
+    assert any(s.lstrip().upper().startswith("SELECT") for s in counter.statements)
+    assert any("audit_event" in s for s in counter.statements), counter.statements
+    if hub.backend == "postgresql":
+        assert checkouts == [], counter.statements
+    else:
+        assert len(checkouts) >= 1
+
+
 PAGE_OF_500 = """
 { students(first: 500) { edges { cursor node { id studentNumber name sex { code label }
   grade { code label } school { code name }
