@@ -10,11 +10,19 @@ addresses (as nginx's ``reuseport`` and gunicorn's ``--reuse-port`` do).
 
 The sockets are bound by this (parent) process before any worker starts, so an address in
 use is reported at once, and a worker that dies is started again on the same socket:
-connections waiting in its queue are served by the new worker.
+connections waiting in its queue are served by the new worker. A worker that keeps dying
+soon after it starts (a database that cannot be reached, say) is started again after a
+pause that doubles each time, up to half a minute, rather than once a second for ever.
+
+Each worker runs in a process group of its own, so Ctrl-C in a terminal reaches the parent
+alone, which then asks every worker once to finish (SIGTERM: uvicorn completes the requests
+under way; a second signal would cut them). A worker whose parent dies, even by SIGKILL, is
+sent SIGTERM by the kernel (``PR_SET_PDEATHSIG``), so no worker outlives its server.
 """
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
 import signal
@@ -31,7 +39,29 @@ _SPAWN = multiprocessing.get_context("spawn")
 
 APP = "hub.app:create_app"
 BACKLOG = 2048
-RESTART_PAUSE = 1.0  # seconds between restarts of a worker that keeps dying
+RESTART_PAUSE = 1.0  # seconds before the first restart of a worker that died young
+RESTART_PAUSE_MAX = 30.0
+STABLE_SECONDS = 10.0  # a worker that lived this long died of something else: restart at once
+_PR_SET_PDEATHSIG = 1
+
+
+def restart_pause(lived: float, previous: float) -> float:
+    """Seconds to wait before starting again a worker that lived ``lived`` seconds, after
+    a pause of ``previous`` before it started: none after a stable run, else doubling."""
+    if lived >= STABLE_SECONDS:
+        return 0.0
+    return min(max(previous * 2, RESTART_PAUSE), RESTART_PAUSE_MAX)
+
+
+def _detach_from_terminal_and_follow_parent(parent: int) -> None:  # pragma: no cover
+    """In a worker: leave the terminal's process group (Ctrl-C is the parent's to pass on)
+    and ask the kernel for SIGTERM when the parent dies (Linux)."""
+    os.setpgrp()
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before the request took hold
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
@@ -52,14 +82,19 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _worker(sock: socket.socket, lane: int, log_level: str) -> None:  # pragma: no cover
+def _worker(
+    sock: socket.socket, lane: int, log_level: str, parent: int
+) -> None:  # pragma: no cover - a child
+    _detach_from_terminal_and_follow_parent(parent)
     os.environ["HUB_AUDIT_LANE"] = str(lane)  # read by the app's settings
     config = uvicorn.Config(APP, factory=True, log_level=log_level, access_log=False)
     uvicorn.Server(config).run(sockets=[sock])
 
 
 def _start(sock: socket.socket, lane: int, log_level: str) -> SpawnProcess:
-    process = _SPAWN.Process(target=_worker, args=(sock, lane, log_level), daemon=False)
+    process = _SPAWN.Process(
+        target=_worker, args=(sock, lane, log_level, os.getpid()), daemon=False
+    )
     process.start()
     return process
 
@@ -80,19 +115,26 @@ def serve(host: str, port: int, workers: int, log_level: str = "info", first_lan
 
     previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
     started = [time.monotonic()] * workers
+    pauses = [0.0] * workers
+    due: list[float | None] = [None] * workers  # when a dead worker is started again
     try:
         while not stopping:
+            now = time.monotonic()
             for i, process in enumerate(processes):
-                if process.is_alive() or stopping:
+                if stopping or process.is_alive():
                     continue
-                if time.monotonic() - started[i] < RESTART_PAUSE:
-                    time.sleep(RESTART_PAUSE)
-                print(
-                    f"eduhub: worker {process.pid} exited ({process.exitcode}), starting another",
-                    file=sys.stderr,
-                )
-                processes[i] = _start(sockets[i], lanes[i], log_level)
-                started[i] = time.monotonic()
+                if due[i] is None:
+                    pauses[i] = restart_pause(now - started[i], pauses[i])
+                    due[i] = now + pauses[i]
+                    after = f" in {pauses[i]:.0f} s" if pauses[i] else ""
+                    print(
+                        f"eduhub: worker {process.pid} exited ({process.exitcode}),"
+                        f" starting another{after}",
+                        file=sys.stderr,
+                    )
+                if now >= (due[i] or 0):
+                    processes[i] = _start(sockets[i], lanes[i], log_level)
+                    started[i], due[i] = time.monotonic(), None
             time.sleep(0.2)
     finally:
         for process in processes:

@@ -46,9 +46,12 @@ def test_sources_check_says_when_the_source_is_unknown(tmp_path: Path) -> None:
     assert "no source 'nope'" in result.output
 
 
-def _serve_two_workers(tmp_path: Path, students: int) -> tuple[Any, str, int]:
+def _serve_two_workers(
+    tmp_path: Path, students: int, *, own_session: bool = False
+) -> tuple[Any, str, int]:
     """``eduhub serve --workers 2`` on a demo SQLite database and a free port, once it
-    answers /healthz: the server process, its base URL and its port."""
+    answers /healthz: the server process, its base URL and its port. ``own_session``: in a
+    session (and process group) of its own, as a terminal starts a command."""
     import os
     import socket
     import subprocess
@@ -66,7 +69,12 @@ def _serve_two_workers(tmp_path: Path, students: int) -> tuple[Any, str, int]:
     ]  # fmt: skip
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
     server = subprocess.Popen(
-        command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        command,
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=own_session,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -259,3 +267,58 @@ def test_serve_workers_each_take_connections_and_a_dead_one_is_replaced(tmp_path
     assert f"worker {workers[0]} exited" in errors.decode()
     assert len(last) == 2
     assert not any(os.path.exists(f"/proc/{pid}") for pid in last)  # stopped with it
+
+
+def test_a_worker_dying_young_is_restarted_after_a_growing_pause() -> None:
+    """A worker that keeps dying as it starts (an unreachable database) is started again
+    after 1, 2, 4, … seconds, up to 30, not once a second for ever; one that ran a while
+    is started again at once."""
+    from hub.workers import restart_pause
+
+    pauses, pause = [], 0.0
+    for _ in range(7):
+        pause = restart_pause(0.5, pause)
+        pauses.append(pause)
+    assert pauses == [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0]
+    assert restart_pause(60.0, 30.0) == 0.0
+
+
+def test_ctrl_c_stops_the_server_and_a_killed_server_takes_its_workers_along(
+    tmp_path: Path,
+) -> None:
+    """Ctrl-C in a terminal (SIGINT to the server's process group) reaches the parent only,
+    which stops its workers once, and the server exits 0; a server killed outright (SIGKILL,
+    no chance to stop anything) leaves no worker behind: the kernel ends them."""
+    import os
+    import signal
+    import time
+
+    server, _base, _port = _serve_two_workers(tmp_path, students=30, own_session=True)
+    workers = _children(server.pid)
+    assert len(workers) == 2
+    os.killpg(server.pid, signal.SIGINT)  # what the terminal does on Ctrl-C
+    _, errors = server.communicate(timeout=60)
+    assert server.returncode == 0, errors
+    assert not any(os.path.exists(f"/proc/{pid}") for pid in workers)
+
+    (tmp_path / "again").mkdir()
+    server, _base, _port = _serve_two_workers(tmp_path / "again", students=30)
+    workers = _children(server.pid)
+    assert len(workers) == 2
+    server.kill()
+    server.communicate(timeout=30)
+    for _ in range(100):
+        alive = [pid for pid in workers if _running(pid)]
+        if not alive:
+            break
+        time.sleep(0.1)
+    assert alive == [], f"workers {alive} outlived their server"
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (not gone, not a zombie awaiting its reaper)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
