@@ -99,10 +99,12 @@ class Context(BaseContext):
         return self._session
 
     async def close(self) -> None:
-        """Close the request's session if it was opened (rolled back unless committed)."""
+        """Close the request's session if this context opened it (rolled back unless
+        committed); a session given to the context is its giver's to close."""
+        if self._sessions is None or self._session is None:
+            return
         session, self._session = self._session, None
-        if session is not None and self._sessions is not None:
-            await session.close()
+        await session.close()
 
     async def finish(self, *, failed: bool = False) -> None:
         """Write the request's audit events and commit: the one place a request commits.
