@@ -19,7 +19,7 @@ from hub.access.audit import AuditLog
 from hub.access.policy import Access
 from hub.access.principal import Principal
 from hub.codes.registry import CodeRegistry
-from hub.db.driver import DriverPool, DriverStatement, announce
+from hub.db.driver import DriverPool, DriverStatement
 from hub.errors import HubError
 from hub.settings import Settings
 
@@ -173,32 +173,16 @@ class Context(BaseContext):
         self, statement: DriverStatement, parameters: Mapping[str, Any]
     ) -> Sequence[Any] | None:
         """One row of a statement compiled for asyncpg, sent without a transaction of its
-        own (``hub.db.driver``): for PostgreSQL only. On the process's driver pool when it
-        has one (a request that reads nothing else opens no session), else on the
-        session's connection."""
+        own on the process's driver pool (``hub.db.driver``): for PostgreSQL only. A
+        request that reads nothing else opens no session."""
         driver: DriverPool | None = getattr(self.state, "driver", None)
-        if driver is not None:
-            try:
-                return await driver.fetchrow(statement, parameters)
-            except Exception:
-                self.failed = True
-                raise
-
-        async def run() -> Sequence[Any] | None:
-            connection = await self.session.connection()
-            raw = await connection.get_raw_connection()
-            driver: Any = raw.driver_connection
-            arguments = statement.arguments(parameters)
-            announce(connection.sync_engine, statement.sql, arguments)
-            try:
-                row: Sequence[Any] | None = await driver.fetchrow(statement.sql, *arguments)
-            except Exception:
-                self.failed = True
-                raise
-            return row
-
-        found: Sequence[Any] | None = await self._serialised(run())
-        return found
+        if driver is None:
+            raise RuntimeError("a statement for the driver, but the hub has no driver pool")
+        try:
+            return await driver.fetchrow(statement, parameters)
+        except Exception:
+            self.failed = True
+            raise
 
     async def _statement(
         self,

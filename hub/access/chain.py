@@ -164,39 +164,34 @@ async def append_by_swap(
     locked append takes four (BEGIN, take, append, COMMIT)."""
     if not rows:
         return
-    async with driver.connection() as connection:
-        await _swap(driver, connection, rows, known)
-
-
-async def _swap(
-    driver: DriverPool, connection: Any, rows: Sequence[dict[str, Any]], known: KnownHead
-) -> None:
     engine = driver.engine
-
-    async def run(statement: Executable, parameters: dict[str, Any], *, row: bool = False) -> Any:
-        compiled = _driver_statement(statement, engine.dialect)
-        arguments = compiled.arguments(parameters)
-        announce(engine.sync_engine, compiled.sql, arguments)
-        if row:
-            return await connection.fetchrow(compiled.sql, *arguments)
-        return await connection.execute(compiled.sql, *arguments)
-
     lane = {"lane": known.lane}
-    for _ in range(100):
-        if known.last_seq is None:
-            head = await run(_READ_HEAD, lane, row=True)
-            if head is None:
-                await run(_OPEN_LANE, {**lane, "genesis": GENESIS})
+    async with driver.connection() as connection:
+
+        async def run(
+            statement: Executable, parameters: dict[str, Any], *, row: bool = False
+        ) -> Any:
+            compiled = _driver_statement(statement, engine.dialect)
+            arguments = compiled.arguments(parameters)
+            announce(engine.sync_engine, compiled.sql, arguments)
+            if row:
+                return await connection.fetchrow(compiled.sql, *arguments)
+            return await connection.execute(compiled.sql, *arguments)
+
+        for _ in range(100):
+            if known.last_seq is None:
                 head = await run(_READ_HEAD, lane, row=True)
-            known.last_seq, known.last_hash = int(head[0]), str(head[1])
-        chained, parameters = _linked(rows, (known.last_seq, known.last_hash), known.lane)
-        parameters["expected_seq"] = known.last_seq
-        statement = _swap_statement(len(chained), tuple(chained[0]), engine.dialect)
-        status = await run(statement, parameters)
-        if status == f"INSERT 0 {len(chained)}":
-            known.last_seq, known.last_hash = parameters["head_seq"], parameters["head_hash"]
-            return
-        known.last_seq = known.last_hash = None  # another writer of the lane moved its head
+                if head is None:
+                    await run(_OPEN_LANE, {**lane, "genesis": GENESIS})
+                    head = await run(_READ_HEAD, lane, row=True)
+                known.last_seq, known.last_hash = int(head[0]), str(head[1])
+            chained, parameters = _linked(rows, (known.last_seq, known.last_hash), known.lane)
+            parameters["expected_seq"] = known.last_seq
+            statement = _swap_statement(len(chained), tuple(chained[0]), engine.dialect)
+            if await run(statement, parameters) == f"INSERT 0 {len(chained)}":
+                known.last_seq, known.last_hash = parameters["head_seq"], parameters["head_hash"]
+                return
+            known.last_seq = known.last_hash = None  # another writer of the lane moved it
     raise RuntimeError(
         f"the head of the audit chain's lane {known.lane} kept moving: 100 attempts to append"
         " failed"

@@ -37,9 +37,9 @@ class AuditWriter:
         driver: DriverPool | None = None,
     ) -> None:
         self._engine = engine
-        # PostgreSQL: asyncpg's own pool (hub/db/driver.py), the app's or one of its own.
+        # PostgreSQL: the process's asyncpg pool (hub/db/driver.py), for the appends by
+        # swap; without one (SQLite), each batch takes the lane's head in a transaction.
         self._driver = driver
-        self._own_driver = False
         self._observe = observe  # told the number of requests of each committed batch
         self._head = KnownHead(lane)  # where this process last left its lane of the chain
         self._pending: list[tuple[Rows, asyncio.Future[None]]] = []
@@ -84,19 +84,12 @@ class AuditWriter:
                     _settle(future, None)
 
     async def _write(self, rows: Rows) -> None:
-        if self._engine.dialect.name == "postgresql":
-            if self._driver is None:
-                self._driver, self._own_driver = DriverPool(self._engine, size=2), True
+        if self._driver is not None:
             await append_by_swap(self._driver, rows, self._head)
         else:
             async with self._engine.begin() as connection:
                 await append(connection, rows, self._head.lane)
         self.transactions += 1
-
-    async def close(self) -> None:
-        """Close the pool the writer opened for itself (none if it was given one)."""
-        if self._own_driver and self._driver is not None:
-            await self._driver.close()
 
 
 def _settle(future: asyncio.Future[None], error: Exception | None) -> None:

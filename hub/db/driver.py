@@ -112,8 +112,7 @@ class DriverPool:
     ) -> asyncpg.Record | None:
         arguments = statement.arguments(parameters)
         announce(self.engine.sync_engine, statement.sql, arguments)
-        pool = self._pool or await self._open()
-        async with pool.acquire() as connection:
+        async with self.connection() as connection:
             row: asyncpg.Record | None = await connection.fetchrow(statement.sql, *arguments)
             return row
 

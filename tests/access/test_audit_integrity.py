@@ -259,10 +259,15 @@ async def test_concurrent_audited_reads_share_a_commit_and_fail_alone(
         else:
             assert body["data"] is None and "could not be audited" in str(body["errors"])
     assert await _unmask_rows(hub) - before_rows == users.count("county.registrar")
+    assert (await _verified(hub)).ok
+
+
+async def _verified(hub: Hub) -> Any:
+    """``verify``'s verdict, as the owner runs ``eduhub audit verify``."""
     owner = make_engine(hub.owner_url)
     try:
         async with owner.connect() as connection:
-            assert (await verify(connection)).ok
+            return await verify(connection)
     finally:
         await owner.dispose()
 
@@ -275,25 +280,28 @@ async def _unmask_rows(hub: Hub) -> int:
         return int(found.scalar() or 0)
 
 
+def _tagged(tag: str) -> list[dict[str, Any]]:
+    from hub.access.audit import AuditLog
+
+    log = AuditLog(None, operation=None, purpose=None, correlation_id=tag)
+    log.event("audit", "request", "allowed", "/CN/", detail=f"lanes {tag}")
+    return log.take()
+
+
 async def test_two_writers_append_to_one_chain_without_losing_a_row(hub: Hub) -> None:
     """Two processes' audit writers (each remembering where it left the chain) appending
     at once: on PostgreSQL each append is a compare-and-swap of the head, so a writer whose
     head moved links its rows again; every row goes in, once, and the chain holds."""
     import asyncio
 
-    from hub.access.audit import AuditLog
     from hub.access.writer import AuditWriter
 
-    def rows(tag: str) -> list[dict[str, Any]]:
-        log = AuditLog(None, operation=None, purpose=None, correlation_id=tag)
-        log.event("audit", "request", "allowed", "/CN/", detail=f"two writers {tag}")
-        return log.take()
-
-    first, second = AuditWriter(hub.engine), AuditWriter(hub.engine)
-    tags = [f"w{i}" for i in range(24)]
+    driver = hub.state.driver  # PostgreSQL: the app's asyncpg pool (None on SQLite)
+    first, second = AuditWriter(hub.engine, driver=driver), AuditWriter(hub.engine, driver=driver)
+    tags = [f"one-chain {i}" for i in range(24)]
     with hub.counter() as counter:
         await asyncio.gather(
-            *((first if i % 2 else second).append(rows(tag)) for i, tag in enumerate(tags))
+            *((first if i % 2 else second).append(_tagged(tag)) for i, tag in enumerate(tags))
         )
     if hub.backend == "postgresql":
         # Each writer read the head once to start; more reads are swaps that lost to the
@@ -304,27 +312,14 @@ async def test_two_writers_append_to_one_chain_without_losing_a_row(hub: Hub) ->
         written = (
             (
                 await connection.execute(
-                    text("SELECT detail FROM audit_event WHERE detail LIKE 'two writers %'")
+                    text("SELECT detail FROM audit_event WHERE detail LIKE 'lanes one-chain %'")
                 )
             )
             .scalars()
             .all()
         )
-    assert sorted(written) == sorted(f"two writers {tag}" for tag in tags)
-    owner = make_engine(hub.owner_url)
-    try:
-        async with owner.connect() as connection:
-            assert (await verify(connection)).ok
-    finally:
-        await owner.dispose()
-
-
-def _tagged(tag: str) -> list[dict[str, Any]]:
-    from hub.access.audit import AuditLog
-
-    log = AuditLog(None, operation=None, purpose=None, correlation_id=tag)
-    log.event("audit", "request", "allowed", "/CN/", detail=f"lanes {tag}")
-    return log.take()
+    assert sorted(written) == sorted(f"lanes {tag}" for tag in tags)
+    assert (await _verified(hub)).ok
 
 
 async def test_writers_of_two_lanes_never_wait_for_each_other(hub: Hub) -> None:
@@ -336,7 +331,9 @@ async def test_writers_of_two_lanes_never_wait_for_each_other(hub: Hub) -> None:
 
     from hub.access.writer import AuditWriter
 
-    first, second = AuditWriter(hub.engine, lane=7), AuditWriter(hub.engine, lane=8)
+    driver = hub.state.driver
+    first = AuditWriter(hub.engine, lane=7, driver=driver)
+    second = AuditWriter(hub.engine, lane=8, driver=driver)
     await first.append(_tagged("open 7"))  # each opens its lane and reads its head once
     await second.append(_tagged("open 8"))
     tags = [f"w{i}" for i in range(24)]
@@ -364,12 +361,7 @@ async def test_writers_of_two_lanes_never_wait_for_each_other(hub: Hub) -> None:
         [*(f"lanes {t}" for t in tags), "lanes open 7", "lanes open 8"]
     )
     assert len({pk for *_, pk in placed}) == 26
-    owner = make_engine(hub.owner_url)
-    try:
-        async with owner.connect() as connection:
-            verdict = await verify(connection)
-    finally:
-        await owner.dispose()
+    verdict = await _verified(hub)
     assert verdict.ok, verdict
 
 
@@ -379,7 +371,7 @@ async def test_a_lane_cut_short_or_without_its_head_is_reported(hub: Hub) -> Non
     hub's role may write the heads) are reported, since nothing vouches for them."""
     from hub.access.writer import AuditWriter
 
-    writer = AuditWriter(hub.engine, lane=9)
+    writer = AuditWriter(hub.engine, lane=9, driver=hub.state.driver)
     for tag in ("a", "b", "c"):
         await writer.append(_tagged(f"cut {tag}"))
     owner = make_engine(hub.owner_url)
