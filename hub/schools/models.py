@@ -55,4 +55,7 @@ class Class(Base):
     # The building the class is taught in (所在教学楼); None where the source does not say.
     building_id: Mapped[int | None] = mapped_column(ForeignKey("building.id"), index=True)
 
-    __table_args__ = (Index("ix_class_school_grade", "school_id", "grade_code", "number"),)
+    # In the order a school's classes are listed (grade, number, then id).
+    __table_args__ = (
+        Index("ix_class_school_grade_number_id", "school_id", "grade_code", "number", "id"),
+    )

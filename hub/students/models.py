@@ -129,7 +129,9 @@ class Guardian(Base):
     id_type_code: Mapped[str | None] = mapped_column(Code(1))
     id_number: Mapped[str | None] = mapped_column(String(30))
 
-    __table_args__ = (Index("ix_guardian_student_id_position", "student_id", "position"),)
+    # In the order a student's guardians are listed (position, then id): read in index
+    # order, with no sort per student.
+    __table_args__ = (Index("ix_guardian_student_id_position_id", "student_id", "position", "id"),)
 
 
 class StatusChange(Base):

@@ -26,6 +26,7 @@ from sqlalchemy import (
     tuple_,
 )
 from sqlalchemy import Text as _TEXT
+from sqlalchemy.sql.util import ClauseAdapter
 
 from hub.access.masking import ID_MASK, MASKED_CODE, MASKED_LABEL, embeds_id
 from hub.access.scope import path_column
@@ -351,8 +352,7 @@ class Planner:
                 edge_pairs.append((item.key, await self._object(rows, type_name, item)))
             else:
                 raise NotPlannable(f"{edge_type}.{item.name}")
-        ordering = listing.sorted([rows.c[n] for n in listing.order_names()])
-        return self.json.array(rows, self.json.obj(edge_pairs), ordering)
+        return self.json.array(rows, self.json.obj(edge_pairs))
 
     async def _page_info(self, part: Selected, listing: _Listing) -> ColumnElement[Any]:
         pairs: list[tuple[str, ColumnElement[Any]]] = []
@@ -390,8 +390,7 @@ class Planner:
         """A list of objects, every row of ``rows`` in ``order``."""
         table_order = [rows.selected_columns[o] for o in order]
         source = rows.order_by(*table_order).subquery()
-        obj = await self._object(source, type_name, selected)
-        return self.json.array(source, obj, [source.c[o] for o in order])
+        return self.json.array(source, await self._object(source, type_name, selected))
 
     async def _object(self, source: Any, type_name: str, selected: Selected) -> ColumnElement[Any]:
         pairs: list[tuple[str, ColumnElement[Any]]] = []
@@ -441,14 +440,15 @@ class Planner:
         if isinstance(edge, ToOne):
             rows, visibility = self._base(edge.target, item)
             table = KINDS[edge.target].table
-            rows = rows.where(table.c.id == source.c[edge.key], visibility).correlate(source)
-            return await self._object_of(rows, edge.target, item)
+            rows = rows.where(table.c.id == source.c[edge.key]).correlate(source)
+            return await self._object_of(self._by_key(rows, visibility), edge.target, item)
         if isinstance(edge, ColumnOf):
             table = KINDS[edge.target].table
-            value = select(table.c[edge.column]).where(
-                table.c.id == source.c[edge.key], self._readable(table)
+            found = select(table.c.id, path_column(table), table.c[edge.column]).where(
+                table.c.id == source.c[edge.key]
             )
-            return value.correlate(source).scalar_subquery()
+            rows = self._by_key(found.correlate(source), self._readable(table))
+            return rows.with_only_columns(rows.selected_columns[edge.column]).scalar_subquery()
         if isinstance(edge, CountOf):
             table = KINDS[edge.target].table
             # The viewer's scope as the count's FILTER: see ``_Listing.count``.
@@ -469,6 +469,18 @@ class Planner:
             return await self._list_of(listed.correlate(source), edge.target, item, edge.order)
         assert isinstance(edge, Nested)
         return await self._nested(source, type_name, item, edge)
+
+    def _by_key(self, rows: Select[Any], visibility: ColumnElement[bool]) -> Select[Any]:
+        """The row ``rows`` finds by its primary key, kept if the viewer may see it. On
+        PostgreSQL the key's lookup is fenced (``OFFSET 0``: a subquery the planner keeps
+        whole), so the scope is checked on the one row found. Otherwise the planner may
+        answer both conditions from the path index when it thinks the viewer's subtree
+        small (its estimate for a range of paths is one row): it then walks every row of
+        the subtree once per parent row, where the key finds the row at once."""
+        if not self.json.pg:
+            return rows.where(visibility)
+        found = rows.offset(0).subquery()
+        return select(*found.c).where(ClauseAdapter(found).traverse(visibility))
 
     async def _nested(
         self, source: Any, type_name: str, item: Selected, edge: Nested
