@@ -312,7 +312,16 @@ def serve(
     # The hub logs each request itself (one JSON line: user, operation, read path, time), so
     # uvicorn's access log would only repeat it.
     if workers == 1:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
+        from hub.http_protocol import CoalescingHttpToolsProtocol
+
+        uvicorn.run(
+            create_app(settings),
+            host=host,
+            port=port,
+            log_level="info",
+            access_log=False,
+            http=CoalescingHttpToolsProtocol,
+        )
         return
     from hub import workers as worker_processes
 

@@ -8,7 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine, Hashable, Mapping, Sequence
 from typing import Any, NoReturn, TypeVar
 
-from sqlalchemy import Row
+from sqlalchemy import Dialect, Row
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Executable
@@ -89,6 +89,16 @@ class Context(BaseContext):
     @property
     def principal(self) -> Principal | None:
         return self.access.principal
+
+    @property
+    def dialect(self) -> Dialect:
+        """The database's SQL dialect, known without opening a session (from the process's
+        engine; a context without the process state asks its session)."""
+        engine = getattr(self.state, "engine", None)
+        if engine is not None:
+            dialect: Dialect = engine.dialect
+            return dialect
+        return self.session.get_bind().dialect
 
     @property
     def session(self) -> AsyncSession:

@@ -34,6 +34,8 @@ from types import FrameType
 
 import uvicorn
 
+from hub.http_protocol import CoalescingHttpToolsProtocol
+
 multiprocessing.allow_connection_pickling()  # sockets go to the workers through spawn
 _SPAWN = multiprocessing.get_context("spawn")
 
@@ -87,7 +89,9 @@ def _worker(
 ) -> None:  # pragma: no cover - a child
     _detach_from_terminal_and_follow_parent(parent)
     os.environ["HUB_AUDIT_LANE"] = str(lane)  # read by the app's settings
-    config = uvicorn.Config(APP, factory=True, log_level=log_level, access_log=False)
+    config = uvicorn.Config(
+        APP, factory=True, log_level=log_level, access_log=False, http=CoalescingHttpToolsProtocol
+    )
     uvicorn.Server(config).run(sockets=[sock])
 
 

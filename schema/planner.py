@@ -99,7 +99,7 @@ TEMPLATES: TTLCache[tuple[Any, ...], Template] = TTLCache(maxsize=2000, ttl=300)
 
 
 def _is_pg(context: Context) -> bool:
-    return bool(context.session.get_bind().dialect.name == "postgresql")
+    return bool(context.dialect.name == "postgresql")
 
 
 def _template_key(
@@ -324,7 +324,7 @@ class CompiledReads(SchemaExtension):
                 if planned.keys:
                     planned.compiled = planned.statement(json.pg)
                     if json.pg:
-                        dialect = context.session.get_bind().dialect
+                        dialect = context.dialect
                         planned.driver = DriverStatement.compile(planned.compiled, dialect)
                 template.admit(planned)
                 try:

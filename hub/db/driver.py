@@ -112,9 +112,9 @@ class DriverPool:
     ) -> asyncpg.Record | None:
         arguments = statement.arguments(parameters)
         announce(self.engine.sync_engine, statement.sql, arguments)
-        async with self.connection() as connection:
-            row: asyncpg.Record | None = await connection.fetchrow(statement.sql, *arguments)
-            return row
+        pool = self._pool or await self._open()
+        row: asyncpg.Record | None = await pool.fetchrow(statement.sql, *arguments)
+        return row
 
     async def close(self) -> None:
         pool, self._pool = self._pool, None
