@@ -379,11 +379,12 @@ class CompiledReads(SchemaExtension):
 
 
 # An audit mark as the database writes it: the last pair of an object, key U+0001 (escaped
-# in JSON text), value an array of plain strings, integers and nulls. Its key's quote
-# follows a comma (or space), never a backslash, so it cannot match inside a string value.
-_ITEM = r'(?:"[^"\\]*"|null|-?\d+)'
+# in JSON text), value an array of plain strings, integers and nulls, none holding "]".
+# Its key's quote follows a comma (and spaces), never a backslash, so it cannot match
+# inside a string value (a quote there is escaped). A mark whose strings held a "]" would
+# be cut short and fail to parse below: the answer is then not sent.
 _LEFT = re.compile(r'[,{]\s*"\\u0001"\s*:')
-_MARK = re.compile(r',\s*"\\u0001"\s*:\s*(\[\s*' + _ITEM + r"(?:\s*,\s*" + _ITEM + r")*\s*\])")
+_MARK = re.compile(r',\s*"\\u0001"\s*:\s*(\[[^\]]*\])')
 
 
 def strip_marks(text: str, context: Context) -> str:
@@ -391,14 +392,31 @@ def strip_marks(text: str, context: Context) -> str:
     out unmasked) as the resolvers record them, and cut them out of its JSON text."""
     parts = _MARK.split(text)  # text, mark, text, mark, …, text: one pass
     if len(parts) == 1:
-        return text
+        return _unmarked(text)
+    try:
+        marks = orjson.loads("[" + ",".join(parts[1::2]) + "]")
+    except orjson.JSONDecodeError:
+        raise RuntimeError("an audit mark of an unexpected shape in a planned answer") from None
+    # The objects of a list share their resource and, mostly, which fields they revealed:
+    # recorded once per such group, not once per object.
+    groups: dict[tuple[Any, ...], dict[str, str]] = {}
+    for mark in marks:
+        key = (mark[0], *mark[3:])  # resource, revealed field names (or nulls)
+        subjects = groups.get(key)
+        if subjects is None:
+            subjects = groups[key] = {}
+        subjects[mark[1]] = mark[2]  # subject -> its path
     audit = context.audit
-    for resource, subject, path, *names in orjson.loads("[" + ",".join(parts[1::2]) + "]"):
+    for (resource, *names), subjects in groups.items():
         revealed = [n for n in names if n is not None]
-        if revealed:  # a mark of sensitive fields that were all empty reveals nothing
-            audit.unmasked_fields(resource, revealed, subject, path)
-    stripped = "".join(parts[::2])
-    if '"\\u0001"' in stripped and _LEFT.search(stripped):
-        # Every mark has the shape above; anything else is a planner defect, never sent.
+        if revealed:  # marks of sensitive fields that were all empty reveal nothing
+            audit.unmasked_subjects(resource, revealed, subjects)
+    return _unmarked("".join(parts[::2]))
+
+
+def _unmarked(text: str) -> str:
+    """``text``, once no mark is left in it. Every mark has the shape above; a mark key
+    left behind is a planner defect, and the answer is never sent."""
+    if '"\\u0001"' in text and _LEFT.search(text):
         raise RuntimeError("an audit mark of an unexpected shape in a planned answer")
-    return stripped
+    return text

@@ -11,7 +11,7 @@ import datetime as dt
 import itertools
 import os
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
@@ -121,6 +121,14 @@ class AuditLog:
         reads = self._reads[resource]
         reads.fields.update(field_names)
         reads.subjects[subject_id] = path
+
+    def unmasked_subjects(
+        self, resource: str, field_names: Iterable[str], subjects: Mapping[str, str]
+    ) -> None:
+        """``unmasked`` for several fields of several subjects (global id -> path)."""
+        reads = self._reads[resource]
+        reads.fields.update(field_names)
+        reads.subjects.update(subjects)
 
     def event(
         self,
