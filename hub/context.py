@@ -18,6 +18,7 @@ from strawberry.fastapi import BaseContext
 from hub.access.audit import AuditLog
 from hub.access.policy import Access
 from hub.access.principal import Principal
+from hub.access.writer import AuditWriter, Coming
 from hub.codes.registry import CodeRegistry
 from hub.db.driver import DriverPool, DriverStatement
 from hub.errors import HubError
@@ -85,6 +86,7 @@ class Context(BaseContext):
         self.served_by: str | None = None
         self.fallback_reason: str | None = None
         self.planned_from_cache = False  # the plan of an earlier request of the same shape
+        self._coming: Coming | None = None  # this request's word to the audit writer
 
     @property
     def principal(self) -> Principal | None:
@@ -138,6 +140,22 @@ class Context(BaseContext):
             for action in actions:
                 action()
 
+    def reading(self) -> Coming | None:
+        """Tell the process's audit writer that this request's rows will follow
+        (``finish_read``), so that its batch waits for them; None without a writer."""
+        writer: AuditWriter | None = getattr(self.state, "audit_writer", None)
+        if writer is None:
+            return None
+        self._coming = writer.coming()
+        return self._coming
+
+    def done_reading(self) -> None:
+        """The request hands no more rows (or handed them): the writer stops waiting."""
+        coming, self._coming = self._coming, None
+        writer: AuditWriter | None = getattr(self.state, "audit_writer", None)
+        if coming is not None and writer is not None:
+            writer.leave(coming)
+
     async def finish_read(self) -> None:
         """``finish`` for a request that only read (answered by the compiled read path):
         there is no transaction to commit, and its audit rows go to the process's audit
@@ -152,8 +170,9 @@ class Context(BaseContext):
             await self.close()  # a session's connection back to the pool while we wait
             if not rows:
                 return
+            coming, self._coming = self._coming, None
             try:
-                await writer.append(rows)
+                await writer.append(rows, coming)
             except Exception as error:
                 await self._withhold(error)
 

@@ -201,21 +201,25 @@ async def serve_cached(
     context.audit.operation = template.operation_name
     context.operation_type = context.audit.operation_type = "query"
     context.audit.root_fields = template.root_fields
+    context.reading()  # its audit rows will follow: the writer's batch waits for them
     try:
-        data = await execute_planned(planned, context, coerced)
-    except Exception:  # a planner defect: logged, and the whole way answers instead
-        log.exception("the compiled statement failed; answering through the resolvers")
-        context.audit.forget_reads()
-        return None
-    context.served_by = "planner"
-    context.planned_from_cache = True
-    extensions = None if context.settings.is_production else read_path(context)
-    try:
-        await context.finish_read()
-    except AuditUnavailable as error:  # the data is withheld, as on the whole way
-        failure = GraphQLError(error.message, original_error=error)
-        return ExecutionResult(data=None, errors=[failure], extensions=extensions)
-    return ExecutionResult(data=data, errors=None, extensions=extensions)
+        try:
+            data = await execute_planned(planned, context, coerced)
+        except Exception:  # a planner defect: logged, and the whole way answers instead
+            log.exception("the compiled statement failed; answering through the resolvers")
+            context.audit.forget_reads()
+            return None
+        context.served_by = "planner"
+        context.planned_from_cache = True
+        extensions = None if context.settings.is_production else read_path(context)
+        try:
+            await context.finish_read()
+        except AuditUnavailable as error:  # the data is withheld, as on the whole way
+            failure = GraphQLError(error.message, original_error=error)
+            return ExecutionResult(data=None, errors=[failure], extensions=extensions)
+        return ExecutionResult(data=data, errors=None, extensions=extensions)
+    finally:
+        context.done_reading()
 
 
 def read_path(context: Context) -> dict[str, Any]:

@@ -441,3 +441,50 @@ def _refuse(monkeypatch: pytest.MonkeyPatch, bad: Any, why: str) -> None:
         return linked(rows, head, lane)
 
     monkeypatch.setattr(chain, "_linked", refusing)
+
+
+async def test_a_batch_waits_for_the_rows_of_requests_under_way(
+    hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A request answered from a cached plan tells the writer its rows will follow: the
+    batch under way waits for them (one transaction for both requests), and a request that
+    leaves without rows stops the wait at once. The wait is bounded: with a bound of a
+    millisecond, a request that never comes holds nobody up."""
+    import asyncio
+
+    from hub.access import writer as writers
+
+    monkeypatch.setattr(writers, "GATHER_SECONDS", 60.0)  # only arrivals end a wait here
+    writer = writers.AuditWriter(hub.engine, lane=11, driver=hub.state.driver)
+    await writer.append(_tagged("gather open"))  # opens the lane
+    before = writer.transactions
+
+    coming = writer.coming()
+    first = asyncio.ensure_future(writer.append(_tagged("gather 1"), writer.coming()))
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert not first.done()  # the batch waits for the request still reading
+    second = asyncio.ensure_future(writer.append(_tagged("gather 2"), coming))
+    await asyncio.wait_for(asyncio.gather(first, second), 10)
+    assert writer.transactions - before == 1  # both requests' rows in one transaction
+
+    leaving = writer.coming()
+    third = asyncio.ensure_future(writer.append(_tagged("gather 3")))
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert not third.done()
+    writer.leave(leaving)  # the other request has no rows to hand after all
+    await asyncio.wait_for(third, 10)
+
+    monkeypatch.setattr(writers, "GATHER_SECONDS", 0.001)
+    stray = writer.coming()  # a request that never hands its rows
+    await asyncio.wait_for(writer.append(_tagged("gather 4")), 10)
+    writer.leave(stray)
+    async with hub.engine.connect() as connection:
+        written = (
+            (await connection.execute(text("SELECT detail FROM audit_event WHERE lane = 11")))
+            .scalars()
+            .all()
+        )
+    assert sorted(written) == [f"lanes gather {t}" for t in ("1", "2", "3", "4", "open")]
+    assert (await _verified(hub)).ok
