@@ -7,7 +7,7 @@ With ``id`` in the index, the rows come out of it in list order.
 
 Revision ID: 0018
 Revises: 0017
-Create Date: 2026-11-25 09:00:00
+Create Date: 2026-11-24 12:00:00
 
 """
 
