@@ -35,6 +35,7 @@ from strawberry.types import ExecutionResult
 
 from hub.context import AuditUnavailable, Context
 from hub.db.driver import DriverStatement
+from hub.ids import encode_id
 from resolvers.plan import Json, NotPlannable, Operation, Planned, Planner
 from resolvers.plan.operation import VALUE, Role
 from schema.cost import provided_operation_name
@@ -383,7 +384,8 @@ class CompiledReads(SchemaExtension):
 
 
 # An audit mark as the database writes it: the last pair of an object, key U+0001 (escaped
-# in JSON text), value an array of plain strings, integers and nulls, none holding "]".
+# in JSON text), value an array (resource, type, primary key, path, then a field name or
+# null per sensitive field) of plain strings, integers and nulls, none holding "]".
 # Its key's quote follows a comma (and spaces), never a backslash, so it cannot match
 # inside a string value (a quote there is escaped). A mark whose strings held a "]" would
 # be cut short and fail to parse below: the answer is then not sent.
@@ -401,19 +403,20 @@ def strip_marks(text: str, context: Context) -> str:
         marks = orjson.loads("[" + ",".join(parts[1::2]) + "]")
     except orjson.JSONDecodeError:
         raise RuntimeError("an audit mark of an unexpected shape in a planned answer") from None
-    # The objects of a list share their resource and, mostly, which fields they revealed:
-    # recorded once per such group, not once per object.
-    groups: dict[tuple[Any, ...], dict[str, str]] = {}
+    # The objects of a list share their resource, type and, mostly, which fields they
+    # revealed: recorded once per such group, not once per object.
+    groups: dict[tuple[Any, ...], dict[int, str]] = {}
     for mark in marks:
-        key = (mark[0], *mark[3:])  # resource, revealed field names (or nulls)
-        subjects = groups.get(key)
-        if subjects is None:
-            subjects = groups[key] = {}
-        subjects[mark[1]] = mark[2]  # subject -> its path
+        key = (mark[0], mark[1], *mark[4:])  # resource, type, revealed names (or nulls)
+        keys = groups.get(key)
+        if keys is None:
+            keys = groups[key] = {}
+        keys[mark[2]] = mark[3]  # primary key -> path
     audit = context.audit
-    for (resource, *names), subjects in groups.items():
+    for (resource, type_name, *names), keys in groups.items():
         revealed = [n for n in names if n is not None]
         if revealed:  # marks of sensitive fields that were all empty reveal nothing
+            subjects = {encode_id(type_name, pk): path for pk, path in keys.items()}
             audit.unmasked_subjects(resource, revealed, subjects)
     return _unmarked("".join(parts[::2]))
 

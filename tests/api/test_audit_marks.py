@@ -11,6 +11,7 @@ import pytest
 
 from hub.access.audit import AuditLog
 from hub.context import Context
+from hub.ids import encode_id
 from schema.planner import strip_marks
 
 
@@ -22,14 +23,15 @@ def _unmask_rows(context: Any) -> list[dict[str, Any]]:
     return [r for r in context.audit.rows() if r["action"] == "unmask"]
 
 
-# As PostgreSQL's json_build_object writes objects: ", " between pairs, " : " in them.
+# As PostgreSQL's json_build_object writes objects: ", " between pairs, " : " in them. A
+# mark: resource, type, primary key, path, then a field name (revealed) or null per field.
 PG = (
     '{"edges" : [{"node" : {"name" : "甲", "phone" : "139", "\\u0001" : '
-    '["student_sensitive", "R3VhcmRpYW46MQ", "/CN/44/4401/440103/", "phone"]}}, '
+    '["student_sensitive", "Guardian", 1, "/CN/44/4401/440103/", "phone"]}}, '
     '{"node" : {"name" : "乙", "phone" : "138****0000", "\\u0001" : '
-    '["student_sensitive", "R3VhcmRpYW46Mg", "/CN/44/4402/", null]}}, '
+    '["student_sensitive", "Guardian", 2, "/CN/44/4402/", null]}}, '
     '{"node" : {"name" : "丙", "phone" : "137", "\\u0001" : '
-    '["student_sensitive", "R3VhcmRpYW46Mw", "/CN/44/4401/440104/", "phone"]}}]}'
+    '["student_sensitive", "Guardian", 3, "/CN/44/4401/440104/", "phone"]}}]}'
 )
 
 
@@ -40,19 +42,20 @@ def test_marks_are_recorded_and_cut_out() -> None:
     assert [e["node"]["name"] for e in orjson.loads(stripped)["edges"]] == ["甲", "乙", "丙"]
     (row,) = _unmask_rows(context)
     # The masked guardian (乙: no field revealed) is not a subject of the unmasked read.
-    assert orjson.loads(row["subjects"]) == ["R3VhcmRpYW46MQ", "R3VhcmRpYW46Mw"]
+    assert orjson.loads(row["subjects"]) == [encode_id("Guardian", 1), encode_id("Guardian", 3)]
     assert row["fields"] == "phone" and row["resource"] == "student_sensitive"
     assert row["scope_path"] == "/CN/44/4401/"
 
 
 def test_sqlite_compact_json_and_several_resources() -> None:
     text = (
-        '[{"a":1,"\\u0001":["student_sensitive","U3R1ZGVudDox","/CN/44/","idNumber",null]},'
-        '{"a":2,"\\u0001":["teacher_sensitive","VGVhY2hlcjox","/CN/45/",null,"phone"]}]'
+        '[{"a":1,"\\u0001":["student_sensitive","Student",1,"/CN/44/","idNumber",null]},'
+        '{"a":2,"\\u0001":["teacher_sensitive","Teacher",1,"/CN/45/",null,"phone"]}]'
     )
     context = _context()
     assert orjson.loads(strip_marks(text, context)) == [{"a": 1}, {"a": 2}]
     rows = {r["resource"]: r for r in _unmask_rows(context)}
+    assert orjson.loads(rows["student_sensitive"]["subjects"]) == [encode_id("Student", 1)]
     assert rows["student_sensitive"]["fields"] == "idNumber"
     assert rows["teacher_sensitive"]["fields"] == "phone"
     assert rows["teacher_sensitive"]["scope_path"] == "/CN/45/"
@@ -60,7 +63,7 @@ def test_sqlite_compact_json_and_several_resources() -> None:
 
 def test_data_that_looks_like_a_mark_stays_data() -> None:
     # A value holding the mark's key as text: its quotes are escaped in JSON, so it is data.
-    value = ', "\x01" : ["student_sensitive", "x", "/CN/", "phone"]'
+    value = ', "\x01" : ["student_sensitive", "Student", 1, "/CN/", "phone"]'
     text = orjson.dumps({"name": value, "note": "\x01"}).decode()
     context = _context()
     assert strip_marks(text, context) == text
@@ -69,7 +72,7 @@ def test_data_that_looks_like_a_mark_stays_data() -> None:
 
 def test_a_mark_of_another_shape_is_never_sent() -> None:
     # A string holding "]" cuts the mark short: it does not parse, and the answer is refused.
-    broken = '{"a" : 1, "\\u0001" : ["student_sensitive", "x", "/CN/]44/", "phone"]}'
+    broken = '{"a" : 1, "\\u0001" : ["student_sensitive", "Student", 1, "/CN/]4/", "phone"]}'
     with pytest.raises(RuntimeError, match="unexpected shape"):
         strip_marks(broken, _context())
     # A mark key whose value is not an array is left behind: refused, not sent.
