@@ -34,7 +34,6 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
 
 from hub.context import AuditUnavailable, Context
-from hub.db.driver import DriverStatement
 from hub.ids import encode_id
 from resolvers.plan import Json, NotPlannable, Operation, Planned, Planner
 from resolvers.plan.operation import VALUE, Role
@@ -329,8 +328,7 @@ class CompiledReads(SchemaExtension):
                 if planned.keys:
                     planned.compiled = planned.statement(json.pg)
                     if json.pg:
-                        dialect = context.dialect
-                        planned.driver = DriverStatement.compile(planned.compiled, dialect)
+                        planned.driver = planned.for_driver(planned.compiled, context.dialect)
                 template.admit(planned)
                 try:
                     template.plans[template.signature(given, coerced)] = planned

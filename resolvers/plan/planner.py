@@ -10,7 +10,9 @@ from typing import Any
 from graphql import GraphQLEnumType, GraphQLList, GraphQLNonNull, OperationDefinitionNode
 from sqlalchemy import (
     BigInteger,
+    BindParameter,
     ColumnElement,
+    Dialect,
     Select,
     Table,
     and_,
@@ -26,7 +28,9 @@ from sqlalchemy import (
     tuple_,
 )
 from sqlalchemy import Text as _TEXT
+from sqlalchemy.exc import CompileError
 from sqlalchemy.sql.util import ClauseAdapter
+from sqlalchemy.sql.visitors import replacement_traverse
 
 from hub.access.masking import ID_MASK, MASKED_CODE, MASKED_LABEL, embeds_id
 from hub.access.scope import path_column
@@ -102,6 +106,31 @@ class Planned:
     def parameters(self, variables: Mapping[str, Any]) -> dict[str, Any]:
         """The statement's parameters for a request with ``variables`` (coerced)."""
         return {b.key: b.extract(variables.get(b.variable)) for b in self.binders}
+
+    def for_driver(self, statement: Select[Any], dialect: Dialect) -> DriverStatement:
+        """``statement`` compiled for asyncpg with its constants written into the SQL text
+        (JSON keys, code labels, masks: everything but the parameters each request fills
+        from its variables). Sent as parameters, they cost each execution their encoding,
+        and PostgreSQL their parsing at every bind: 63 of a student lookup's 64, 118 of a
+        page's 119."""
+        variables = {binder.key for binder in self.binders}
+
+        def inline(element: Any) -> Any:
+            if (
+                isinstance(element, BindParameter)
+                and element.key not in variables
+                and not element.expanding
+                and element.callable is None
+            ):
+                return element.render_literal_execute()
+            return None
+
+        # (typed for column expressions and None only; a Select is traversed the same way)
+        constant = replacement_traverse(statement, {}, inline)  # type: ignore[call-overload]
+        try:
+            return DriverStatement.compile(constant, dialect)
+        except CompileError:  # a constant of a type SQLAlchemy cannot write as SQL text
+            return DriverStatement.compile(statement, dialect)
 
     def statement(self, pg: bool) -> Select[Any]:
         # The JSON as text: drivers would otherwise decode it into Python objects.

@@ -162,6 +162,29 @@ async def test_a_request_from_a_cached_plan_takes_nothing_from_the_engines_pool(
         assert len(checkouts) >= 1
 
 
+async def test_a_planned_statement_sends_only_the_requests_variables(hub: Hub) -> None:
+    """On PostgreSQL a cached plan's statement has its constants (JSON keys, code labels,
+    masks, the document's own literals) written into its text: the only parameters sent
+    with each execution are the values the request's variables fill (a lookup's key). On
+    SQLite the statement goes through SQLAlchemy with every value bound, as before."""
+    import re
+
+    found = await hub.data("{ students(first: 1) { edges { node { studentNumber } } } }")
+    number = found["students"]["edges"][0]["node"]["studentNumber"]
+    lookup = "query ($n: String!) { student(studentNumber: $n) { name sex { code label } } }"
+    first = await hub.query(lookup, {"n": number})
+    with hub.counter() as counter:
+        body = await hub.query(lookup, {"n": number})
+    assert "errors" not in body and body["data"] == first["data"], body
+    assert body["extensions"]["readPath"].get("cached") is True, body["extensions"]
+    (read,) = [s for s in counter.statements if "json" in s and s.lstrip().startswith("SELECT")]
+    if hub.backend == "postgresql":
+        assert set(re.findall(r"\$\d+", read)) == {"$1"}, read  # the student number
+        assert "'label'" in read and "'code'" in read, read  # the constants, as text
+    else:
+        assert "?" in read, read
+
+
 PAGE_OF_500 = """
 { students(first: 500) { edges { cursor node { id studentNumber name sex { code label }
   grade { code label } school { code name }
