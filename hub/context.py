@@ -140,14 +140,12 @@ class Context(BaseContext):
             for action in actions:
                 action()
 
-    def reading(self) -> Coming | None:
-        """Tell the process's audit writer that this request's rows will follow
-        (``finish_read``), so that its batch waits for them; None without a writer."""
+    def reading(self) -> None:
+        """Tell the process's audit writer (if any) that this request's rows will follow
+        (``finish_read``), so that its batch waits for them."""
         writer: AuditWriter | None = getattr(self.state, "audit_writer", None)
-        if writer is None:
-            return None
-        self._coming = writer.coming()
-        return self._coming
+        if writer is not None:
+            self._coming = writer.coming()
 
     def done_reading(self) -> None:
         """The request hands no more rows (or handed them): the writer stops waiting."""

@@ -280,6 +280,13 @@ async def _unmask_rows(hub: Hub) -> int:
         return int(found.scalar() or 0)
 
 
+async def _details(hub: Hub, condition: str) -> list[str]:
+    """The ``detail`` of the audit rows meeting ``condition`` (SQL written by the test)."""
+    async with hub.engine.connect() as connection:
+        found = await connection.execute(text(f"SELECT detail FROM audit_event WHERE {condition}"))
+        return [str(detail) for detail in found.scalars().all()]
+
+
 def _tagged(tag: str) -> list[dict[str, Any]]:
     from hub.access.audit import AuditLog
 
@@ -308,16 +315,7 @@ async def test_two_writers_append_to_one_chain_without_losing_a_row(hub: Hub) ->
         # other writer and linked their rows again.
         reads = [s for s in counter.statements if s.startswith("SELECT audit_chain.last_seq")]
         assert len(reads) > 2, counter.statements
-    async with hub.engine.connect() as connection:
-        written = (
-            (
-                await connection.execute(
-                    text("SELECT detail FROM audit_event WHERE detail LIKE 'lanes one-chain %'")
-                )
-            )
-            .scalars()
-            .all()
-        )
+    written = await _details(hub, "detail LIKE 'lanes one-chain %'")
     assert sorted(written) == sorted(f"lanes {tag}" for tag in tags)
     assert (await _verified(hub)).ok
 
@@ -480,11 +478,6 @@ async def test_a_batch_waits_for_the_rows_of_requests_under_way(
     stray = writer.coming()  # a request that never hands its rows
     await asyncio.wait_for(writer.append(_tagged("gather 4")), 10)
     writer.leave(stray)
-    async with hub.engine.connect() as connection:
-        written = (
-            (await connection.execute(text("SELECT detail FROM audit_event WHERE lane = 11")))
-            .scalars()
-            .all()
-        )
+    written = await _details(hub, "lane = 11")
     assert sorted(written) == [f"lanes gather {t}" for t in ("1", "2", "3", "4", "open")]
     assert (await _verified(hub)).ok
