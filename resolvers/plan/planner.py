@@ -567,7 +567,7 @@ class Planner:
                 revealed = and_(revealed, func.substr(value, 1, 1) == "G")
             return shown, (resource, revealed)
         if kind == "sensitive_code":
-            hidden = self._code_pairs(literal(MASKED_CODE), literal(MASKED_LABEL), item)
+            hidden = self._code_pairs(MASKED_CODE, MASKED_LABEL, item)
             if may is None:
                 return hidden, None
             coded = self._code(value, plan[3], item)
@@ -636,21 +636,35 @@ class Planner:
     def _code(
         self, column: ColumnElement[Any], code_set: str, item: Selected
     ) -> ColumnElement[Any]:
+        members = self.ctx.codes.members(code_set) if code_set != "division" else {}
+        if self.json.pg and members and code_set != "asset_category":
+            # Each member's object is a constant; only an unknown code is built per row.
+            constants = [
+                (column == c, self._code_pairs(c, text, item)) for c, text in members.items()
+            ]
+            unknown = self._code_pairs(column, literal(UNKNOWN_LABEL), item)
+            return case((column.is_(None), null()), *constants, else_=unknown)
         value = self._code_pairs(column, self._label(column, code_set), item)
         return case((column.is_(None), null()), else_=value)
 
     def _code_pairs(self, code: Any, label: Any, item: Selected) -> ColumnElement[Any]:
-        pairs: list[tuple[str, ColumnElement[Any]]] = []
+        """A ``Code`` object of the selection; a JSON constant where its code and label
+        are known (Python strings), built per row otherwise."""
+        pairs: list[tuple[str, Any]] = []
         for part in self.operation.collect("Code", selection(item)):
             if part.name == "code":
                 pairs.append((part.key, code))
             elif part.name == "label":
                 pairs.append((part.key, label))
             elif part.name == "__typename":
-                pairs.append((part.key, literal("Code")))
+                pairs.append((part.key, "Code"))
             else:
                 raise NotPlannable(f"Code.{part.name}")
-        return self.json.obj(pairs)
+        if all(isinstance(value, str) for _, value in pairs):
+            constant = self.json.constant(pairs)
+            if constant is not None:
+                return constant
+        return self.json.obj([(k, literal(v) if isinstance(v, str) else v) for k, v in pairs])
 
     def _mask(self, value: ColumnElement[Any], mask: str) -> ColumnElement[Any]:
         j = self.json

@@ -6,13 +6,40 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, literal, literal_column, null, select
+from sqlalchemy import ColumnElement, case, cast, func, literal, literal_column, null, select
 from sqlalchemy import Text as _TEXT
 from sqlalchemy.dialects.postgresql import JSON as JSON_PG
 
 from resolvers.plan.operation import NotPlannable
 
 STARS = "*" * 64  # phones are masked with a prefix of this
+
+
+def pg_json_string(value: str) -> str:
+    """``value`` as a JSON string exactly as PostgreSQL's ``escape_json`` writes it: the two
+    short escapes of JSON for quote and backslash, the five named control characters, the
+    other controls as lower-case ``\\u00xx``, everything else as it is."""
+    out = ['"']
+    for char in value:
+        if char in _PG_ESCAPES:
+            out.append(_PG_ESCAPES[char])
+        elif char < " ":
+            out.append(f"\\u{ord(char):04x}")
+        else:
+            out.append(char)
+    out.append('"')
+    return "".join(out)
+
+
+_PG_ESCAPES = {
+    "\b": "\\b",
+    "\f": "\\f",
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+    '"': '\\"',
+    "\\": "\\\\",
+}
 
 
 class Json:
@@ -28,6 +55,17 @@ class Json:
         for key, value in pairs:
             args += [literal(key), value]
         return func.json_build_object(*args) if self.pg else func.json_object(*args)
+
+    def constant(self, pairs: list[tuple[str, str]]) -> ColumnElement[Any] | None:
+        """An object whose keys and values are all known when the plan is made, as one
+        JSON constant written exactly as ``json_build_object`` would write it (PostgreSQL;
+        None on SQLite, which builds it per row). A code's ``{code, label}`` for each member
+        of its set is one: the database then picks a constant per row instead of building
+        the object and escaping its keys and label every time (7% of a 100-student page)."""
+        if not self.pg:
+            return None
+        body = ", ".join(f"{pg_json_string(k)} : {pg_json_string(v)}" for k, v in pairs)
+        return cast(literal("{" + body + "}", _TEXT), JSON_PG)
 
     def nested(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
         """A JSON value from a subquery, kept JSON inside the enclosing object."""

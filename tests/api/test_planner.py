@@ -13,13 +13,14 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select, update
+from sqlalchemy import Text, cast, func, literal, select, update
 
 from hub.access.models import AuditEvent
 from hub.app import create_app
 from hub.db.base import table_of
 from hub.db.engine import make_engine
 from hub.students.models import Student
+from resolvers.plan.sqljson import Json, pg_json_string
 from tests.conftest import Hub
 
 STUDENT = table_of(Student)
@@ -286,6 +287,94 @@ async def test_lookups_and_fallbacks_answer_alike(
                 .where(STUDENT.c.student_number == temporary)
                 .values(student_number=number)
             )
+
+
+async def test_codes_outside_their_set_and_codes_aliased_answer_alike(
+    hub: Hub, resolvers_only: httpx.AsyncClient, owner: Any
+) -> None:
+    """A code object is a constant per member of its set on PostgreSQL (picked per row) and
+    built per row otherwise: a code outside its set, a missing one, aliases, ``__typename``
+    and a masked code give the same data as the resolvers'."""
+    listed = await hub.data(
+        "query ($c: String!) { students(filter: {under: $c}, first: 2) {"
+        " edges { node { studentNumber } } } }",
+        {"c": hub.units["county"][1]},
+    )
+    first, second = (e["node"]["studentNumber"] for e in listed["students"]["edges"])
+    query = (
+        "query ($a: String!, $b: String!) {"
+        " a: student(studentNumber: $a) { sex { __typename c: code l: label code }"
+        " grade { label } ethnicity { code } health { label code } }"
+        " b: student(studentNumber: $b) { sex { code label } ethnicity { code label } } }"
+    )
+    async with owner.connect() as connection:
+        kept = (
+            await connection.execute(
+                select(
+                    STUDENT.c.student_number,
+                    STUDENT.c.sex_code,
+                    STUDENT.c.grade_code,
+                    STUDENT.c.ethnicity_code,
+                ).where(STUDENT.c.student_number.in_([first, second]))
+            )
+        ).all()
+    try:
+        async with owner.begin() as connection:
+            await connection.execute(
+                update(STUDENT)
+                .where(STUDENT.c.student_number == first)
+                .values(sex_code="7", grade_code="99", ethnicity_code='"\\')  # none in its set
+            )
+            await connection.execute(
+                update(STUDENT)
+                .where(STUDENT.c.student_number == second)
+                .values(ethnicity_code=None)
+            )
+        for user in ("county.viewer", "county.registrar", "national.admin"):
+            planned, resolved = await _both(
+                hub, resolvers_only, query, {"a": first, "b": second}, user, owner
+            )
+            _same(planned, resolved)
+            assert planned["extensions"]["readPath"]["servedBy"] == "planner"
+        a, b = planned["data"]["a"], planned["data"]["b"]
+        assert a["sex"] == {"__typename": "Code", "c": "7", "l": "未知代码", "code": "7"}
+        assert a["grade"] == {"label": "未知代码"} and a["ethnicity"] == {"code": '"\\'}
+        assert b["ethnicity"] is None
+        assert b["sex"]["label"] in {"男", "女", "未知的性别", "未说明的性别"}
+    finally:
+        async with owner.begin() as connection:
+            for number, sex, grade, ethnicity in kept:
+                await connection.execute(
+                    update(STUDENT)
+                    .where(STUDENT.c.student_number == number)
+                    .values(sex_code=sex, grade_code=grade, ethnicity_code=ethnicity)
+                )
+
+
+async def test_json_constants_are_written_as_postgresql_writes_json(hub: Hub) -> None:
+    """``pg_json_string`` against PostgreSQL's own ``escape_json``, for every character
+    that it escapes and a few it does not."""
+    if hub.backend != "postgresql":
+        assert Json("sqlite").constant([("code", "1")]) is None  # SQLite builds objects per row
+        return
+    samples = [
+        "plain",
+        '引号"和\\反斜杠',
+        "\b\f\n\r\t",
+        "".join(chr(i) for i in range(1, 32)),
+        "\x7f€𝄞",
+    ]
+    async with hub.engine.connect() as connection:
+        for sample in samples:
+            written = (
+                await connection.execute(
+                    select(func.json_build_object("k", cast(literal(sample), Text)).cast(Text))
+                )
+            ).scalar_one()
+            assert written == "{" + pg_json_string("k") + " : " + pg_json_string(sample) + "}"
+            constant = Json("postgresql").constant([("k", sample)])
+            assert constant is not None
+            assert (await connection.execute(select(constant.cast(Text)))).scalar_one() == written
 
 
 async def _audit_count(owner: Any) -> int:
