@@ -139,7 +139,7 @@ def through(call: Scenario, user: str, via: AsgiClient) -> Callable[[int], Await
 
 
 async def measure(
-    iterations: int, warmup: int, call: Callable[[int], Awaitable[None]]
+    iterations: int, warmup: int, call: Callable[[int], Awaitable[object]]
 ) -> tuple[list[float], float]:
     """Wall-clock seconds per call, and process CPU seconds per call."""
     for i in range(warmup):
@@ -219,9 +219,9 @@ async def run(students: int, seed: int, iterations: int) -> None:
     def code(code_set: str, value: str) -> dict[str, str]:
         return {"code": value, "label": labels.label(code_set, value)}
 
-    async def raw_student(i: int) -> None:
+    async def raw_student(i: int) -> list[int]:
         row = await raw.fetchrow(
-            "SELECT s.student_number, s.name, s.sex_code, s.birth_date, s.grade_code,"
+            "SELECT s.id, s.student_number, s.name, s.sex_code, s.birth_date, s.grade_code,"
             " c.name AS class_name, sc.code AS school_code, sc.name AS school_name"
             " FROM student s JOIN school sc ON sc.id = s.school_id"
             " LEFT JOIN class c ON c.id = s.class_id WHERE s.student_number = $1",
@@ -243,8 +243,9 @@ async def run(students: int, seed: int, iterations: int) -> None:
                 }
             }
         )
+        return [row["id"]]
 
-    async def raw_page(i: int) -> None:
+    async def raw_page(i: int) -> list[int]:
         rows = await raw.fetch(
             "SELECT id, student_number, name, sex_code, birth_date, grade_code, school_id"
             " FROM student WHERE path >= $3 AND path < $4 AND (path, id) > ($2, $1)"
@@ -254,7 +255,7 @@ async def run(students: int, seed: int, iterations: int) -> None:
         )
         ids = [r["id"] for r in rows]
         family = await raw.fetch(
-            "SELECT student_id, name, relationship_code, phone FROM guardian"
+            "SELECT id, student_id, name, relationship_code, phone FROM guardian"
             " WHERE student_id = ANY($1::bigint[]) ORDER BY student_id, position",
             ids,
         )
@@ -292,6 +293,36 @@ async def run(students: int, seed: int, iterations: int) -> None:
             for r in rows
         ]
         orjson.dumps({"data": {"students": {"edges": edges}}})
+        return ids + [f["id"] for f in family]
+
+    def label_sql(code_set: str, column: str) -> str:
+        quoted = {c: t.replace("'", "''") for c, t in labels.members(code_set).items()}
+        whens = " ".join(f"WHEN '{c}' THEN '{t}'" for c, t in quoted.items())
+        return f"json_build_object('code', {column}, 'label', CASE {column} {whens} END)"
+
+    # The same page with its JSON built by PostgreSQL, written by hand: the design of the
+    # compiled read path without access control, masking or audit marks.
+    page_in_sql = (
+        "SELECT json_build_object('data', json_build_object('students', json_build_object("
+        "'edges', (SELECT coalesce(json_agg(json_build_object('node', json_build_object("
+        "'studentNumber', s.student_number, 'name', s.name,"
+        f" 'sex', {label_sql('sex', 's.sex_code')},"
+        " 'birthDate', s.birth_date,"
+        f" 'grade', {label_sql('grade', 's.grade_code')},"
+        " 'school', (SELECT json_build_object('code', sc.code, 'name', sc.name)"
+        " FROM school sc WHERE sc.id = s.school_id),"
+        " 'guardians', (SELECT coalesce(json_agg(json_build_object('name', g.name,"
+        f" 'relationship', {label_sql('relationship', 'g.relationship_code')},"
+        " 'phone', g.phone)), '[]') FROM (SELECT name, relationship_code, phone FROM guardian"
+        " WHERE student_id = s.id ORDER BY position, id) g)))), '[]')"
+        " FROM (SELECT id, student_number, name, sex_code, birth_date, grade_code, school_id"
+        " FROM student WHERE path >= $3 AND path < $4 AND (path, id) > ($2, $1)"
+        " ORDER BY path, id LIMIT 100) s))))::text"
+    )
+
+    async def raw_page_in_sql(i: int) -> None:
+        body = await raw.fetchval(page_in_sql, *starts[i], *county_range)
+        assert body.startswith('{"data"')
 
     async def raw_county(_i: int) -> None:
         path = await raw.fetchval("SELECT path FROM org_unit WHERE code = $1", county)
@@ -365,7 +396,25 @@ async def run(students: int, seed: int, iterations: int) -> None:
         ]
         orjson.dumps({"data": {"orgUnit": {"schools": {"edges": edges}}}})
 
-    scenarios: list[tuple[str, Scenario, Callable[[int], Awaitable[None]]]] = [
+    # What an audited answer waits for at least: the raw statements, then an audit row
+    # naming the subjects read, committed (one durable one-row INSERT, same connection).
+    await raw.execute(
+        "CREATE TABLE IF NOT EXISTS bench_audit_floor (id bigserial PRIMARY KEY,"
+        " at timestamptz NOT NULL DEFAULT now(), username text, subjects jsonb)"
+    )
+
+    def with_audit_row(call: Callable[[int], Awaitable[Any]]) -> Callable[[int], Awaitable[None]]:
+        async def audited(i: int) -> None:
+            subjects = await call(i)
+            await raw.execute(
+                "INSERT INTO bench_audit_floor (username, subjects) VALUES ($1, $2)",
+                "bench",
+                orjson.dumps(subjects).decode(),
+            )
+
+        return audited
+
+    scenarios: list[tuple[str, Scenario, Callable[[int], Awaitable[Any]]]] = [
         (
             "student by number",
             lambda i, u, via: hub(STUDENT_BY_NUMBER, {"n": numbers[i % len(numbers)]}, u, via),
@@ -387,9 +436,16 @@ async def run(students: int, seed: int, iterations: int) -> None:
             raw_buildings,
         ),
     ]
+    audited = {"student by number", "100 students + guardians + school"}
     results: list[tuple[Figures, Figures]] = []
+    floors: dict[str, list[float]] = {}
+    in_sql: list[float] = []
     for name, hub_call, raw_call in scenarios:
         raw_samples, _ = await measure(iterations, 10, raw_call)
+        if name in audited:
+            floors[name], _ = await measure(iterations, 10, with_audit_row(raw_call))
+        if name == "100 students + guardians + school":
+            in_sql, _ = await measure(iterations, 10, raw_page_in_sql)
         per_user = []
         for user in (USERS[0], COUNTY_USER.get(name, USERS[1])):
             samples, cpu = await measure(iterations, 10, through(hub_call, user, client))
@@ -401,6 +457,7 @@ async def run(students: int, seed: int, iterations: int) -> None:
     await resolvers.aclose()
     await app.state.hub.close()
     await reference.state.hub.close()
+    await raw.execute("DROP TABLE bench_audit_floor")
     await raw.close()
     print(
         f"\n{students:,} students, {iterations} iterations each; milliseconds per request"
@@ -421,6 +478,27 @@ async def run(students: int, seed: int, iterations: int) -> None:
     for national, scoped in results:
         ratio = pct(scoped.hub, 0.5) / pct(national.hub, 0.5)
         print(f"  {national.name.split(' [')[0]:<40} {ratio:.2f}x")
+    print(
+        "\nthe floor of an audited answer (raw, then its audit row: one durable one-row INSERT"
+        " on the same connection; the hub's audited reads wait for their row's commit):"
+    )
+    for national, scoped in results:
+        name = national.name.split(" [")[0]
+        if name in floors:
+            f50, f95 = pct(floors[name], 0.5), pct(floors[name], 0.95)
+            print(
+                f"  {name:<40} floor p50 {f50:.2f} p95 {f95:.2f}; floor/raw p50"
+                f" {f50 / pct(national.raw, 0.5):.1f}x; planner/floor p50"
+                f" {pct(national.hub, 0.5) / f50:.1f}x / {pct(scoped.hub, 0.5) / f50:.1f}x"
+            )
+    page = next(pair for pair in results if pair[0].name.startswith("100 students"))
+    j50, j95 = pct(in_sql, 0.5), pct(in_sql, 0.95)
+    print(
+        "\nthe 100-student page with its JSON built by PostgreSQL, written by hand (labels by"
+        " CASE; no scope, masking, marks or audit):\n"
+        f"  p50 {j50:.2f} p95 {j95:.2f}; it/raw p50 {j50 / pct(page[0].raw, 0.5):.1f}x;"
+        f" planner/it p50 {pct(page[0].hub, 0.5) / j50:.1f}x / {pct(page[1].hub, 0.5) / j50:.1f}x"
+    )
     ratios = [pct(f.hub, 0.5) / pct(f.raw, 0.5) for pair in results for f in pair]
     print(f"\nmedian of hub/raw p50 ratios: {statistics.median(ratios):.1f}x")
 

@@ -34,7 +34,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
 
 from hub.context import AuditUnavailable, Context
-from hub.ids import encode_id
+from hub.ids import encode_ids
 from resolvers.plan import Json, NotPlannable, Operation, Planned, Planner
 from resolvers.plan.operation import VALUE, Role
 from schema.cost import provided_operation_name
@@ -382,41 +382,47 @@ class CompiledReads(SchemaExtension):
 
 
 # An audit mark as the database writes it: the last pair of an object, key U+0001 (escaped
-# in JSON text), value an array (resource, type, primary key, path, then a field name or
-# null per sensitive field) of plain strings, integers and nulls, none holding "]".
-# Its key's quote follows a comma (and spaces), never a backslash, so it cannot match
-# inside a string value (a quote there is escaped). A mark whose strings held a "]" would
-# be cut short and fail to parse below: the answer is then not sent.
+# in JSON text), value an array: the primary key, the path (digits and slashes), then the
+# resource, the type and a field name or null per sensitive field (plain strings, none
+# holding "]"). Its key's quote follows a comma (and spaces), never a backslash, so it
+# cannot match inside a string value (a quote there is escaped). A mark of any other shape
+# is left in the text, and the answer is then not sent (``_unmarked``).
 _LEFT = re.compile(r'[,{]\s*"\\u0001"\s*:')
-_MARK = re.compile(r',\s*"\\u0001"\s*:\s*(\[[^\]]*\])')
+_BODY = r'(\d+),\s*"([^"\\\]]*)",\s*([^\]]*)\]'  # primary key, path, the rest ("head")
+# As PostgreSQL's json_build_object and SQLite's json_object write the key: a literal start,
+# which the regular expression engine finds twice as fast as a comma followed by spaces.
+_MARK = re.compile(r'(?:, "\\u0001" : \[|,"\\u0001":\[)' + _BODY)
+_MARK_SPACED = re.compile(r',\s*"\\u0001"\s*:\s*\[\s*' + _BODY)  # any other spacing
 
 
 def strip_marks(text: str, context: Context) -> str:
     """Record the audit marks of a planned answer (each object whose sensitive fields went
     out unmasked) as the resolvers record them, and cut them out of its JSON text."""
-    parts = _MARK.split(text)  # text, mark, text, mark, …, text: one pass
+    parts = _MARK.split(text)  # text, key, path, head, text, key, path, head, …, text
+    rest = "".join(parts[::4]) if len(parts) > 1 else text
+    if '"\\u0001"' in rest:  # another spacing, or a mark of another shape (refused)
+        parts = _MARK_SPACED.split(text)
+        rest = _unmarked("".join(parts[::4]))
     if len(parts) == 1:
-        return _unmarked(text)
-    try:
-        marks = orjson.loads("[" + ",".join(parts[1::2]) + "]")
-    except orjson.JSONDecodeError:
-        raise RuntimeError("an audit mark of an unexpected shape in a planned answer") from None
+        return rest
     # The objects of a list share their resource, type and, mostly, which fields they
-    # revealed: recorded once per such group, not once per object.
-    groups: dict[tuple[Any, ...], dict[int, str]] = {}
-    for mark in marks:
-        key = (mark[0], mark[1], *mark[4:])  # resource, type, revealed names (or nulls)
-        keys = groups.get(key)
+    # revealed (the mark's head, as text): recorded once per such group, not per object.
+    groups: dict[str, dict[str, str]] = {}
+    for key, path, head in zip(parts[1::4], parts[2::4], parts[3::4], strict=True):
+        keys = groups.get(head)
         if keys is None:
-            keys = groups[key] = {}
-        keys[mark[2]] = mark[3]  # primary key -> path
+            keys = groups[head] = {}
+        keys[key] = path
     audit = context.audit
-    for (resource, type_name, *names), keys in groups.items():
+    for head, keys in groups.items():
+        try:
+            resource, type_name, *names = orjson.loads("[" + head + "]")
+        except (orjson.JSONDecodeError, ValueError):
+            raise RuntimeError("an audit mark of an unexpected shape in a planned answer") from None
         revealed = [n for n in names if n is not None]
         if revealed:  # marks of sensitive fields that were all empty reveal nothing
-            subjects = {encode_id(type_name, pk): path for pk, path in keys.items()}
-            audit.unmasked_subjects(resource, revealed, subjects)
-    return _unmarked("".join(parts[::2]))
+            audit.unmasked_subjects(resource, revealed, encode_ids(type_name, keys))
+    return rest
 
 
 def _unmarked(text: str) -> str:

@@ -451,10 +451,11 @@ class Planner:
     def _marks(
         self, source: Any, type_name: str, marks: dict[str, tuple[str, ColumnElement[bool]]]
     ) -> ColumnElement[Any]:
-        """The audit marks of one object: [resource, type, primary key, path, revealed
-        field names] (a name where the value went out unmasked, else null). The global ID
-        is made from the type and key once the answer is read (``strip_marks``): encoding
-        it here cost PostgreSQL a tenth of a 100-student page."""
+        """The audit marks of one object: [primary key, path, resource, type, then per
+        sensitive field its name where the value went out unmasked, else null]. The objects
+        of a list mostly share all but the first two, which ``strip_marks`` groups by as
+        text; it makes the global IDs from the type and keys once the answer is read:
+        encoding them here cost PostgreSQL a tenth of a 100-student page."""
         self._marking = True
         resources = {resource for resource, _ in marks.values()}
         if len(resources) != 1:
@@ -463,7 +464,7 @@ class Planner:
             case((revealed, literal(name)), else_=null()) for name, (_, revealed) in marks.items()
         ]
         return self.json.values(
-            literal(resources.pop()), literal(type_name), source.c.id, source.c.path, *names
+            source.c.id, source.c.path, literal(resources.pop()), literal(type_name), *names
         )
 
     # -- edges ---------------------------------------------------------------------------

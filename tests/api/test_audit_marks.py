@@ -11,7 +11,7 @@ import pytest
 
 from hub.access.audit import AuditLog
 from hub.context import Context
-from hub.ids import encode_id
+from hub.ids import encode_id, encode_ids
 from schema.planner import strip_marks
 
 
@@ -24,14 +24,14 @@ def _unmask_rows(context: Any) -> list[dict[str, Any]]:
 
 
 # As PostgreSQL's json_build_object writes objects: ", " between pairs, " : " in them. A
-# mark: resource, type, primary key, path, then a field name (revealed) or null per field.
+# mark: primary key, path, resource, type, then a field name (revealed) or null per field.
 PG = (
     '{"edges" : [{"node" : {"name" : "甲", "phone" : "139", "\\u0001" : '
-    '["student_sensitive", "Guardian", 1, "/CN/44/4401/440103/", "phone"]}}, '
+    '[1, "/CN/44/4401/440103/", "student_sensitive", "Guardian", "phone"]}}, '
     '{"node" : {"name" : "乙", "phone" : "138****0000", "\\u0001" : '
-    '["student_sensitive", "Guardian", 2, "/CN/44/4402/", null]}}, '
+    '[2, "/CN/44/4402/", "student_sensitive", "Guardian", null]}}, '
     '{"node" : {"name" : "丙", "phone" : "137", "\\u0001" : '
-    '["student_sensitive", "Guardian", 3, "/CN/44/4401/440104/", "phone"]}}]}'
+    '[3, "/CN/44/4401/440104/", "student_sensitive", "Guardian", "phone"]}}]}'
 )
 
 
@@ -49,8 +49,8 @@ def test_marks_are_recorded_and_cut_out() -> None:
 
 def test_sqlite_compact_json_and_several_resources() -> None:
     text = (
-        '[{"a":1,"\\u0001":["student_sensitive","Student",1,"/CN/44/","idNumber",null]},'
-        '{"a":2,"\\u0001":["teacher_sensitive","Teacher",1,"/CN/45/",null,"phone"]}]'
+        '[{"a":1,"\\u0001":[1,"/CN/44/","student_sensitive","Student","idNumber",null]},'
+        '{"a":2,"\\u0001":[1,"/CN/45/","teacher_sensitive","Teacher",null,"phone"]}]'
     )
     context = _context()
     assert orjson.loads(strip_marks(text, context)) == [{"a": 1}, {"a": 2}]
@@ -63,7 +63,7 @@ def test_sqlite_compact_json_and_several_resources() -> None:
 
 def test_data_that_looks_like_a_mark_stays_data() -> None:
     # A value holding the mark's key as text: its quotes are escaped in JSON, so it is data.
-    value = ', "\x01" : ["student_sensitive", "Student", 1, "/CN/", "phone"]'
+    value = ', "\x01" : [1, "/CN/", "student_sensitive", "Student", "phone"]'
     text = orjson.dumps({"name": value, "note": "\x01"}).decode()
     context = _context()
     assert strip_marks(text, context) == text
@@ -72,10 +72,31 @@ def test_data_that_looks_like_a_mark_stays_data() -> None:
 
 def test_a_mark_of_another_shape_is_never_sent() -> None:
     # A string holding "]" cuts the mark short: it does not parse, and the answer is refused.
-    broken = '{"a" : 1, "\\u0001" : ["student_sensitive", "Student", 1, "/CN/]4/", "phone"]}'
+    broken = '{"a" : 1, "\\u0001" : [1, "/CN/44/", "student_sensitive", "Student", "ph]one"]}'
     with pytest.raises(RuntimeError, match="unexpected shape"):
         strip_marks(broken, _context())
     # A mark key whose value is not an array is left behind: refused, not sent.
     odd = '{"a" : 1, "\\u0001" : {"subject" : "x"}}'
     with pytest.raises(RuntimeError, match="unexpected shape"):
         strip_marks(odd, _context())
+    # A path holding "]" (or a quote) is no path of the store: refused too.
+    cut = '{"a" : 1, "\\u0001" : [1, "/CN/]4/", "student_sensitive", "Student", "phone"]}'
+    with pytest.raises(RuntimeError, match="unexpected shape"):
+        strip_marks(cut, _context())
+
+
+def test_other_spacing_is_read_alike() -> None:
+    spaced = PG.replace('"\\u0001" : [', '"\\u0001":  [ ').replace(", ", ",  ")
+    context, reference = _context(), _context()
+    assert orjson.loads(strip_marks(spaced, context)) == orjson.loads(strip_marks(PG, reference))
+    assert [r["subjects"] for r in _unmask_rows(context)] == [
+        r["subjects"] for r in _unmask_rows(reference)
+    ]
+    assert len(_unmask_rows(context)) == 1
+
+
+def test_many_ids_encode_as_one() -> None:
+    keys = {str(k): f"/CN/{k}/" for k in (0, 1, 7, 99, 123456789, 2**62)}
+    assert encode_ids("Guardian", keys) == {
+        encode_id("Guardian", int(k)): path for k, path in keys.items()
+    }
