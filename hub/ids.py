@@ -11,22 +11,23 @@ from hub.errors import BadInput
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
 
 
-def encode_id(type_name: str, pk: int) -> str:
-    """``base64url("Type:pk")`` without padding (binascii and one translate: a compiled
-    answer encodes the global id of every subject it audits)."""
-    raw = binascii.b2a_base64(f"{type_name}:{pk}".encode(), newline=False)
+def b64url(text: str) -> str:
+    """base64url without padding (binascii and one translate: a compiled answer encodes
+    the global id of every subject it audits)."""
+    raw = binascii.b2a_base64(text.encode(), newline=False)
     return raw.translate(_URLSAFE).rstrip(b"=").decode()
+
+
+def encode_id(type_name: str, pk: int) -> str:
+    """``base64url("Type:pk")`` without padding."""
+    return b64url(f"{type_name}:{pk}")
 
 
 def encode_ids(type_name: str, keys: Mapping[str, str]) -> dict[str, str]:
     """``encode_id`` of each primary key of ``keys`` (as decimal text), with its value: the
     subjects of one group of audit marks (global id -> path)."""
     prefix = f"{type_name}:"
-    b64, urlsafe = binascii.b2a_base64, _URLSAFE
-    return {
-        b64((prefix + key).encode(), newline=False).translate(urlsafe).rstrip(b"=").decode(): path
-        for key, path in keys.items()
-    }
+    return {b64url(prefix + key): path for key, path in keys.items()}
 
 
 def decode_id(global_id: str, where: str = "id") -> tuple[str, int]:

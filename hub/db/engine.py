@@ -3,7 +3,6 @@ tests each build their own engine from a URL."""
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 from sqlalchemy import event
@@ -17,6 +16,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from hub.access.masking import mask_email
+from hub.ids import b64url
 
 
 def is_sqlite(url: str) -> bool:
@@ -64,9 +64,7 @@ def _closed_is_gone(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
 
 def _b64(text: str | None) -> str | None:
     """base64url without padding: global ids and cursors built by the compiled read path."""
-    if text is None:
-        return None
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+    return None if text is None else b64url(text)
 
 
 def _mask_email(value: str | None) -> str | None:

@@ -4,6 +4,7 @@ on every connection by ``hub.db.engine``)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from sqlalchemy import ColumnElement, case, cast, func, literal, literal_column, null, select
@@ -15,31 +16,8 @@ from resolvers.plan.operation import NotPlannable
 STARS = "*" * 64  # phones are masked with a prefix of this
 
 
-def pg_json_string(value: str) -> str:
-    """``value`` as a JSON string exactly as PostgreSQL's ``escape_json`` writes it: the two
-    short escapes of JSON for quote and backslash, the five named control characters, the
-    other controls as lower-case ``\\u00xx``, everything else as it is."""
-    out = ['"']
-    for char in value:
-        if char in _PG_ESCAPES:
-            out.append(_PG_ESCAPES[char])
-        elif char < " ":
-            out.append(f"\\u{ord(char):04x}")
-        else:
-            out.append(char)
-    out.append('"')
-    return "".join(out)
-
-
-_PG_ESCAPES = {
-    "\b": "\\b",
-    "\f": "\\f",
-    "\n": "\\n",
-    "\r": "\\r",
-    "\t": "\\t",
-    '"': '\\"',
-    "\\": "\\\\",
-}
+def _string(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)
 
 
 class Json:
@@ -64,7 +42,9 @@ class Json:
         the object and escaping its keys and label every time (7% of a 100-student page)."""
         if not self.pg:
             return None
-        body = ", ".join(f"{pg_json_string(k)} : {pg_json_string(v)}" for k, v in pairs)
+        # Python's json escapes as PostgreSQL's escape_json does (", \\, the five named
+        # controls, the others as lower-case \\u00xx, nothing else) when it keeps non-ASCII.
+        body = ", ".join(f"{_string(k)} : {_string(v)}" for k, v in pairs)
         return cast(literal("{" + body + "}", _TEXT), JSON_PG)
 
     def nested(self, value: ColumnElement[Any]) -> ColumnElement[Any]:

@@ -99,20 +99,11 @@ async def test_the_chain_holds_and_tampering_by_the_owner_is_detected(hub: Hub) 
         """As the owner, who can lift the guard: on PostgreSQL by replication role, on SQLite
         by dropping the trigger (put back afterwards)."""
         async with owner.begin() as connection:
-            if hub.backend == "postgresql":
-                await connection.execute(text("SET LOCAL session_replication_role = replica"))
-            else:
-                await connection.execute(text("DROP TRIGGER audit_event_no_update"))
+            await _lift_guard(connection, hub.backend, "UPDATE")
             await connection.execute(
                 text("UPDATE audit_event SET username = :u WHERE id = :i"), {"u": username, "i": pk}
             )
-            if hub.backend == "sqlite":
-                await connection.execute(
-                    text(
-                        "CREATE TRIGGER audit_event_no_update BEFORE UPDATE ON audit_event BEGIN"
-                        " SELECT RAISE(ABORT, 'audit_event is append-only (UPDATE refused)'); END"
-                    )
-                )
+            await _put_guard_back(connection, hub.backend, "UPDATE")
 
     try:
         async with owner.connect() as connection:
@@ -389,23 +380,14 @@ async def test_a_lane_cut_short_or_without_its_head_is_reported(hub: Hub) -> Non
                 await connection.execute(select(func.min(AUDIT.c.id)).where(AUDIT.c.lane == 9))
             ).scalar()
         async with owner.begin() as connection:
-            if hub.backend == "postgresql":
-                await connection.execute(text("SET LOCAL session_replication_role = replica"))
-            else:
-                await connection.execute(text("DROP TRIGGER audit_event_no_delete"))
+            await _lift_guard(connection, hub.backend, "DELETE")
             await connection.execute(
                 text("DELETE FROM audit_event WHERE id = :i"), {"i": last["id"]}
             )
         cut = await verdict()
         async with owner.begin() as connection:
             await connection.execute(AUDIT.insert(), [dict(last)])  # put back
-            if hub.backend == "sqlite":
-                await connection.execute(
-                    text(
-                        "CREATE TRIGGER audit_event_no_delete BEFORE DELETE ON audit_event BEGIN"
-                        " SELECT RAISE(ABORT, 'audit_event is append-only (DELETE refused)'); END"
-                    )
-                )
+            await _put_guard_back(connection, hub.backend, "DELETE")
         assert (await verdict()).ok
         async with hub.engine.begin() as connection:  # the hub's own role
             head = (await connection.execute(text("SELECT * FROM audit_chain WHERE id = 9"))).one()
@@ -481,3 +463,24 @@ async def test_a_batch_waits_for_the_rows_of_requests_under_way(
     written = await _details(hub, "lane = 11")
     assert sorted(written) == [f"lanes gather {t}" for t in ("1", "2", "3", "4", "open")]
     assert (await _verified(hub)).ok
+
+
+async def _lift_guard(connection: Any, backend: str, action: str) -> None:
+    """As the owner, lift the append-only guard against ``action`` for this transaction:
+    on PostgreSQL by replication role, on SQLite by dropping its trigger."""
+    if backend == "postgresql":
+        await connection.execute(text("SET LOCAL session_replication_role = replica"))
+    else:
+        await connection.execute(text(f"DROP TRIGGER audit_event_no_{action.lower()}"))
+
+
+async def _put_guard_back(connection: Any, backend: str, action: str) -> None:
+    """The SQLite trigger ``_lift_guard`` dropped, as the migration writes it."""
+    if backend == "sqlite":
+        await connection.execute(
+            text(
+                f"CREATE TRIGGER audit_event_no_{action.lower()} BEFORE {action} ON audit_event"
+                f" BEGIN SELECT RAISE(ABORT, 'audit_event is append-only ({action} refused)');"
+                " END"
+            )
+        )
